@@ -1,0 +1,55 @@
+"""Normalisation for MATCHING and COMPARING, never for storage.
+
+Stored values keep their exact text; these keys only decide whether two values mean the same
+thing (``Jane@Example.com `` is ``jane@example.com``; ``(303) 555-1234`` is ``+13035551234``).
+All functions work on whole pandas Series; slow per-value parsing (phones) runs once per
+distinct value.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+import pandas as pd
+
+DEFAULT_PHONE_REGION = "US"
+
+
+def blank_to_na(series: pd.Series) -> pd.Series:
+    """Strip text and turn empty strings into NA, keeping the original text otherwise."""
+    text = series.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def email_key(series: pd.Series) -> pd.Series:
+    """Emails trimmed and lower-cased (the database column is citext, so this is its equality)."""
+    return blank_to_na(series).str.lower()
+
+
+def text_key(series: pd.Series) -> pd.Series:
+    """Case- and whitespace-insensitive comparison key for names and address parts."""
+    text = blank_to_na(series)
+    return text.str.replace(r"\s+", " ", regex=True).str.casefold()
+
+
+def _phone_to_e164(raw: str, region: str) -> str:
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return _digits_only(raw)
+    if not phonenumbers.is_possible_number(parsed):
+        return _digits_only(raw)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _digits_only(raw: str) -> str:
+    # An unparseable phone still compares equal to itself whatever its punctuation.
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    return digits or raw.strip().casefold()
+
+
+def phone_key(series: pd.Series, region: str = DEFAULT_PHONE_REGION) -> pd.Series:
+    """Phones in E.164 (``+13035551234``) where parseable, else their digits; NA when empty."""
+    text = blank_to_na(series)
+    distinct = text.dropna().unique()
+    mapping = {raw: _phone_to_e164(raw, region) for raw in distinct}
+    return text.map(mapping, na_action="ignore").astype("string")
