@@ -1,0 +1,21 @@
+"""Masking personal data for the Dagster UI and logs (full detail stays in the 0600 CSV files)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def mask_email(series: pd.Series) -> pd.Series:
+    """``jane.doe@example.com`` -> ``ja***@example.com`` (vectorised; NA stays NA)."""
+    text = series.astype("string")
+    parts = text.str.rpartition("@")
+    local, at, domain = parts[0], parts[1], parts[2]
+    masked = local.str.slice(0, 2) + "***" + at + domain
+    # Not an email at all: show nothing of it.
+    return masked.where(at == "@", "***").where(text.notna())
+
+
+def mask_phone(series: pd.Series) -> pd.Series:
+    """``+13035550101`` -> ``***0101``: enough to recognise, not enough to dial."""
+    text = series.astype("string")
+    return ("***" + text.str.replace(r"\D", "", regex=True).str.slice(-4)).where(text.notna())
