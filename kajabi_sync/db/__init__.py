@@ -1,0 +1,1 @@
+"""The contacts database: connections, migrations, snapshots, the apply and its audit."""
