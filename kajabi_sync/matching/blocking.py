@@ -1,0 +1,117 @@
+"""Blocking: which pairs of rows are worth comparing at all.
+
+Comparing every pair grows with the square of the rows. Instead several blocking passes each
+group rows by a cheap key (same phone, same surname + postcode, ...) and only rows sharing a
+key are paired; the union of all passes is compared. A key that would pair one row with more
+than ``MAX_BLOCK_SIZE - 1`` others (a "smith" block, an ``info@`` local part) is skipped for
+that pass, so the number of pairs is at most ``passes * rows * MAX_BLOCK_SIZE / 2``: linear.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MAX_BLOCK_SIZE = 60
+
+
+def _concat(*parts: pd.Series) -> pd.Series:
+    """Join key parts with a separator; NA when any part is missing (no block on half a key)."""
+    key = parts[0].astype("string")
+    for part in parts[1:]:
+        key = key + "|" + part.astype("string")
+    return key
+
+
+def blocking_keys(features: pd.DataFrame) -> dict[str, pd.Series]:
+    """The blocking passes. Each duplicate only has to survive in ONE of them.
+
+    Keys pair an identifier (phone, email) or two independent fields, so a typo or a missing
+    value in any single field still leaves another pass that brings the pair together.
+    """
+    first, last = features["first"], features["last"]
+    first_initial = first.str.slice(0, 1)
+    city = features["city"].str.replace(" ", "", regex=False)
+    street_word = features["street"].str.split(" ").str[0]
+    last_prefix = last.str.slice(0, 3)
+    # A name written in either order ("paterson madeleine") gets the same unordered key.
+    name_pair = _concat(
+        pd.concat([first, last], axis=1).min(axis=1).astype("string"),
+        pd.concat([first, last], axis=1).max(axis=1).astype("string"),
+    ).where(first.notna() & last.notna())
+    return {
+        "phone": features["phone"],
+        "email": features["email"],
+        "email_local": features["email_local"].where(features["email_local"].str.len() >= 5),
+        "name": name_pair,
+        "last_postcode": _concat(last, features["postcode"]),
+        "first_postcode": _concat(first, features["postcode"]),
+        "last_street": _concat(last, features["street"]),
+        "first_street": _concat(first, features["street"]),
+        "number_street": _concat(features["house_number"], features["street"]),
+        "number_postcode": _concat(features["house_number"], features["postcode"]),
+        "initials_city": _concat(first_initial, last_prefix, features["city"]),
+        "last_prefix_postcode": _concat(last_prefix, features["postcode"]),
+        "street_postcode": _concat(features["street"], features["postcode"]),
+        "line2_postcode": _concat(features["line2"], features["postcode"]),
+        "initials_street": _concat(first_initial, last_prefix, features["street"]),
+        "first_number_city": _concat(first, features["house_number"], features["city"]),
+        "first_number_postcode": _concat(first, features["house_number"], features["postcode"]),
+        "first_city": _concat(first, city),
+        "last_city": _concat(last, city),
+        "line2_city": _concat(features["line2"], city),
+        "street_word_number": _concat(street_word, features["house_number"]),
+        "street_word_last_prefix": _concat(street_word, last_prefix),
+        "last_number_city": _concat(last, features["house_number"], features["city"]),
+    }
+
+
+def _pairs_within_blocks(codes: np.ndarray, max_block_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """All position pairs (i < j) sharing a non-negative code, blocks above the cap skipped."""
+    rows = np.flatnonzero(codes >= 0)
+    if rows.size < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order = rows[np.argsort(codes[rows], kind="stable")]
+    sorted_codes = codes[order]
+    block_sizes = np.bincount(sorted_codes)
+    keep = block_sizes[sorted_codes] <= max_block_size
+    order, sorted_codes = order[keep], sorted_codes[keep]
+    lefts, rights = [], []
+    # Pair each row with the row `offset` places later in the same block; the loop runs at
+    # most max_block_size times, each step a vectorised pass over the rows.
+    largest = int(block_sizes[sorted_codes].max()) if sorted_codes.size else 0
+    for offset in range(1, largest):
+        same = sorted_codes[:-offset] == sorted_codes[offset:]
+        if not same.any():
+            break
+        lefts.append(order[:-offset][same])
+        rights.append(order[offset:][same])
+    if not lefts:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    return np.minimum(left, right), np.maximum(left, right)
+
+
+def candidate_pairs(
+    keys: dict[str, pd.Series],
+    max_block_size: int = MAX_BLOCK_SIZE,
+    side: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct position pairs (left < right) that share at least one blocking key.
+
+    ``side`` (0/1 per row), when given, keeps only pairs with one row from each side, for
+    comparing new rows against existing ones; the block cap then counts both sides.
+    """
+    row_count = len(next(iter(keys.values()))) if keys else 0
+    encoded: list[np.ndarray] = []
+    for key in keys.values():
+        codes, _ = pd.factorize(key, use_na_sentinel=True)
+        left, right = _pairs_within_blocks(codes.astype(np.int64), max_block_size)
+        if side is not None:
+            crossing = side[left] != side[right]
+            left, right = left[crossing], right[crossing]
+        encoded.append(left * row_count + right)
+    if not encoded:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    distinct = np.unique(np.concatenate(encoded))
+    return distinct // max(row_count, 1), distinct % max(row_count, 1)

