@@ -2,20 +2,24 @@
 
 CREATE SCHEMA IF NOT EXISTS kajabi_sync;
 
--- One row per applied import (only committed applies exist: the apply is one transaction).
+-- One row per write kajabi_sync made: an import, a rollback, a merge or an unmerge. Only
+-- committed writes exist (each is one transaction), so a row here always means "it happened".
 CREATE TABLE IF NOT EXISTS kajabi_sync.import_runs (
     id              bigserial PRIMARY KEY,
+    kind            text NOT NULL DEFAULT 'import'
+                    CHECK (kind IN ('import', 'rollback', 'merge', 'unmerge')),
     partition_key   text,
     dagster_run_id  text,
-    file_name       text NOT NULL,
-    file_sha256     text NOT NULL,
+    file_name       text,
+    file_sha256     text,
     export_date     date,
-    export_rows     integer NOT NULL,
+    export_rows     integer,
     counts          jsonb NOT NULL DEFAULT '{}'::jsonb,
     overrides       jsonb NOT NULL DEFAULT '{}'::jsonb,
     applied_at      timestamptz NOT NULL DEFAULT now(),
     rolled_back_at  timestamptz,
-    rollback_note   text
+    rolled_back_by  bigint REFERENCES kajabi_sync.import_runs (id),
+    note            text
 );
 CREATE INDEX IF NOT EXISTS idx_import_runs_sha ON kajabi_sync.import_runs (file_sha256);
 
@@ -53,6 +57,27 @@ CREATE TABLE IF NOT EXISTS kajabi_sync.kajabi_base (
     kajabi_member_id  text,
     import_run_id     bigint REFERENCES kajabi_sync.import_runs (id),
     updated_at        timestamptz NOT NULL DEFAULT now()
+);
+
+-- The base rows an import replaced (existed = false: there was none), so a rollback can
+-- restore the three-way base exactly.
+CREATE TABLE IF NOT EXISTS kajabi_sync.kajabi_base_history (
+    import_run_id     bigint NOT NULL REFERENCES kajabi_sync.import_runs (id),
+    contact_id        uuid NOT NULL,
+    existed           boolean NOT NULL,
+    kajabi_email      text,
+    first_name        text,
+    last_name         text,
+    phone             text,
+    address_line_1    text,
+    address_line_2    text,
+    city              text,
+    state             text,
+    postal_code       text,
+    country           text,
+    kajabi_id         text,
+    kajabi_member_id  text,
+    PRIMARY KEY (import_run_id, contact_id)
 );
 
 -- Merge memory: an email that was merged away into a surviving contact.

@@ -1,0 +1,272 @@
+"""Applying an impact plan: exactly the plan, in one transaction, set-based, audited.
+
+COPY the plan into temporary staging tables, check optimistically that every field to be
+written still holds the value the plan saw, then one UPDATE ... FROM, one INSERT ... SELECT,
+and the audit rows. Any failure (or a kill) rolls the whole transaction back: the database is
+as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.survivorship.plan import ImpactPlan
+from kajabi_sync.survivorship.policy import PROVENANCE_COLUMNS
+
+APPLY_LOCK_KEY = 7_402_512  # one kajabi_sync write at a time, across processes and machines
+
+
+class ApplyRefused(RuntimeError):
+    """The apply did not write anything, for a reason a person can act on."""
+
+
+class PlanOutdated(ApplyRefused):
+    """The database moved between the plan and the apply."""
+
+
+class ApplyInProgress(ApplyRefused):
+    """Another kajabi_sync write holds the lock."""
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    file_name: str
+    file_sha256: str
+    export_rows: int
+    export_date: date | None = None
+    partition_key: str | None = None
+    dagster_run_id: str | None = None
+    overrides: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    import_run_id: int
+    fields_written: int
+    contacts_created: int
+    bases_changed: int
+    counts: dict
+
+
+def take_write_lock(conn: psycopg.Connection) -> None:
+    """Refuse at once, clearly, when another apply/merge/rollback is writing."""
+    locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (APPLY_LOCK_KEY,)).fetchone()[0]
+    if not locked:
+        raise ApplyInProgress(
+            "another kajabi_sync write (import, merge or rollback) is running on this database; "
+            "nothing was written — run again when it has finished"
+        )
+
+
+def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
+    """COPY a DataFrame into a (temporary) table whose columns are named like the frame's."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False)
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+    with conn.cursor() as cur:
+        with cur.copy(
+            sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(sql.Identifier(table), columns)
+        ) as copy:
+            copy.write(buffer.getvalue())
+
+
+def _text_columns(names) -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(n)) for n in names)
+
+
+def _stage(conn: psycopg.Connection, plan: ImpactPlan) -> None:
+    writes = plan.writes()[["contact_id", "field", "db_value", "kajabi_value", "decision", "reason"]]
+    conn.execute(
+        "CREATE TEMP TABLE stage_changes (contact_id uuid, field text, old_value text, "
+        "new_value text, decision text, reason text) ON COMMIT DROP"
+    )
+    copy_frame(conn, "stage_changes", writes.set_axis(
+        ["contact_id", "field", "old_value", "new_value", "decision", "reason"], axis=1))
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE stage_provenance (id uuid, {}) ON COMMIT DROP").format(
+            _text_columns(PROVENANCE_COLUMNS)
+        )
+    )
+    copy_frame(conn, "stage_provenance", plan.provenance)
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE stage_new (contact_id uuid, email text, {}) ON COMMIT DROP"
+        ).format(_text_columns(CONTACT_FIELDS))
+    )
+    new = plan.new_contacts
+    email = new["email_raw"].astype("string").str.strip() if "email_raw" in new else new["email"]
+    copy_frame(conn, "stage_new", new[["contact_id", *CONTACT_FIELDS]].assign(email=email)[
+        ["contact_id", "email", *CONTACT_FIELDS]])
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE stage_base (contact_id uuid, kajabi_email text, {}) ON COMMIT DROP").format(
+            _text_columns(CONTACT_FIELDS)
+        )
+    )
+    copy_frame(conn, "stage_base", plan.new_bases[["contact_id", "kajabi_email", *CONTACT_FIELDS]])
+
+
+def _field_value(alias: str) -> sql.Composable:
+    """CASE s.field WHEN 'first_name' THEN c.first_name ... END (NULLIF: '' counts as empty)."""
+    whens = sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN NULLIF({}.{}, '')").format(sql.Literal(f), sql.Identifier(alias), sql.Identifier(f))
+        for f in CONTACT_FIELDS
+    )
+    return sql.SQL("CASE s.field {} END").format(whens)
+
+
+def _moved_contacts(conn: psycopg.Connection) -> list[str]:
+    """Contacts whose planned fields or provenance changed since the plan (locked FOR UPDATE)."""
+    conn.execute(
+        "SELECT 1 FROM contacts WHERE id IN (SELECT contact_id FROM stage_changes) FOR UPDATE"
+    )
+    provenance_moved = sql.SQL(" OR ").join(
+        sql.SQL("NULLIF(c.{0}::text, '') IS DISTINCT FROM p.{0}").format(sql.Identifier(col))
+        for col in PROVENANCE_COLUMNS
+    )
+    query = sql.SQL(
+        """SELECT DISTINCT c.email::text FROM stage_changes s JOIN contacts c ON c.id = s.contact_id
+           WHERE c.deleted_at IS NOT NULL OR {field} IS DISTINCT FROM s.old_value
+           UNION
+           SELECT c.email::text FROM stage_provenance p JOIN contacts c ON c.id = p.id
+           WHERE {provenance}
+           UNION
+           SELECT DISTINCT s.contact_id::text FROM stage_changes s
+           WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = s.contact_id)
+           ORDER BY 1"""
+    ).format(field=_field_value("c"), provenance=provenance_moved)
+    return [row[0] for row in conn.execute(query)]
+
+
+def _update_contacts(conn: psycopg.Connection) -> int:
+    pivot = sql.SQL(", ").join(
+        sql.SQL("bool_or(field = {0}) AS {1}, max(new_value) FILTER (WHERE field = {0}) AS {2}").format(
+            sql.Literal(f), sql.Identifier(f"has_{f}"), sql.Identifier(f"new_{f}")
+        )
+        for f in CONTACT_FIELDS
+    )
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{0} = CASE WHEN p.{1} THEN p.{2} ELSE c.{0} END").format(
+            sql.Identifier(f), sql.Identifier(f"has_{f}"), sql.Identifier(f"new_{f}")
+        )
+        for f in CONTACT_FIELDS
+    )
+    query = sql.SQL(
+        """UPDATE contacts c SET {assignments}, updated_at = now()
+           FROM (SELECT contact_id, {pivot} FROM stage_changes GROUP BY contact_id) p
+           WHERE c.id = p.contact_id"""
+    ).format(assignments=assignments, pivot=pivot)
+    return conn.execute(query).rowcount
+
+
+def _insert_new_contacts(conn: psycopg.Connection, run_id: int) -> int:
+    columns = sql.SQL(", ").join(sql.Identifier(f) for f in CONTACT_FIELDS)
+    try:
+        with conn.transaction():  # a savepoint, so the message can be made clear
+            created = conn.execute(
+                sql.SQL(
+                    """INSERT INTO contacts (id, email, {columns}, source_system)
+                       SELECT contact_id, email, {columns}, 'kajabi' FROM stage_new"""
+                ).format(columns=columns)
+            ).rowcount
+    except psycopg.errors.UniqueViolation:
+        raise PlanOutdated(
+            "a contact with one of the new emails was created since the plan; nothing was written — "
+            "run the plan again"
+        ) from None
+    conn.execute(
+        """INSERT INTO contact_emails (contact_id, email, is_primary, source)
+           SELECT contact_id, email, true, 'kajabi' FROM stage_new"""
+    )
+    conn.execute(
+        """INSERT INTO kajabi_sync.field_changes
+               (import_run_id, contact_id, field, old_value, new_value, decision, reason)
+           SELECT %s, contact_id, '(contact)', NULL, email, 'new_contact',
+                  'new in Kajabi: no live contact, other address or Kajabi ID matched'
+           FROM stage_new""",
+        (run_id,),
+    )
+    return created
+
+
+def _write_bases(conn: psycopg.Connection, run_id: int) -> int:
+    """Upsert the new bases, keeping the replaced rows for a rollback."""
+    fields = ["kajabi_email", *CONTACT_FIELDS]
+    cols = sql.SQL(", ").join(sql.Identifier(f) for f in fields)
+    base_cols = sql.SQL(", ").join(sql.SQL("b.{}").format(sql.Identifier(f)) for f in fields)
+    stage_cols = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(f)) for f in fields)
+    changed = conn.execute(
+        sql.SQL(
+            """INSERT INTO kajabi_sync.kajabi_base_history (import_run_id, contact_id, existed, {cols})
+               SELECT %s, s.contact_id, b.contact_id IS NOT NULL, {base_cols}
+               FROM stage_base s LEFT JOIN kajabi_sync.kajabi_base b ON b.contact_id = s.contact_id
+               WHERE b.contact_id IS NULL OR ROW({base_cols}) IS DISTINCT FROM ROW({stage_cols})"""
+        ).format(cols=cols, base_cols=base_cols, stage_cols=stage_cols),
+        (run_id,),
+    ).rowcount
+    updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(f)) for f in fields)
+    conn.execute(
+        sql.SQL(
+            """INSERT INTO kajabi_sync.kajabi_base (contact_id, {cols}, import_run_id)
+               SELECT s.contact_id, {stage_cols}, %s FROM stage_base s
+               JOIN kajabi_sync.kajabi_base_history h
+                 ON h.import_run_id = %s AND h.contact_id = s.contact_id
+               ON CONFLICT (contact_id) DO UPDATE SET {updates},
+                   import_run_id = EXCLUDED.import_run_id, updated_at = now()"""
+        ).format(cols=cols, stage_cols=stage_cols, updates=updates),
+        (run_id, run_id),
+    )
+    return changed
+
+
+def apply_plan(conn: psycopg.Connection, plan: ImpactPlan, record: ImportRecord) -> ApplyResult:
+    """Apply ``plan`` in one transaction; raise ApplyRefused (nothing written) when unsafe."""
+    with conn.transaction():
+        take_write_lock(conn)
+        _stage(conn, plan)
+        moved = _moved_contacts(conn)
+        if moved:
+            shown = ", ".join(moved[:10]) + (f" and {len(moved) - 10} more" if len(moved) > 10 else "")
+            raise PlanOutdated(
+                f"{len(moved)} contact(s) changed in the database since the plan was made ({shown}); "
+                "nothing was written — run the plan again"
+            )
+        counts = {
+            "decisions": {k: int(v) for k, v in plan.changes["decision"].value_counts().items()},
+            "fields_written": int(len(plan.writes())),
+            "contacts_created": int(len(plan.new_contacts)),
+            "held_for_review": int(len(plan.held)),
+        }
+        run_id = conn.execute(
+            """INSERT INTO kajabi_sync.import_runs
+                   (kind, partition_key, dagster_run_id, file_name, file_sha256, export_date,
+                    export_rows, counts, overrides)
+               VALUES ('import', %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+            (
+                record.partition_key,
+                record.dagster_run_id,
+                record.file_name,
+                record.file_sha256,
+                record.export_date,
+                record.export_rows,
+                json.dumps(counts),
+                json.dumps(record.overrides),
+            ),
+        ).fetchone()[0]
+        _update_contacts(conn)
+        conn.execute(
+            """INSERT INTO kajabi_sync.field_changes
+                   (import_run_id, contact_id, field, old_value, new_value, decision, reason)
+               SELECT %s, contact_id, field, old_value, new_value, decision, reason FROM stage_changes""",
+            (run_id,),
+        )
+        created = _insert_new_contacts(conn, run_id)
+        bases_changed = _write_bases(conn, run_id)
+    return ApplyResult(run_id, counts["fields_written"], created, bases_changed, counts)

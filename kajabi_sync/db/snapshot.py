@@ -1,0 +1,92 @@
+"""Reading the database into DataFrames in bulk (COPY ... TO STDOUT), as the plan sees it."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+from psycopg.rows import dict_row
+from psycopg import sql
+
+from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.survivorship.policy import PROVENANCE_COLUMNS
+
+# Columns the plan and the naive-import comparison read from contacts.
+CONTACT_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        ("id", "email", *CONTACT_FIELDS, *PROVENANCE_COLUMNS, "zoho_id", "shipping_address_line_1")
+    )
+)
+
+
+def read_query(conn: psycopg.Connection, query: sql.Composable | str) -> pd.DataFrame:
+    """Run a SELECT through COPY and read it as text columns (NULL and '' both become NA)."""
+    if isinstance(query, str):
+        query = sql.SQL(query)
+    buffer = io.BytesIO()
+    with conn.cursor() as cur:
+        with cur.copy(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)) as copy:
+            for block in copy:
+                buffer.write(block)
+    buffer.seek(0)
+    frame = pd.read_csv(buffer, dtype="string", keep_default_na=False, na_values=[""])
+    return frame
+
+
+@dataclass(frozen=True)
+class DatabaseSnapshot:
+    """What the plan needs from the database, read in one repeatable-read transaction."""
+
+    contacts: pd.DataFrame        # live contacts, CONTACT_COLUMNS, indexed by nothing
+    emails: pd.DataFrame          # email_key, contact_id: every known email of a live contact
+    deleted: pd.DataFrame         # email_key, kajabi_id of soft-deleted contacts
+    merged: pd.DataFrame          # email_key, contact_id from kajabi_sync.merged_from (active)
+    bases: pd.DataFrame           # kajabi_base rows: contact_id, kajabi_email, CONTACT_FIELDS
+    last_import: dict | None      # the newest applied, not rolled back, import run
+
+
+def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in CONTACT_COLUMNS)
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        contacts = read_query(
+            conn, sql.SQL("SELECT {} FROM contacts WHERE deleted_at IS NULL").format(columns)
+        )
+        emails = read_query(
+            conn,
+            """SELECT lower(e.email::text) AS email_key, e.contact_id::text AS contact_id
+               FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
+               WHERE c.deleted_at IS NULL""",
+        )
+        deleted = read_query(
+            conn,
+            """SELECT lower(email::text) AS email_key, kajabi_id FROM contacts
+               WHERE deleted_at IS NOT NULL""",
+        )
+        merged = read_query(
+            conn,
+            """SELECT m.merged_email AS email_key, m.surviving_contact_id::text AS contact_id
+               FROM kajabi_sync.merged_from m JOIN contacts c ON c.id = m.surviving_contact_id
+               WHERE m.undone_at IS NULL AND c.deleted_at IS NULL""",
+        )
+        base_columns = sql.SQL(", ").join(sql.Identifier(c) for c in CONTACT_FIELDS)
+        bases = read_query(
+            conn,
+            sql.SQL("SELECT contact_id::text AS contact_id, kajabi_email, {} FROM kajabi_sync.kajabi_base").format(
+                base_columns
+            ),
+        )
+        last_import = last_applied_import(conn)
+    return DatabaseSnapshot(contacts, emails, deleted, merged, bases, last_import)
+
+
+def last_applied_import(conn: psycopg.Connection) -> dict | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT id, partition_key, file_name, file_sha256, export_date, export_rows, applied_at
+               FROM kajabi_sync.import_runs
+               WHERE kind = 'import' AND rolled_back_at IS NULL
+               ORDER BY export_date DESC NULLS LAST, id DESC LIMIT 1"""
+        ).fetchone()

@@ -1,0 +1,62 @@
+"""Matching each export row to a contact, in the order the user trusts.
+
+1. a live contact whose primary email is the row's email;
+2. a live contact that holds the email as another address (``contact_emails``) or that the
+   email was merged into (``merged_from``): a merged-away address is never a new contact;
+3. a live contact with the same Kajabi ``ID``.
+A row whose email or Kajabi ID belongs only to a soft-deleted contact is NOT a new contact
+(soft-deleted contacts are never resurrected, nor recreated); anything else is new.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+
+from kajabi_sync.db.snapshot import DatabaseSnapshot
+from kajabi_sync.normalize import email_key
+
+MatchKind = Literal["email", "other_email", "kajabi_id", "deleted", "new"]
+
+# How much a match may change the contact it found (see plan.py).
+DRIVING_MATCHES = ("email", "kajabi_id")
+
+
+def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """Map keys through ``table`` (first value per key, deterministic)."""
+    first = table.dropna(subset=[key]).drop_duplicates(key).set_index(key)[value]
+    return keys.map(first)
+
+
+def match_rows(export: pd.DataFrame, snapshot: DatabaseSnapshot) -> pd.DataFrame:
+    """Per export row: ``contact_id`` (NA for new/deleted) and ``match_kind``, index as export."""
+    contacts = snapshot.contacts.assign(email_key=email_key(snapshot.contacts["email"]))
+    by_email = _lookup(export["email"], contacts, "email_key", "id")
+    other = pd.concat([snapshot.emails, snapshot.merged], ignore_index=True)
+    by_other = _lookup(export["email"], other, "email_key", "contact_id")
+    live_ids = contacts.dropna(subset=["kajabi_id"])
+    by_kajabi_id = _lookup(export["kajabi_id"], live_ids, "kajabi_id", "id")
+    deleted_email = export["email"].isin(snapshot.deleted["email_key"].dropna())
+    deleted_id = export["kajabi_id"].isin(snapshot.deleted["kajabi_id"].dropna())
+
+    contact_id = by_email.combine_first(by_other).combine_first(by_kajabi_id).astype("string")
+    kind = pd.Series("new", index=export.index, dtype="string")
+    kind = kind.mask((deleted_email | deleted_id) & contact_id.isna(), "deleted")
+    kind = kind.mask(by_kajabi_id.notna(), "kajabi_id")
+    kind = kind.mask(by_other.notna(), "other_email")
+    kind = kind.mask(by_email.notna(), "email")
+    return pd.DataFrame({"contact_id": contact_id, "match_kind": kind}, index=export.index)
+
+
+def driving_rows(export: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
+    """One export row per matched contact: the row that decides its fields.
+
+    A contact can be reached by several rows (its own email and a merged-away one). Its own
+    email wins, then its Kajabi ID, then another address; among equals the earlier row.
+    """
+    rank = matches["match_kind"].map({"email": 0, "kajabi_id": 1, "other_email": 2})
+    joined = export.join(matches).assign(_rank=rank)
+    joined = joined[joined["contact_id"].notna()]
+    joined = joined.sort_values(["_rank", "row_number"], kind="stable")
+    return joined.drop_duplicates("contact_id").drop(columns="_rank")

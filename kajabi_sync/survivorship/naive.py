@@ -1,0 +1,61 @@
+"""What the old import (``UPDATE ... SET f = COALESCE(kajabi, f)`` by primary email, INSERT for
+every other email) WOULD have done with the same export, in the seed document's terms, so the
+user sees what the protection saved."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kajabi_sync.fields import CONTACT_FIELDS
+
+# Decisions where the database holds a value that no source column explains but that is not
+# a Kajabi-side edit either: a correction the naive import would have lost.
+_CORRECTION_DECISIONS = ("cosmetic", "kept_db", "unattributed", "conflict")
+
+
+def naive_import_impact(
+    matches: pd.DataFrame,
+    rows: pd.DataFrame,
+    db: pd.DataFrame,
+    changes: pd.DataFrame,
+) -> dict[str, int]:
+    # The naive import only recognised a contact by its primary email.
+    by_email = (rows["match_kind"] == "email").to_numpy()
+    overwritten = pd.DataFrame(
+        {
+            f: by_email
+            & rows[f].notna().to_numpy()
+            & (rows[f].astype("string") != db[f].astype("string")).fillna(True).to_numpy(bool)
+            for f in CONTACT_FIELDS
+        },
+        index=pd.Index(rows["contact_id"].to_numpy(), name="contact_id"),
+    )
+    touched = overwritten.any(axis=1)
+    hits = overwritten.stack()
+    hits = hits[hits].index.to_frame(index=False).set_axis(["contact_id", "field"], axis=1)
+    lost = changes.merge(hits, on=["contact_id", "field"], how="inner")
+    protected = lost["protected"].astype(bool)
+    enriched_ids = set(lost.loc[protected, "contact_id"])
+    corrected_ids = set(lost.loc[~protected & lost["decision"].isin(_CORRECTION_DECISIONS), "contact_id"])
+
+    paypal = (
+        db[["paypal_first_name", "paypal_last_name", "paypal_phone", "shipping_address_line_1"]]
+        .notna()
+        .any(axis=1)
+        | db["source_system"].astype("string").str.casefold().eq("paypal").fillna(False)
+    ).to_numpy()
+    zoho = db["zoho_id"].notna().to_numpy()
+    enriched = touched.index.isin(list(enriched_ids))
+    kinds = matches["match_kind"]
+    return {
+        "contacts_overwritten": int(touched.sum()),
+        "values_overwritten": int(overwritten.to_numpy().sum()),
+        "contacts_with_enriched_data_overwritten": len(enriched_ids),
+        "contacts_with_corrected_data_lost": len(corrected_ids),
+        "paypal_enriched_contacts_overwritten": int((touched.to_numpy() & paypal & enriched).sum()),
+        "zoho_linked_contacts_overwritten": int((touched.to_numpy() & zoho).sum()),
+        "merged_duplicates_recreated": int((kinds == "other_email").sum()),
+        "deleted_contacts_recreated": int((kinds == "deleted").sum()),
+        "duplicates_by_kajabi_id_created": int((kinds == "kajabi_id").sum()),
+        "contacts_inserted": int((kinds != "email").sum()),
+    }

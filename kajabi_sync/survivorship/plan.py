@@ -1,0 +1,285 @@
+"""The impact plan: for every matched contact and Kajabi field, one decision with a reason.
+
+Three-way, not two-way. Kajabi only sends full snapshots, so the plan compares the database
+value with Kajabi's value AND with the base (what Kajabi sent in the last applied import):
+
+- Kajabi value == base: Kajabi did not edit it; whatever the database did since is kept.
+- Kajabi value != base: a real Kajabi-side edit; applied where the field is not protected and
+  the database still holds the base, a conflict where the database moved too.
+- No base yet (first import): a difference cannot be told from a stale value overwriting an
+  unflagged correction, so by default it is kept and listed (``unattributed``).
+
+Everything is computed column-wise over all contacts at once; keys are computed only for the
+rows whose raw values differ (the vast majority are byte-equal week after week).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from kajabi_sync.db.snapshot import DatabaseSnapshot
+from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
+from kajabi_sync.survivorship.naive import naive_import_impact
+from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
+from kajabi_sync.survivorship.policy import (
+    POLICY,
+    PROVENANCE_COLUMNS,
+    FieldPolicy,
+    comparison_key,
+    protection,
+)
+
+Decision = Literal[
+    "unchanged",
+    "cosmetic",
+    "fill",
+    "update",
+    "keep_db_kajabi_blank",
+    "protected",
+    "kept_db",
+    "conflict",
+    "unattributed",
+]
+DECISIONS: tuple[str, ...] = Decision.__args__  # type: ignore[attr-defined]
+# Decisions that write a contact field.
+WRITE_DECISIONS: tuple[str, ...] = ("fill", "update")
+
+CHANGE_COLUMNS = [
+    "row_number",
+    "email",
+    "contact_id",
+    "field",
+    "db_value",
+    "kajabi_value",
+    "base_value",
+    "decision",
+    "reason",
+    "protected",
+]
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    # keep_database: on the first import, a difference on an unprotected field keeps the
+    # database value (``unattributed``). trust_kajabi: the seed's plain rules (``update``).
+    first_import: Literal["keep_database", "trust_kajabi"] = "keep_database"
+
+
+@dataclass(frozen=True)
+class ImpactPlan:
+    changes: pd.DataFrame        # CHANGE_COLUMNS, one row per (contact, field) not unchanged
+    matches: pd.DataFrame        # row_number, email, contact_id, match_kind: every export row
+    new_contacts: pd.DataFrame   # contact_id (new uuid), row_number, email, CONTACT_FIELDS
+    new_bases: pd.DataFrame      # contact_id, kajabi_email, CONTACT_FIELDS: the base after apply
+    naive: dict[str, int]        # what COALESCE(kajabi, db) would have done
+    export_rows: int
+    matched_contacts: int
+    provenance: pd.DataFrame     # id + PROVENANCE_COLUMNS of written contacts, as planned
+    held: pd.DataFrame = field(default_factory=pd.DataFrame)  # new rows held for review
+
+    def writes(self) -> pd.DataFrame:
+        return self.changes[self.changes["decision"].isin(WRITE_DECISIONS)]
+
+    def decision_counts(self) -> pd.DataFrame:
+        """Decisions (rows) by field (columns), every decision and field present."""
+        table = pd.crosstab(self.changes["decision"], self.changes["field"])
+        return table.reindex(index=list(DECISIONS[1:]), columns=list(CONTACT_FIELDS), fill_value=0)
+
+
+def _reason(text: str, index: pd.Index) -> pd.Series:
+    return pd.Series(text, index=index, dtype="string")
+
+
+def decide_field(
+    policy: FieldPolicy,
+    db: pd.Series,
+    kajabi: pd.Series,
+    base: pd.Series,
+    has_base: pd.Series,
+    protected: pd.Series,
+    protected_why: pd.Series,
+    address_elsewhere: pd.Series,
+    fill_only: pd.Series,
+    settings: PlanSettings,
+) -> tuple[pd.Series, pd.Series]:
+    """(decision, reason) for one field over aligned Series (NA = empty)."""
+    index = db.index
+    decision = pd.Series("unchanged", index=index, dtype=object)
+    reason = pd.Series(pd.NA, index=index, dtype="string")
+
+    kajabi_blank = kajabi.isna()
+    db_blank = db.isna()
+    keep_blank = kajabi_blank & ~db_blank
+    decision[keep_blank] = "keep_db_kajabi_blank"
+    reason[keep_blank] = "Kajabi's cell is empty; an empty cell never blanks the database"
+
+    differs = ~kajabi_blank & ~(db == kajabi).fillna(False).astype(bool)
+    rows = differs[differs].index
+    if len(rows) == 0:
+        return decision, reason
+
+    d, k, b = db[rows], kajabi[rows], base[rows]
+    d_key = comparison_key(d, policy.comparison)
+    k_key = comparison_key(k, policy.comparison)
+    b_key = comparison_key(b, policy.comparison)
+    hb = has_base[rows].to_numpy(bool)
+    prot = protected[rows].to_numpy(bool)
+    blank = db_blank[rows].to_numpy(bool)
+    same_meaning = (d_key == k_key).fillna(False).to_numpy(bool)
+    kajabi_is_base = hb & (k_key == b_key).fillna(False).to_numpy(bool)
+    db_is_base = hb & ((d_key == b_key).fillna(False).to_numpy(bool) | (blank & b.isna().to_numpy()))
+    first_import_keeps = settings.first_import == "keep_database"
+    other_parts = address_elsewhere[rows].to_numpy(bool) if policy.address_unit else np.zeros(len(rows), bool)
+
+    why = protected_why[rows].fillna("").to_numpy(object)
+    conditions = [
+        same_meaning,
+        # --- the database is empty: fill, unless something says not to
+        blank & prot & policy.address_unit,
+        blank & kajabi_is_base,
+        blank & other_parts & ~hb & first_import_keeps,
+        blank,
+        # --- both hold different values
+        prot,
+        kajabi_is_base,
+        hb & db_is_base,
+        hb,
+        np.full(len(rows), not first_import_keeps),
+    ]
+    choices = [
+        "cosmetic",
+        "protected",
+        "kept_db",
+        "unattributed",
+        "fill",
+        "protected",
+        "kept_db",
+        "update",
+        "conflict",
+        "update",
+    ]
+    reasons = [
+        "same value up to case, spacing or phone format: the database's form is kept",
+        "the address is protected as one unit (" + why + "): no part of it is filled from Kajabi",
+        "the database emptied this since the last import and Kajabi did not edit it",
+        "first import: the database holds other address parts, and a Kajabi part glued to them "
+        "could make a wrong address",
+        "the database is empty and Kajabi has a value",
+        "protected: " + why,
+        "Kajabi still sends what it sent at the last import; the database's newer value is kept",
+        "Kajabi-side edit since the last import, and the database still held Kajabi's old value",
+        "both sides changed since the last import: kept as the database has it, listed for review",
+        "first import, trusting Kajabi: the field is not protected",
+    ]
+    chosen = np.select(conditions, choices, default="unattributed")
+    chosen_reason = np.select(
+        conditions,
+        [np.broadcast_to(np.asarray(r, dtype=object), len(rows)) for r in reasons],
+        default="first import: Kajabi's value differs and no earlier import tells whether the "
+        "database's value is a correction; the database's value is kept and sent to Kajabi",
+    )
+    # A row reached through a merged-away email may only fill empty fields.
+    demoted = fill_only[rows].to_numpy(bool) & np.isin(chosen, ("update", "conflict", "unattributed"))
+    chosen = np.where(demoted, "kept_db", chosen)
+    chosen_reason = np.where(
+        demoted, "Kajabi row of a merged-away email: it may only fill empty fields", chosen_reason
+    )
+    decision[rows] = chosen
+    reason[rows] = chosen_reason
+    return decision, reason
+
+
+def build_plan(
+    export: pd.DataFrame,
+    snapshot: DatabaseSnapshot,
+    settings: PlanSettings = PlanSettings(),
+) -> ImpactPlan:
+    """Plan an import of a validated export (see ``kajabi.validate``) against a snapshot."""
+    matches = match_rows(export, snapshot)
+    rows = driving_rows(export, matches)
+    contacts = snapshot.contacts.set_index("id")
+    db = contacts.reindex(rows["contact_id"])
+    db.index = rows.index
+    bases = snapshot.bases.set_index("contact_id").reindex(rows["contact_id"])
+    bases.index = rows.index
+    has_base = bases["kajabi_email"].notna()
+    fill_only = ~rows["match_kind"].isin(DRIVING_MATCHES)
+    address_parts = db[list(ADDRESS_FIELDS)].notna()
+
+    frames = []
+    new_base = pd.DataFrame(
+        {"contact_id": rows["contact_id"], "kajabi_email": rows["email"]}, index=rows.index
+    )
+    for name, policy in POLICY.items():
+        protected, why = protection(policy, db)
+        address_elsewhere = address_parts.drop(columns=name, errors="ignore").any(axis=1)
+        decision, reason = decide_field(
+            policy,
+            db[name].astype("string"),
+            rows[name].astype("string"),
+            bases[name].astype("string"),
+            has_base,
+            protected,
+            why,
+            address_elsewhere,
+            fill_only,
+            settings,
+        )
+        # A conflict keeps its old base, so it stays listed until the two sides agree.
+        new_base[name] = rows[name].where(decision != "conflict", bases[name])
+        listed = decision != "unchanged"
+        if listed.any():
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "row_number": rows.loc[listed, "row_number"],
+                        "email": rows.loc[listed, "email"],
+                        "contact_id": rows.loc[listed, "contact_id"],
+                        "field": name,
+                        "db_value": db.loc[listed, name],
+                        "kajabi_value": rows.loc[listed, name],
+                        "base_value": bases.loc[listed, name],
+                        "decision": decision[listed],
+                        "reason": reason[listed],
+                        "protected": protected[listed].astype(bool),
+                    }
+                )
+            )
+    changes = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in CHANGE_COLUMNS})
+    )
+    changes = changes.sort_values(["row_number", "field"], kind="stable").reset_index(drop=True)
+    # Rows reached only through another address keep no base of their own.
+    new_base = new_base[~fill_only]
+
+    new = export[matches["match_kind"] == "new"]
+    new_contacts = new[["row_number", "email", "email_raw", *CONTACT_FIELDS]].copy()
+    new_contacts.insert(0, "contact_id", [str(uuid.uuid4()) for _ in range(len(new_contacts))])
+    new_bases = pd.concat(
+        [
+            new_base,
+            new_contacts[["contact_id", "email", *CONTACT_FIELDS]].rename(columns={"email": "kajabi_email"}),
+        ],
+        ignore_index=True,
+    )
+    written_ids = changes.loc[changes["decision"].isin(WRITE_DECISIONS), "contact_id"].unique()
+    provenance = snapshot.contacts.loc[
+        snapshot.contacts["id"].isin(written_ids), ["id", *PROVENANCE_COLUMNS]
+    ].reset_index(drop=True)
+    return ImpactPlan(
+        changes=changes,
+        matches=export[["row_number", "email"]].join(matches),
+        new_contacts=new_contacts.reset_index(drop=True),
+        new_bases=new_bases,
+        naive=naive_import_impact(matches, rows, db, changes),
+        export_rows=len(export),
+        matched_contacts=len(rows),
+        provenance=provenance,
+    )
