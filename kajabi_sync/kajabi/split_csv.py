@@ -1,0 +1,47 @@
+"""Writing a frame as CSV files of at most N rows each (Kajabi imports 40,000 contacts a day).
+
+A frame that fits becomes ``name.csv``; a larger one ``name_part01.csv``, ``name_part02.csv``, ...
+Files of an earlier run with the same base name that this run did not rewrite are removed, so
+the folder never mixes runs. Every file goes through ``write_csv`` (atomic, formula-neutralised,
+0600, UTF-8 without a byte-order mark).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from kajabi_sync.reports import write_csv
+
+
+def write_split_csv(
+    frame: pd.DataFrame, out_dir: Path, name: str, max_rows_per_file: int
+) -> dict[Path, int]:
+    """``name.csv`` when ``frame`` fits, else numbered parts; returns path -> rows, in order."""
+    if max_rows_per_file < 1:
+        raise ValueError("max_rows_per_file must be at least 1")
+    out_dir = Path(out_dir)
+    part_count = max(1, math.ceil(len(frame) / max_rows_per_file))
+    if part_count == 1:
+        chunks = {out_dir / f"{name}.csv": frame}
+    else:
+        width = max(2, len(str(part_count)))
+        starts = range(0, len(frame), max_rows_per_file)
+        chunks = {
+            out_dir / f"{name}_part{number:0{width}d}.csv": frame.iloc[start : start + max_rows_per_file]
+            for number, start in enumerate(starts, start=1)
+        }
+    for path, chunk in chunks.items():
+        write_csv(chunk, path)
+    _remove_stale(out_dir, name, keep=set(chunks))
+    return {path: len(chunk) for path, chunk in chunks.items()}
+
+
+def _remove_stale(out_dir: Path, name: str, keep: set[Path]) -> None:
+    same_base = re.compile(rf"^{re.escape(name)}(_part\d+)?\.csv$")
+    for path in out_dir.iterdir():
+        if same_base.match(path.name) and path not in keep:
+            path.unlink()
