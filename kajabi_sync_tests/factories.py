@@ -41,3 +41,45 @@ def export_frame(*rows: dict) -> pd.DataFrame:
     frame["created_at"] = pd.NaT
     frame["row_number"] = frame["row_number"].astype("int64")
     return frame
+
+
+FIXED_COLUMNS = [
+    "Name", "First Name", "Last Name", "Email", "Products", "Tags", "ID", "Member ID",
+    "External User ID", "Created At", "Member Created At", "Sign In Count", "Last Activity",
+    "Last Sign In At",
+]
+FORM_COLUMNS = {
+    "phone": "Phone Number (phone_number)",
+    "address_line_1": "Address (address_line_1)",
+    "address_line_2": "Address Line 2 (address_line_2)",
+    "city": "City (address_city)",
+    "state": "State (address_state)",
+    "country": "Country (address_country)",
+    "postal_code": "Zip Code (address_zip)",
+}
+
+
+def kajabi_csv(path, *rows: dict) -> "Path":
+    """Write a Kajabi-layout export (BOM, fixed columns, ``Label (handle)`` form columns)."""
+    from pathlib import Path
+
+    records = []
+    for number, row in enumerate(rows):
+        record = dict.fromkeys(FIXED_COLUMNS, "")
+        record.update(
+            {
+                "Name": " ".join(filter(None, [row.get("first_name"), row.get("last_name")])),
+                "First Name": row.get("first_name") or "",
+                "Last Name": row.get("last_name") or "",
+                "Email": row["email"],
+                "ID": row.get("kajabi_id") or "",
+                "Member ID": row.get("kajabi_member_id") or "",
+                "Created At": "2024-05-06 18:01:32 -0700",
+            }
+        )
+        record.update({label: row.get(f) or "" for f, label in FORM_COLUMNS.items()})
+        records.append(record)
+    path = Path(path)
+    frame = pd.DataFrame(records, columns=FIXED_COLUMNS + list(FORM_COLUMNS.values()))
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    return path

@@ -1,0 +1,17 @@
+"""The Dagster code location: ``dagster dev`` (via workspace.yaml) loads ``defs`` from here."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from kajabi_sync.defs import assets
+from kajabi_sync.defs.jobs import new_kajabi_export_sensor, weekly_kajabi_sync, weekly_kajabi_sync_schedule
+from kajabi_sync.defs.resources import default_resources
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([assets]),
+    jobs=[weekly_kajabi_sync],
+    schedules=[weekly_kajabi_sync_schedule],
+    sensors=[new_kajabi_export_sensor],
+    resources=default_resources(),
+)

@@ -1,0 +1,218 @@
+"""The five assets of the weekly import. Each is a thin call into the domain modules."""
+
+
+import dagster as dg
+import pandas as pd
+
+from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
+from kajabi_sync.db.snapshot import load_snapshot
+from kajabi_sync.defs.partitions import partition_monday, weekly_partitions
+from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
+from kajabi_sync.exports_folder import export_for_week
+from kajabi_sync.kajabi import RawExport, ValidatedExport, read_kajabi_export, validate_export
+from kajabi_sync.kajabi.enriched_export import (
+    build_enriched_export,
+    export_summary,
+    write_enriched_export,
+)
+from kajabi_sync.masking import mask_email
+from kajabi_sync.reports import write_csv
+from kajabi_sync.survivorship.match import DRIVING_MATCHES
+from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings, build_plan
+from kajabi_sync.survivorship.report import (
+    divergence_by_field,
+    plan_figures,
+    write_impact_report,
+)
+from kajabi_sync.fields import CONTACT_FIELDS
+
+GROUP = "kajabi_weekly_import"
+OWNERS = ["team:operations"]
+REJECTS_REPORT = "kajabi_export_rejects.csv"
+DUPLICATE_EMAILS_REPORT = "kajabi_export_duplicate_emails.csv"
+
+
+class PlanConfig(dg.Config):
+    """How the first import treats differences on unprotected fields (see the README)."""
+
+    first_import: str = "keep_database"  # or "trust_kajabi"
+
+
+def _table(frame: pd.DataFrame) -> dg.TableMetadataValue:
+    records = [dg.TableRecord({k: (None if pd.isna(v) else v) for k, v in row.items()})
+               for row in frame.astype(object).to_dict("records")]
+    columns = [dg.TableColumn(str(c), "int" if pd.api.types.is_integer_dtype(frame[c]) else "string")
+               for c in frame.columns]
+    return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
+
+
+@dg.asset(
+    partitions_def=weekly_partitions,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"csv", "kajabi"},
+    description="The week's full Kajabi contacts export, read as Kajabi wrote it (card-data columns dropped).",
+)
+def raw_kajabi_export(context: dg.AssetExecutionContext, data_folder: DataFolder) -> dg.Output[RawExport]:
+    path = export_for_week(data_folder.exports(), partition_monday(context.partition_key))
+    raw = read_kajabi_export(path)
+    for warning in raw.warnings:
+        context.log.warning(warning)
+    return dg.Output(
+        raw,
+        metadata={
+            "file": dg.MetadataValue.path(str(path)),
+            "sha256": raw.sha256,
+            "export_date": str(raw.export_date),
+            "encoding": raw.encoding,
+            "dagster/row_count": len(raw.frame),
+            "columns": len(raw.frame.columns),
+            "dropped_card_data_columns": ", ".join(raw.dropped_columns) or "none",
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=weekly_partitions,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"pandas", "pandera"},
+    description="The export's usable rows, normalised and checked by a pandera schema; unusable "
+    "rows are quarantined into kajabi_export_rejects.csv.",
+)
+def validated_export(
+    context: dg.AssetExecutionContext, raw_kajabi_export: RawExport, data_folder: DataFolder
+) -> dg.Output[ValidatedExport]:
+    validated = validate_export(raw_kajabi_export)
+    reports = data_folder.reports()
+    rejects_path = write_csv(validated.rejects, reports / REJECTS_REPORT)
+    duplicates_path = write_csv(validated.duplicate_emails, reports / DUPLICATE_EMAILS_REPORT)
+    return dg.Output(
+        validated,
+        metadata={
+            "dagster/row_count": len(validated.frame),
+            "rejected_rows": len(validated.rejects),
+            "duplicate_emails": len(validated.duplicate_emails),
+            "rejects_file": dg.MetadataValue.path(str(rejects_path)),
+            "duplicate_emails_file": dg.MetadataValue.path(str(duplicates_path)),
+            "rejects_preview": _table(validated.rejects.head(20)),
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=weekly_partitions,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"pandas", "postgres"},
+    description="The impact plan: for every matched contact and field, what the import will do and "
+    "why (fill, update, protected, conflict, ...), before anything is written.",
+)
+def impact_analysis(
+    context: dg.AssetExecutionContext,
+    config: PlanConfig,
+    validated_export: ValidatedExport,
+    database: ContactsDatabase,
+    data_folder: DataFolder,
+) -> dg.Output[ImpactPlan]:
+    with database.connection() as conn:
+        snapshot = load_snapshot(conn)
+    plan = build_plan(validated_export.frame, snapshot, PlanSettings(first_import=config.first_import))
+    report = write_impact_report(plan, data_folder.reports())
+    figures = plan_figures(plan)
+    by_field = plan.decision_counts().reset_index(names="decision")
+    return dg.Output(
+        plan,
+        metadata={
+            **figures,
+            **{f"divergence/{k}": v for k, v in divergence_by_field(plan).items()},
+            **{f"naive/{k}": v for k, v in plan.naive.items()},
+            "decisions_by_field": _table(by_field),
+            "report_file": dg.MetadataValue.path(str(report)),
+            "changes_preview": _table(
+                plan.changes.head(20)[["field", "decision"]].assign(
+                    email=mask_email(plan.changes["email"].head(20))
+                )
+            ),
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=weekly_partitions,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"postgres"},
+    description="The contacts database after applying exactly the impact plan (fills, allowed "
+    "updates, new contacts, new bases) in one audited transaction.",
+)
+def protected_contacts(
+    context: dg.AssetExecutionContext,
+    impact_analysis: ImpactPlan,
+    validated_export: ValidatedExport,
+    database: ContactsDatabase,
+) -> dg.Output[ApplyResult]:
+    source = validated_export.source
+    record = ImportRecord(
+        file_name=source.path.name,
+        file_sha256=source.sha256,
+        export_rows=len(source.frame),
+        export_date=source.export_date,
+        partition_key=context.partition_key,
+        dagster_run_id=context.run_id,
+    )
+    with database.connection() as conn:
+        result = apply_plan(conn, impact_analysis, record)
+    return dg.Output(
+        result,
+        metadata={
+            "import_run_id": result.import_run_id,
+            "fields_written": result.fields_written,
+            "contacts_created": result.contacts_created,
+            "bases_changed": result.bases_changed,
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=weekly_partitions,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"csv", "kajabi"},
+    description="The database's enriched contacts in Kajabi's bulk-import format, so Kajabi "
+    "becomes clean: full file, updates only, and contacts Kajabi does not have.",
+)
+def kajabi_enriched_export(
+    context: dg.AssetExecutionContext,
+    protected_contacts: ApplyResult,
+    impact_analysis: ImpactPlan,
+    validated_export: ValidatedExport,
+    database: ContactsDatabase,
+    data_folder: DataFolder,
+) -> dg.Output[dict]:
+    from kajabi_sync.db.snapshot import read_query
+
+    with database.connection() as conn:
+        contacts = read_query(
+            conn,
+            "SELECT id::text AS id, email::text AS email, "
+            + ", ".join(CONTACT_FIELDS)
+            + " FROM contacts WHERE deleted_at IS NULL",
+        )
+    matches = impact_analysis.matches
+    driving = matches[matches["match_kind"].isin(DRIVING_MATCHES)][["row_number", "contact_id"]]
+    created = impact_analysis.new_contacts[["row_number", "contact_id"]]
+    linked = pd.concat([driving, created], ignore_index=True)
+    kajabi = validated_export.frame.merge(linked, on="row_number")[["contact_id", "email", *CONTACT_FIELDS]]
+    export = build_enriched_export(contacts, kajabi)
+    files = write_enriched_export(export, data_folder.reports())
+    summary = export_summary(export)
+    return dg.Output(
+        {"files": {k: [str(p) for p in v] for k, v in files.paths.items()}},
+        metadata={
+            **{f"rows/{path.name}": rows for path, rows in files.rows_per_file.items()},
+            **{f"differs/{k}": v for k, v in export.fields_differing.items()},
+            "summary": dg.MetadataValue.json({k: v for k, v in summary.items() if k != "preview"}),
+            "preview": _table(summary["preview"]),
+        },
+    )

@@ -1,0 +1,33 @@
+"""Finding the week's export among ``kajabi_exports/kajabi_contacts_YYYY-MM-DD.csv`` files."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from kajabi_sync.kajabi.reader import export_date_from_name
+
+
+class NoExportForWeek(FileNotFoundError):
+    pass
+
+
+def dated_exports(folder: Path) -> list[tuple[date, Path]]:
+    """Every export file in ``folder`` with the date its name carries, oldest first."""
+    found = []
+    for path in folder.glob("kajabi_contacts_*.csv"):
+        exported = export_date_from_name(path)
+        if exported is not None:
+            found.append((exported, path))
+    return sorted(found)
+
+
+def export_for_week(folder: Path, monday: date) -> Path:
+    """The newest export dated within the week starting ``monday`` (Monday to Sunday)."""
+    week = [(d, p) for d, p in dated_exports(folder) if monday <= d <= monday + timedelta(days=6)]
+    if not week:
+        raise NoExportForWeek(
+            f"no Kajabi export for the week of {monday:%Y-%m-%d} in {folder}: expected a file named "
+            f"kajabi_contacts_YYYY-MM-DD.csv dated {monday:%Y-%m-%d} to {monday + timedelta(days=6):%Y-%m-%d}"
+        )
+    return week[-1][1]

@@ -1,0 +1,64 @@
+"""The impact report: the plan as a CSV a person can read, and its summary figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.reports import write_csv
+from kajabi_sync.survivorship.plan import WRITE_DECISIONS, ImpactPlan
+
+IMPACT_REPORT = "import_impact_analysis.csv"
+REPORT_COLUMNS = [
+    "email",
+    "contact_id",
+    "field",
+    "db_value",
+    "kajabi_value",
+    "base_value",
+    "decision",
+    "reason",
+    "row_number",
+]
+
+
+def write_impact_report(plan: ImpactPlan, reports_dir: Path) -> Path:
+    """``import_impact_analysis.csv``: one row per (contact, field) that is not unchanged, plus
+    one row per new contact (field ``(contact)``, decision ``new_contact``)."""
+    new = plan.new_contacts.assign(
+        field="(contact)",
+        db_value=pd.NA,
+        kajabi_value=plan.new_contacts["email"],
+        base_value=pd.NA,
+        decision="new_contact",
+        reason="new in Kajabi: no live contact, other address or Kajabi ID matched",
+    )
+    rows = pd.concat([plan.changes[REPORT_COLUMNS], new[REPORT_COLUMNS]], ignore_index=True)
+    return write_csv(rows, reports_dir / IMPACT_REPORT)
+
+
+def plan_figures(plan: ImpactPlan) -> dict[str, int]:
+    """The headline numbers, one per decision and the row counts, for metadata and checks."""
+    counts = plan.changes["decision"].value_counts()
+    figures = {
+        "export_rows": plan.export_rows,
+        "matched_contacts": plan.matched_contacts,
+        "new_contacts": len(plan.new_contacts),
+        "held_for_review": len(plan.held),
+        "fields_to_write": int(counts.reindex(list(WRITE_DECISIONS), fill_value=0).sum()),
+    }
+    for decision in ("fill", "update", "protected", "conflict", "unattributed", "kept_db", "cosmetic",
+                     "keep_db_kajabi_blank"):
+        figures[decision] = int(counts.get(decision, 0))
+    return figures
+
+
+def divergence_by_field(plan: ImpactPlan) -> dict[str, int]:
+    """Fields where the database and Kajabi still disagree after this import (it keeps the
+    database's value): what the enriched export is there to send to Kajabi."""
+    kept = plan.changes[plan.changes["decision"].isin(
+        ["cosmetic", "protected", "kept_db", "conflict", "unattributed", "keep_db_kajabi_blank"])]
+    counts = kept["field"].value_counts()
+    return {f: int(counts.get(f, 0)) for f in CONTACT_FIELDS}
