@@ -1,0 +1,291 @@
+"""Turning a raw export into usable contact rows: bad emails quarantined, duplicates resolved.
+
+Values that we may store keep their exact text (only surrounding whitespace is stripped, and an
+empty cell becomes NA). Normalised forms (``email``, ``phone_e164``) exist for matching only.
+
+Duplicate rule (one email, several rows): keep the row with the most filled fields; on a tie,
+the later row in the file. Every dropped row is reported in ``duplicate_emails``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import email_validator
+from email_validator.rfc_constants import EMAIL_MAX_LENGTH
+import numpy as np
+import pandas as pd
+
+from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.kajabi.columns import (
+    CREATED_AT_COLUMN,
+    EMAIL_COLUMN,
+    NAME_COLUMN,
+    PRODUCTS_COLUMN,
+    TAGS_COLUMN,
+    contact_fields_text,
+)
+from kajabi_sync.kajabi.reader import ROW_NUMBER, RawExport
+from kajabi_sync.kajabi.schemas import VALIDATED_COLUMNS, VALIDATED_EXPORT_SCHEMA
+from kajabi_sync.masking import mask_email
+from kajabi_sync.normalize import blank_to_na, email_key, phone_key, text_key
+
+REJECT_COLUMNS = ("row_number", "column", "reason", "masked_value")
+DUPLICATE_COLUMNS = ("email", "kept_row_number", "dropped_row_numbers", "reason")
+_MAX_ROWS_LISTED = 10
+
+# A plain ASCII address that email-validator certainly accepts (a strict subset of its rules:
+# dot-atom local part, hyphen-separated domain labels, alphabetic TLD). Everything else,
+# internationalised addresses included, is judged by email-validator itself, once per value.
+_ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
+_SURELY_VALID_EMAIL = re.compile(
+    rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:[a-z0-9]+(?:-[a-z0-9]+)*\.)+[a-z]{{2,63}}"
+)
+_LONG_LABEL = r"[^.@]{64}"
+_SPECIAL_USE_DOMAIN = (
+    "[.@](?:" + "|".join(map(re.escape, email_validator.SPECIAL_USE_DOMAIN_NAMES)) + ")$"
+)
+
+# Kajabi writes ``2024-05-06 18:01:32 -0700``.
+_KAJABI_TIMESTAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}"
+
+
+@dataclass(frozen=True)
+class ValidatedExport:
+    """The usable rows of one export and an account of every row that is not among them."""
+
+    frame: pd.DataFrame
+    rejects: pd.DataFrame
+    duplicate_emails: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    source: RawExport | None = None
+
+
+def validate_export(raw: RawExport) -> ValidatedExport:
+    """Quarantine rows without a valid email, resolve repeated emails, type the columns."""
+    warnings = list(raw.warnings)
+    frame = raw.frame
+    email_raw = frame[EMAIL_COLUMN]
+    email = per_distinct(email_key, email_raw)
+    problems = email_problems(email)
+    rejects = _email_rejects(frame[ROW_NUMBER], email_raw, problems)
+    if len(rejects):
+        warnings.append(f"{len(rejects)} row(s) quarantined for a missing or invalid email")
+
+    usable = problems.isna().to_numpy()
+    contacts = _contact_frame(frame.loc[usable], email.loc[usable], email_raw.loc[usable], warnings)
+    contacts, duplicates = drop_duplicate_emails(contacts)
+    if len(duplicates):
+        warnings.append(
+            f"{len(duplicates)} email(s) appear on several rows; "
+            f"{int(duplicates['dropped_row_numbers'].str.count(';').sum()) + len(duplicates)} "
+            "row(s) dropped (see duplicate_emails)"
+        )
+    contacts = VALIDATED_EXPORT_SCHEMA.validate(contacts)
+    return ValidatedExport(
+        frame=contacts,
+        rejects=rejects,
+        duplicate_emails=duplicates,
+        warnings=warnings,
+        source=raw,
+    )
+
+
+def email_problems(email: pd.Series) -> pd.Series:
+    """Why each (normalised) email is unusable, NA where it is fine.
+
+    Each distinct value that the cheap pattern cannot vouch for goes through email-validator once.
+    """
+    # Arrow-backed text runs these patterns in C (RE2) rather than per value in Python.
+    text = email.astype(pd.StringDtype("pyarrow"))
+    surely_valid = (
+        _flag(text.str.fullmatch(_SURELY_VALID_EMAIL.pattern))
+        & _flag(text.str.len() <= EMAIL_MAX_LENGTH)
+        & ~_flag(text.str.contains(_LONG_LABEL))
+        & ~_flag(text.str.contains(_SPECIAL_USE_DOMAIN))
+    )
+
+    present = text.notna().to_numpy()
+    problems = pd.Series(pd.NA, index=text.index, dtype="string")
+    problems[~present] = "Email is empty"
+    to_check = email[~surely_valid & present]
+    verdicts = {value: _email_validator_verdict(value) for value in to_check.unique()}
+    problems.loc[to_check.index] = to_check.map(verdicts).astype("string")
+    return problems
+
+
+def _flag(mask: pd.Series) -> np.ndarray:
+    return mask.fillna(False).to_numpy(dtype=bool)
+
+
+def _email_validator_verdict(value: str) -> str | pd.NA:
+    try:
+        email_validator.validate_email(value, check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        return f"Email is not a valid address: {error}"
+    return pd.NA
+
+
+def _email_rejects(row_number: pd.Series, email_raw: pd.Series, problems: pd.Series) -> pd.DataFrame:
+    bad = problems.notna().to_numpy()
+    # mask_email cannot take an empty Series.
+    masked = mask_email(blank_to_na(email_raw[bad])) if bad.any() else email_raw[bad]
+    return pd.DataFrame(
+        {
+            "row_number": row_number[bad].astype("int64"),
+            "column": pd.Series(EMAIL_COLUMN, index=row_number.index[bad], dtype="string"),
+            "reason": problems[bad],
+            "masked_value": masked.astype("string"),
+        },
+        columns=list(REJECT_COLUMNS),
+    ).reset_index(drop=True)
+
+
+def _contact_frame(
+    frame: pd.DataFrame, email: pd.Series, email_raw: pd.Series, warnings: list[str]
+) -> pd.DataFrame:
+    fields = contact_fields_text(frame)
+    out = {
+        "row_number": frame[ROW_NUMBER].astype("int64"),
+        "email": email,
+        "email_raw": email_raw.astype("string"),
+        "name": per_distinct(blank_to_na, frame[NAME_COLUMN]),
+    }
+    for name in CONTACT_FIELDS:
+        out[name] = per_distinct(blank_to_na, fields[name])
+    out["phone_e164"] = phone_key(out["phone"])
+    out["tags"] = comma_list(frame[TAGS_COLUMN])
+    out["products"] = comma_list(frame[PRODUCTS_COLUMN])
+    out["created_at"] = parse_kajabi_timestamp(frame[CREATED_AT_COLUMN])
+    contacts = pd.DataFrame(out, columns=list(VALIDATED_COLUMNS)).reset_index(drop=True)
+
+    unparsed = (frame[CREATED_AT_COLUMN].str.strip() != "").to_numpy(dtype=bool) & contacts[
+        "created_at"
+    ].isna().to_numpy()
+    if unparsed.any():
+        warnings.append(
+            f"{int(unparsed.sum())} row(s) have a Created At that is not like "
+            f"'2024-05-06 18:01:32 -0700'; left empty: {_list_rows(contacts['row_number'][unparsed])}"
+        )
+    # The form's own name field is never split into first/last: we cannot tell where a first
+    # name ends ("Mary Ann Lee"), and guessing would store invented values.
+    form_name_only = (
+        contacts["first_name"].isna().to_numpy()
+        & contacts["last_name"].isna().to_numpy()
+        & (fields["form_name"].str.strip() != "").to_numpy(dtype=bool)
+    )
+    if form_name_only.any():
+        warnings.append(
+            f"{int(form_name_only.sum())} row(s) have no First/Last Name but a form name field; "
+            "first/last left empty rather than guessed from it"
+        )
+    return contacts
+
+
+def per_distinct(transform: Callable[[pd.Series], pd.Series], series: pd.Series) -> pd.Series:
+    """``transform(series)``, computed once per distinct value (most columns repeat a lot)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    done = transform(pd.Series(uniques, dtype=series.dtype)).array
+    return pd.Series(done.take(codes, allow_fill=True), index=series.index, name=series.name)
+
+
+def comma_list(series: pd.Series) -> pd.Series:
+    """``" quiz, Bali 2027 Attendee,"`` -> ``["quiz", "Bali 2027 Attendee"]``; empty cell -> ``[]``."""
+    # Each match is one item without its surrounding whitespace; empty items match nothing.
+    def split(text: pd.Series) -> pd.Series:
+        return text.astype("string").fillna("").str.findall(r"[^,\s](?:[^,]*[^,\s])?").astype(object)
+
+    shared = per_distinct(split, series.astype("string").fillna(""))
+    # Rows with the same cell got the same list object: give each row its own list.
+    return pd.Series(list(map(list, shared)), index=series.index, dtype=object)
+
+
+def parse_kajabi_timestamp(series: pd.Series) -> pd.Series:
+    """``2024-05-06 18:01:32 -0700`` -> UTC timestamp; NaT when empty or in any other form."""
+    text = series.astype(pd.StringDtype("pyarrow")).str.strip()
+    text = text.where(_flag(text.str.fullmatch(_KAJABI_TIMESTAMP)))
+    local = pd.to_datetime(text.str.slice(0, 19), format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    offset_text = text.str.slice(20, 25)
+    offsets = {
+        value: (-1 if value[0] == "-" else 1) * (int(value[1:3]) * 60 + int(value[3:5]))
+        for value in offset_text.dropna().unique()
+    }
+    offset_minutes = offset_text.map(offsets).astype("float64")
+    utc = local - pd.to_timedelta(offset_minutes, unit="min")
+    return utc.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
+
+
+def drop_duplicate_emails(contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep one row per email (most filled fields, ties to the later row); report the others."""
+    repeated = contacts["email"].duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return contacts, _empty_duplicates()
+    compared = ["name", *CONTACT_FIELDS]
+    group = contacts.loc[repeated].assign(_filled=contacts.loc[repeated, compared].notna().sum(axis=1))
+    group = group.sort_values(["email", "_filled", "row_number"], kind="stable")
+    dropped_mask = group["email"].duplicated(keep="last")
+    kept = group.loc[~dropped_mask]
+    dropped = group.loc[dropped_mask]
+
+    conflicts = _conflicting_fields(kept, dropped, compared)
+    report = (
+        dropped.groupby("email", sort=True)["row_number"]
+        .agg(lambda rows: "; ".join(map(str, sorted(rows))))
+        .rename("dropped_row_numbers")
+        .to_frame()
+        .join(kept.set_index("email")["row_number"].rename("kept_row_number"))
+        .join(conflicts)
+        .reset_index()
+    )
+    differ = report["conflicts"].fillna("")
+    report["reason"] = (
+        "same email (ignoring case and surrounding spaces) on several rows; kept row "
+        + report["kept_row_number"].astype(str)
+        + ", which has the most filled fields (ties go to the later row); "
+        + np.where(differ == "", "the dropped rows hold no different values", "the dropped rows differ in: " + differ)
+    )
+    report = report.astype(
+        {"email": "string", "kept_row_number": "int64", "dropped_row_numbers": "string", "reason": "string"}
+    )[list(DUPLICATE_COLUMNS)]
+    survivors = contacts.drop(index=dropped.index)
+    return survivors.reset_index(drop=True), report
+
+
+def _conflicting_fields(kept: pd.DataFrame, dropped: pd.DataFrame, compared: list[str]) -> pd.Series:
+    """Per email, the fields where a dropped row holds a value different from the kept row's."""
+    # Phones compare by E.164, everything else ignoring case and spacing.
+    key_of = {name: "phone_e164" if name == "phone" else name for name in compared}
+    keys = sorted(set(key_of.values()))
+    pairs = dropped[["email", *keys]].merge(
+        kept[["email", *keys]], on="email", suffixes=("_dropped", "_kept")
+    )
+    names = []
+    for name in compared:
+        key = key_of[name]
+        ours, theirs = text_key(pairs[f"{key}_dropped"]), text_key(pairs[f"{key}_kept"])
+        differs = (ours.notna() & theirs.notna() & (ours != theirs)).fillna(False).astype(bool)
+        names.append(pd.Series(np.where(differs, name, ""), index=pairs.index))
+    listed = pd.concat(names, axis=1).apply(lambda row: [n for n in row if n], axis=1)
+    listed.index = pairs["email"]
+    per_email = listed.groupby(level=0).agg(
+        lambda lists: ", ".join(n for n in compared if any(n in names for names in lists))
+    )
+    return per_email.rename("conflicts")
+
+
+def _empty_duplicates() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "email": pd.Series(dtype="string"),
+            "kept_row_number": pd.Series(dtype="int64"),
+            "dropped_row_numbers": pd.Series(dtype="string"),
+            "reason": pd.Series(dtype="string"),
+        }
+    )
+
+
+def _list_rows(rows: pd.Series) -> str:
+    listed = ", ".join(map(str, rows.head(_MAX_ROWS_LISTED)))
+    return f"rows {listed}{', ...' if len(rows) > _MAX_ROWS_LISTED else ''}"
