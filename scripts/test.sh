@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole test suite against a real PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# Tests use the server on 127.0.0.1:5432 when it answers (starting the machine's cluster if it
+# is installed but stopped); otherwise they fall back to the embedded server.
+if ! .venv/bin/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=3).close()" 2>/dev/null; then
+    if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | tail -n 1)" main start || true
+    fi
+fi
+export DAGSTER_HOME="$(mktemp -d)"
+cp dagster_home/dagster.yaml "$DAGSTER_HOME/"
+exec .venv/bin/python -m pytest "$@"
