@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 
 MAX_BLOCK_SIZE = 60
+# Sorted-neighbourhood passes pair each row with this many rows after it in key order, which
+# catches typos late in a key (a "mason"/"masson" pair sorts side by side) at linear cost.
+NEIGHBOURHOOD_WINDOW = 3
 
 
 def _concat(*parts: pd.Series) -> pd.Series:
@@ -35,10 +38,8 @@ def blocking_keys(features: pd.DataFrame) -> dict[str, pd.Series]:
     street_word = features["street"].str.split(" ").str[0]
     last_prefix = last.str.slice(0, 3)
     # A name written in either order ("paterson madeleine") gets the same unordered key.
-    name_pair = _concat(
-        pd.concat([first, last], axis=1).min(axis=1).astype("string"),
-        pd.concat([first, last], axis=1).max(axis=1).astype("string"),
-    ).where(first.notna() & last.notna())
+    first_is_lower = (first <= last).fillna(False)
+    name_pair = _concat(first.where(first_is_lower, last), last.where(first_is_lower, first))
     return {
         "phone": features["phone"],
         "email": features["email"],
@@ -64,6 +65,40 @@ def blocking_keys(features: pd.DataFrame) -> dict[str, pd.Series]:
         "street_word_last_prefix": _concat(street_word, last_prefix),
         "last_number_city": _concat(last, features["house_number"], features["city"]),
     }
+
+
+def neighbourhood_keys(features: pd.DataFrame) -> dict[str, pd.Series]:
+    """Sort keys for the sorted-neighbourhood passes: whole-record strings, most telling first."""
+    def squeezed(name: str) -> pd.Series:
+        return features[name].fillna("").str.replace(" ", "", regex=False)
+
+    def joined(*names: str) -> pd.Series:
+        key = squeezed(names[0])
+        for name in names[1:]:
+            key = key + " " + squeezed(name)
+        return key.mask(key.str.strip() == "")
+
+    return {
+        "last_first": joined("last", "first", "street"),
+        "first_last": joined("first", "last", "city"),
+        "street_number": joined("street", "house_number", "last"),
+        "line2_city": joined("line2", "city", "first"),
+        "city_street": joined("city", "street", "first"),
+        "email": joined("email"),
+        "phone": joined("phone"),
+    }
+
+
+def _pairs_in_neighbourhood(key: pd.Series, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row paired with the next ``window`` rows in key order (rows without a key skipped)."""
+    present = np.flatnonzero(key.notna().to_numpy())
+    if present.size < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order = present[np.argsort(key.to_numpy(dtype=object)[present], kind="stable")]
+    lefts = [order[:-offset] for offset in range(1, min(window, order.size - 1) + 1)]
+    rights = [order[offset:] for offset in range(1, min(window, order.size - 1) + 1)]
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    return np.minimum(left, right), np.maximum(left, right)
 
 
 def _pairs_within_blocks(codes: np.ndarray, max_block_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,17 +131,25 @@ def candidate_pairs(
     keys: dict[str, pd.Series],
     max_block_size: int = MAX_BLOCK_SIZE,
     side: np.ndarray | None = None,
+    sort_keys: dict[str, pd.Series] | None = None,
+    window: int = NEIGHBOURHOOD_WINDOW,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct position pairs (left < right) that share at least one blocking key.
+    """Distinct position pairs (left < right) that share a blocking key or sit within ``window``
+    of each other in one of the ``sort_keys`` orders.
 
     ``side`` (0/1 per row), when given, keeps only pairs with one row from each side, for
     comparing new rows against existing ones; the block cap then counts both sides.
     """
-    row_count = len(next(iter(keys.values()))) if keys else 0
-    encoded: list[np.ndarray] = []
+    all_keys = list(keys.values()) + list((sort_keys or {}).values())
+    row_count = len(all_keys[0]) if all_keys else 0
+    found: list[tuple[np.ndarray, np.ndarray]] = []
     for key in keys.values():
         codes, _ = pd.factorize(key, use_na_sentinel=True)
-        left, right = _pairs_within_blocks(codes.astype(np.int64), max_block_size)
+        found.append(_pairs_within_blocks(codes.astype(np.int64), max_block_size))
+    for key in (sort_keys or {}).values():
+        found.append(_pairs_in_neighbourhood(key, window))
+    encoded: list[np.ndarray] = []
+    for left, right in found:
         if side is not None:
             crossing = side[left] != side[right]
             left, right = left[crossing], right[crossing]

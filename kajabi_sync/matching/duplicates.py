@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kajabi_sync.matching.blocking import MAX_BLOCK_SIZE, blocking_keys, candidate_pairs
+from kajabi_sync.matching.blocking import MAX_BLOCK_SIZE, blocking_keys, candidate_pairs, neighbourhood_keys
 from kajabi_sync.matching.features import build_features
 from kajabi_sync.matching.scoring import Comparer, PairComparison, estimate_log2_prior, to_probability
 
@@ -60,7 +60,7 @@ def find_duplicate_candidates(
     """
     _require_unique_index(people)
     features = build_features(people)
-    left, right = candidate_pairs(blocking_keys(features), MAX_BLOCK_SIZE)
+    left, right = candidate_pairs(blocking_keys(features), MAX_BLOCK_SIZE, sort_keys=neighbourhood_keys(features))
     comparison = Comparer(features, household_guard).compare(left, right)
     prior = estimate_log2_prior(comparison.weights, len(people) - 1, len(people), pairs_per_duplicate=2.0)
     scores = to_probability(comparison.weights + prior)
@@ -97,7 +97,9 @@ def find_candidates_against(
     combined = pd.concat([new, existing], ignore_index=True, sort=False)
     side = np.r_[np.zeros(len(new), np.int8), np.ones(len(existing), np.int8)]
     features = build_features(combined)
-    first, second = candidate_pairs(blocking_keys(features), MAX_BLOCK_SIZE, side=side)
+    first, second = candidate_pairs(
+        blocking_keys(features), MAX_BLOCK_SIZE, side=side, sort_keys=neighbourhood_keys(features)
+    )
     # Pairs come back as (lower, higher) positions and new rows come first in the frame.
     comparison = Comparer(features, household_guard).compare(first, second)
     prior = estimate_log2_prior(comparison.weights, len(existing), len(new), pairs_per_duplicate=1.0)
@@ -161,7 +163,8 @@ def _evidence(
     local = features["email_local"].fillna("").to_numpy(dtype=object)[left]
     similarity = np.nan_to_num(comparison.name_similarity)
     exact_name = (levels["first"] == 0) & (levels["last"] == 0)
-    name_text = np.where(exact_name, "same name", "name " + pd.Series(similarity).map("{:.2f}".format).to_numpy(dtype=object))
+    rounded = np.round(similarity, 2).astype(str).astype(object)
+    name_text = np.where(exact_name, "same name", "name " + rounded)
     name_text = np.where(comparison.names_swapped, name_text + " (first/last swapped)", name_text)
     phrases = [
         _phrase(levels["phone"] == 0, "same phone " + phone),

@@ -113,10 +113,6 @@ class PairComparison:
     names_swapped: np.ndarray
 
 
-def _values(series: pd.Series, positions: np.ndarray) -> np.ndarray:
-    return series.fillna("").to_numpy(dtype=object)[positions]
-
-
 def _similarity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return process.cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=-1)
 
@@ -153,8 +149,16 @@ class Comparer:
     """Scores position pairs of one features frame; term frequencies are computed once."""
 
     def __init__(self, features: pd.DataFrame, household_guard: bool = True) -> None:
-        self.features = features
         self.household_guard = household_guard
+        # Per-row text as plain arrays ("" for missing), derived once so pair work is only indexing.
+        columns = {name: features[name].fillna("") for name in features.columns}
+        columns["street_squeezed"] = _squeeze(columns["street"])
+        columns["line2_words_squeezed"] = _squeeze(columns["line2_words"])
+        columns["city_squeezed"] = _squeeze(columns["city"])
+        columns["line2_digits"] = columns["line2"].str.replace(r"\D", "", regex=True)
+        columns["first_initial"] = columns["first"].str.slice(0, 1)
+        self.arrays = {name: column.to_numpy(dtype=object) for name, column in columns.items()}
+        self.first_length = columns["first"].str.len().to_numpy(dtype=np.int64)
         street_key = features["house_number"] + " " + features["street"]
         self.frequency = {
             "first": value_frequencies(features["first"]).to_numpy(),
@@ -180,12 +184,14 @@ class Comparer:
             names_swapped=np.concatenate([p.names_swapped for p in parts]),
         )
 
+    def _values(self, name: str, positions: np.ndarray) -> np.ndarray:
+        return self.arrays[name][positions]
+
     def _frequency(self, key: str, left: np.ndarray) -> np.ndarray:
         # Exact agreement means both rows carry the same value, so either row's frequency serves.
         return self.frequency[key][left]
 
     def _compare_chunk(self, left: np.ndarray, right: np.ndarray) -> PairComparison:
-        f = self.features
         levels: dict[str, np.ndarray] = {}
         weights = np.zeros(len(left))
 
@@ -194,14 +200,14 @@ class Comparer:
         weights += _weights(levels["first"], FIRST_NAME, self._frequency("first", left))
         weights += _weights(levels["last"], LAST_NAME, self._frequency("last", left))
 
-        phone_l, phone_r = _values(f["phone"], left), _values(f["phone"], right)
+        phone_l, phone_r = self._values("phone", left), self._values("phone", right)
         phone_missing = (phone_l == "") | (phone_r == "")
         phone_edits = _edits(phone_l, phone_r)
         levels["phone"] = _select([phone_l == phone_r, phone_edits <= 1], phone_missing)
         contact_weights = _weights(levels["phone"], PHONE, self._frequency("phone", left))
 
-        email_l, email_r = _values(f["email"], left), _values(f["email"], right)
-        local_l, local_r = _values(f["email_local"], left), _values(f["email_local"], right)
+        email_l, email_r = self._values("email", left), self._values("email", right)
+        local_l, local_r = self._values("email_local", left), self._values("email_local", right)
         levels["email"] = _select(
             [email_l == email_r, (local_l == local_r) & (local_l != "")],
             (email_l == "") | (email_r == ""),
@@ -211,10 +217,11 @@ class Comparer:
         levels["street"], lines_swapped = self._compare_street(left, right)
         contact_weights += _weights(levels["street"], STREET, self._frequency("street", left))
 
-        line2_l, line2_r = _values(f["line2"], left), _values(f["line2"], right)
+        line2_l, line2_r = self._values("line2", left), self._values("line2", right)
         # Swapped lines were already matched crosswise in the street comparison; count them once.
         line2_l = np.where(lines_swapped, "", line2_l)
-        line2_close = (_similarity(line2_l, line2_r) >= PLACE_CLOSE) & (_digits(line2_l) == _digits(line2_r))
+        same_digits = self._values("line2_digits", left) == self._values("line2_digits", right)
+        line2_close = (_similarity(line2_l, line2_r) >= PLACE_CLOSE) & same_digits
         levels["line2"] = _select([line2_l == line2_r, line2_close], (line2_l == "") | (line2_r == ""))
         contact_weights += _weights(levels["line2"], LINE2, self._frequency("line2", left))
 
@@ -223,7 +230,7 @@ class Comparer:
         other_first_name = (levels["first"] == len(FIRST_NAME) - 1) & self.household_guard
         weights += np.where(other_first_name, np.minimum(contact_weights, HOUSEHOLD_EVIDENCE_CAP), contact_weights)
 
-        country_l, country_r = _values(f["country"], left), _values(f["country"], right)
+        country_l, country_r = self._values("country", left), self._values("country", right)
         levels["country"] = _select([country_l == country_r], (country_l == "") | (country_r == ""))
         weights += _weights(levels["country"], COUNTRY, self._frequency("country", left))
 
@@ -232,9 +239,8 @@ class Comparer:
     def _compare_names(
         self, left: np.ndarray, right: np.ndarray
     ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-        f = self.features
-        first_l, first_r = _values(f["first"], left), _values(f["first"], right)
-        last_l, last_r = _values(f["last"], left), _values(f["last"], right)
+        first_l, first_r = self._values("first", left), self._values("first", right)
+        last_l, last_r = self._values("last", left), self._values("last", right)
         first_sim, last_sim = _similarity(first_l, first_r), _similarity(last_l, last_r)
         # One slip (typo, transposition) in a short name scores low on Jaro-Winkler; count it close.
         first_sim = np.where(_edits(first_l, first_r) <= 1, np.maximum(first_sim, NAME_CLOSE), first_sim)
@@ -250,8 +256,8 @@ class Comparer:
         exact_last = np.where(swapped, last_l == first_r, last_l == last_r)
         first_missing = (first_l == "") | (first_r == "")
         last_missing = (last_l == "") | (last_r == "")
-        initial = _first_letter(first_l) == _first_letter(first_r)
-        one_is_initial = (_length(first_l) == 1) | (_length(first_r) == 1)
+        initial = self._values("first_initial", left) == self._values("first_initial", right)
+        one_is_initial = (self.first_length[left] == 1) | (self.first_length[right] == 1)
         levels = {
             "first": _select(
                 [exact_first, first_sim >= NAME_CLOSE, first_sim >= NAME_FUZZY, initial & one_is_initial & ~swapped],
@@ -268,23 +274,23 @@ class Comparer:
 
     def _compare_street(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Street level and, when the two address lines were swapped, that flag."""
-        f = self.features
-        number_l, number_r = _values(f["house_number"], left), _values(f["house_number"], right)
-        street_l, street_r = _values(f["street"], left), _values(f["street"], right)
-        words_l, words_r = _values(f["line2_words"], left), _values(f["line2_words"], right)
+        number_l, number_r = self._values("house_number", left), self._values("house_number", right)
+        street_l, street_r = self._values("street", left), self._values("street", right)
+        words_l, words_r = self._values("line2_words", left), self._values("line2_words", right)
         # Address lines entered the other way round: both lines match crosswise, not directly.
-        crosswise = np.minimum(
-            _similarity(_squeeze(street_l), _squeeze(words_r)), _similarity(_squeeze(words_l), _squeeze(street_r))
-        )
-        direct = np.minimum(
-            _similarity(_squeeze(street_l), _squeeze(street_r)), _similarity(_squeeze(words_l), _squeeze(words_r))
-        )
+        squeezed_l, squeezed_r = self._values("street_squeezed", left), self._values("street_squeezed", right)
+        words_sq_l = self._values("line2_words_squeezed", left)
+        words_sq_r = self._values("line2_words_squeezed", right)
+        crosswise = np.minimum(_similarity(squeezed_l, words_sq_r), _similarity(words_sq_l, squeezed_r))
+        direct_street = _similarity(squeezed_l, squeezed_r)
+        direct = np.minimum(direct_street, _similarity(words_sq_l, words_sq_r))
         swapped = (crosswise >= PLACE_CLOSE) & (crosswise > direct) & (street_l != "") & (street_r != "")
         street_l = np.where(swapped, words_l, street_l)
+        street_similarity = np.where(swapped, _similarity(words_sq_l, squeezed_r), direct_street)
         same_number = (number_l == number_r) & (number_l != "")
         number_missing = (number_l == "") | (number_r == "")
         street_missing = (street_l == "") | (street_r == "")
-        street_close = (_similarity(_squeeze(street_l), _squeeze(street_r)) >= PLACE_CLOSE) & ~street_missing
+        street_close = (street_similarity >= PLACE_CLOSE) & ~street_missing
         level = _select(
             [
                 same_number & (street_l == street_r) & ~street_missing,
@@ -299,14 +305,14 @@ class Comparer:
         return level, swapped
 
     def _compare_locality(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        f = self.features
-        post_l, post_r = _values(f["postcode"], left), _values(f["postcode"], right)
-        city_l, city_r = _values(f["city"], left), _values(f["city"], right)
-        state_l, state_r = _values(f["state"], left), _values(f["state"], right)
+        post_l, post_r = self._values("postcode", left), self._values("postcode", right)
+        city_l, city_r = self._values("city", left), self._values("city", right)
+        state_l, state_r = self._values("state", left), self._values("state", right)
         post_missing = (post_l == "") | (post_r == "")
         same_post = (post_l == post_r) & ~post_missing
         post_typo = (_edits(post_l, post_r) <= 1) & ~post_missing
-        city_close = (_similarity(_squeeze(city_l), _squeeze(city_r)) >= PLACE_CLOSE) & (city_l != "") & (city_r != "")
+        city_similarity = _similarity(self._values("city_squeezed", left), self._values("city_squeezed", right))
+        city_close = (city_similarity >= PLACE_CLOSE) & (city_l != "") & (city_r != "")
         same_state = (state_l == state_r) & (state_l != "")
         all_missing = post_missing & ((city_l == "") | (city_r == "")) & ((state_l == "") | (state_r == ""))
         return _select(
@@ -315,21 +321,9 @@ class Comparer:
         )
 
 
-def _digits(values: np.ndarray) -> np.ndarray:
-    return pd.Series(values, dtype="string").str.replace(r"\D", "", regex=True).to_numpy(dtype=object)
-
-
-def _first_letter(values: np.ndarray) -> np.ndarray:
-    return pd.Series(values, dtype="string").str.slice(0, 1).to_numpy(dtype=object)
-
-
-def _length(values: np.ndarray) -> np.ndarray:
-    return pd.Series(values, dtype="string").str.len().to_numpy(dtype=np.int64)
-
-
-def _squeeze(values: np.ndarray) -> np.ndarray:
+def _squeeze(column: pd.Series) -> pd.Series:
     # "rowvil le" and "rowville" are one place: compare without spaces.
-    return pd.Series(values, dtype="string").str.replace(" ", "", regex=False).to_numpy(dtype=object)
+    return column.str.replace(" ", "", regex=False)
 
 
 def prior_log2_odds(partners: int, duplicates_per_contact: float = DUPLICATES_PER_CONTACT) -> float:
