@@ -5,6 +5,7 @@ group rows by a cheap key (same phone, same surname + postcode, ...) and only ro
 key are paired; the union of all passes is compared. A key that would pair one row with more
 than ``MAX_BLOCK_SIZE - 1`` others (a "smith" block, an ``info@`` local part) is skipped for
 that pass, so the number of pairs is at most ``passes * rows * MAX_BLOCK_SIZE / 2``: linear.
+Sorted-neighbourhood passes add at most ``rows * NEIGHBOURHOOD_WINDOW`` pairs each.
 """
 
 from __future__ import annotations
