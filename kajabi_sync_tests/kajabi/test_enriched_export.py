@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -362,3 +363,22 @@ def test_preview_is_limited_to_the_first_rows():
     assert len(preview) == 10
     assert preview["Email"].str.startswith("u").all()
     assert preview["Email"].str.contains(r"\*\*\*@example\.com").all()
+
+
+def test_ids_match_whatever_their_type_or_case():
+    # psycopg hands uuid columns over as uuid.UUID; the matcher may hold them as text.
+    contact_id = uuid.UUID("7f1c9b1e-0d6a-4e59-9d47-2f0c1b7a1e11")
+    contacts = contacts_frame({"id": contact_id, "email": "a@example.com", "city": "Denver"})
+    kajabi = kajabi_frame({"contact_id": str(contact_id).upper(), "email": "a@example.com"})
+
+    export = build_enriched_export(contacts, kajabi)
+
+    assert export.rows() == {FULL_EXPORT_NAME: 1, UPDATES_ONLY_NAME: 1, NEW_CONTACTS_NAME: 0}
+
+
+def test_preview_of_an_export_without_updates_is_empty(week):
+    contacts, kajabi = week
+    export = build_enriched_export(contacts.head(1), kajabi.head(1))
+    preview = export_preview(export)
+    assert preview.empty
+    assert "Changed Fields" in preview.columns
