@@ -1,0 +1,287 @@
+"""The audit trail of kajabi_sync's writes: undo a whole import, and explain what happened.
+
+A rollback is itself a recorded write (an ``import_runs`` row of kind ``rollback`` and one
+``field_changes`` row per restored value), so a contact's history reads top to bottom. It
+refuses, writing nothing, whenever undoing would overwrite something that happened since.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from kajabi_sync.db.apply import ApplyRefused, _field_value, _update_contacts, take_write_lock
+from kajabi_sync.fields import CONTACT_FIELDS
+
+# Columns only other sources write: a contact the import created that has any of them set was
+# enriched since, and deleting it would lose that.
+ENRICHMENT_COLUMNS: tuple[str, ...] = (
+    "zoho_id",
+    "paypal_email",
+    "paypal_first_name",
+    "paypal_last_name",
+    "paypal_phone",
+    "paypal_business_name",
+    "shipping_address_line_1",
+    "shipping_address_line_2",
+    "shipping_city",
+    "shipping_state",
+    "shipping_postal_code",
+    "shipping_country",
+    "phone_source",
+    "billing_address_source",
+    "notes",
+)
+
+# Runs that change contacts on their own account (a rollback only undoes another run).
+_LATER_WRITES = "r.id > %(run)s AND r.rolled_back_at IS NULL AND r.kind <> 'rollback'"
+
+
+class RollbackRefused(ApplyRefused):
+    """The rollback did not write anything, for a reason a person can act on."""
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    rollback_run_id: int
+    rolled_back_run_id: int
+    fields_restored: int
+    contacts_deleted: int
+    bases_restored: int
+    bases_deleted: int
+
+
+def _run_to_undo(conn: psycopg.Connection, run_id: int) -> dict:
+    with conn.cursor(row_factory=dict_row) as cur:
+        run = cur.execute(
+            """SELECT id, kind, partition_key, file_name, file_sha256, export_date, rolled_back_by
+               FROM kajabi_sync.import_runs WHERE id = %s FOR UPDATE""",
+            (run_id,),
+        ).fetchone()
+    if run is None:
+        raise RollbackRefused(f"import run {run_id} does not exist; nothing was written")
+    if run["kind"] != "import":
+        raise RollbackRefused(f"run {run_id} is a {run['kind']}, not an import; only imports can be rolled back")
+    if run["rolled_back_by"] is not None:
+        raise RollbackRefused(
+            f"import run {run_id} was already rolled back (by run {run['rolled_back_by']}); nothing was written"
+        )
+    return run
+
+
+def _stage(conn: psycopg.Connection, run_id: int) -> None:
+    """stage_changes in apply's shape, reversed: old_value = the run's new value (what must still
+    be there), new_value = the value to restore. stage_created: the contacts the run created."""
+    conn.execute(
+        """CREATE TEMP TABLE stage_changes ON COMMIT DROP AS
+           SELECT contact_id, field, new_value AS old_value, old_value AS new_value
+           FROM kajabi_sync.field_changes
+           WHERE import_run_id = %s AND field <> '(contact)'""",
+        (run_id,),
+    )
+    conn.execute(
+        """CREATE TEMP TABLE stage_created ON COMMIT DROP AS
+           SELECT contact_id, new_value AS email FROM kajabi_sync.field_changes
+           WHERE import_run_id = %s AND decision = 'new_contact'""",
+        (run_id,),
+    )
+    conn.execute(
+        """SELECT 1 FROM contacts WHERE id IN (SELECT contact_id FROM stage_changes
+                                               UNION SELECT contact_id FROM stage_created)
+           FOR UPDATE"""
+    )
+
+
+def _blockers(conn: psycopg.Connection, run_id: int) -> list[str]:
+    """Why undoing the run would overwrite something newer, one line per contact and cause."""
+    fields_differ = sql.SQL(" OR ").join(
+        sql.SQL("NULLIF(c.{0}, '') IS DISTINCT FROM NULLIF(b.{0}, '')").format(sql.Identifier(f))
+        for f in CONTACT_FIELDS
+    )
+    enriched = sql.SQL(" OR ").join(
+        sql.SQL("NULLIF(c.{0}::text, '') IS NOT NULL").format(sql.Identifier(f)) for f in ENRICHMENT_COLUMNS
+    )
+    query = sql.SQL(
+        """
+        SELECT DISTINCT coalesce(c.email::text, s.contact_id::text) || ': ' || s.field
+               || ' no longer holds the value this import wrote'
+        FROM stage_changes s LEFT JOIN contacts c ON c.id = s.contact_id
+        WHERE c.id IS NULL OR c.deleted_at IS NOT NULL OR {field} IS DISTINCT FROM s.old_value
+        UNION
+        SELECT DISTINCT coalesce(c.email::text, t.contact_id::text) || ': later run ' || r.id
+               || ' (' || r.kind || ') changed it too — roll that run back first'
+        FROM (SELECT contact_id FROM stage_changes UNION SELECT contact_id FROM stage_created
+              UNION SELECT contact_id FROM kajabi_sync.kajabi_base_history WHERE import_run_id = %(run)s) t
+        JOIN (SELECT import_run_id, contact_id FROM kajabi_sync.field_changes
+              UNION ALL SELECT import_run_id, contact_id FROM kajabi_sync.kajabi_base_history) w
+          ON w.contact_id = t.contact_id
+        JOIN kajabi_sync.import_runs r ON r.id = w.import_run_id AND {later}
+        LEFT JOIN contacts c ON c.id = t.contact_id
+        UNION
+        SELECT coalesce(c.email::text, n.email) || ': the contact this import created was '
+               || CASE WHEN c.id IS NULL THEN 'removed'
+                       WHEN c.deleted_at IS NOT NULL THEN 'soft-deleted'
+                       ELSE 'edited, enriched or merged' END || ' since'
+        FROM stage_created n
+        LEFT JOIN contacts c ON c.id = n.contact_id
+        LEFT JOIN kajabi_sync.kajabi_base b ON b.contact_id = n.contact_id
+        WHERE c.id IS NULL OR c.deleted_at IS NOT NULL OR b.contact_id IS NULL
+           OR c.email::text IS DISTINCT FROM n.email OR c.source_system IS DISTINCT FROM 'kajabi'
+           OR {fields_differ} OR {enriched}
+           OR EXISTS (SELECT 1 FROM contact_emails e WHERE e.contact_id = n.contact_id
+                      AND e.email::text IS DISTINCT FROM n.email)
+           OR EXISTS (SELECT 1 FROM kajabi_sync.merged_from m
+                      WHERE n.contact_id IN (m.surviving_contact_id, m.merged_contact_id))
+        ORDER BY 1
+        """
+    ).format(
+        field=_field_value("c"),
+        later=sql.SQL(_LATER_WRITES),
+        fields_differ=fields_differ,
+        enriched=enriched,
+    )
+    return [row[0] for row in conn.execute(query, {"run": run_id})]
+
+
+def _restore_bases(conn: psycopg.Connection, run_id: int) -> tuple[int, int]:
+    """Put back the kajabi_base rows the run replaced; drop the ones it created."""
+    fields = ["kajabi_email", *CONTACT_FIELDS]
+    cols = sql.SQL(", ").join(sql.Identifier(f) for f in fields)
+    history_cols = sql.SQL(", ").join(sql.SQL("h.{}").format(sql.Identifier(f)) for f in fields)
+    updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(f)) for f in fields)
+    # The restored row's writer: the newest earlier import still standing that wrote that base.
+    restored = conn.execute(
+        sql.SQL(
+            """INSERT INTO kajabi_sync.kajabi_base (contact_id, {cols}, import_run_id)
+               SELECT h.contact_id, {history_cols},
+                      (SELECT max(p.import_run_id) FROM kajabi_sync.kajabi_base_history p
+                       JOIN kajabi_sync.import_runs r ON r.id = p.import_run_id
+                       WHERE p.contact_id = h.contact_id AND p.import_run_id < h.import_run_id
+                         AND r.kind = 'import' AND r.rolled_back_at IS NULL)
+               FROM kajabi_sync.kajabi_base_history h
+               JOIN contacts c ON c.id = h.contact_id
+               WHERE h.import_run_id = %(run)s AND h.existed
+               ON CONFLICT (contact_id) DO UPDATE SET {updates},
+                   import_run_id = EXCLUDED.import_run_id, updated_at = now()"""
+        ).format(cols=cols, history_cols=history_cols, updates=updates),
+        {"run": run_id},
+    ).rowcount
+    deleted = conn.execute(
+        """DELETE FROM kajabi_sync.kajabi_base b USING kajabi_sync.kajabi_base_history h
+           WHERE h.import_run_id = %s AND NOT h.existed AND b.contact_id = h.contact_id""",
+        (run_id,),
+    ).rowcount
+    return restored, deleted
+
+
+def _delete_created(conn: psycopg.Connection) -> int:
+    conn.execute("DELETE FROM contact_emails WHERE contact_id IN (SELECT contact_id FROM stage_created)")
+    return conn.execute("DELETE FROM contacts WHERE id IN (SELECT contact_id FROM stage_created)").rowcount
+
+
+def rollback_run(conn: psycopg.Connection, run_id: int, note: str | None = None) -> RollbackResult:
+    """Undo import run ``run_id`` in one transaction; raise RollbackRefused (nothing written)
+    when it is not an applied import, or when anything it wrote changed since."""
+    with conn.transaction():
+        take_write_lock(conn)
+        run = _run_to_undo(conn, run_id)
+        _stage(conn, run_id)
+        blockers = _blockers(conn, run_id)
+        if blockers:
+            shown = "; ".join(blockers[:10]) + (f"; and {len(blockers) - 10} more" if len(blockers) > 10 else "")
+            raise RollbackRefused(
+                f"import run {run_id} cannot be rolled back, {len(blockers)} change(s) since would be lost "
+                f"({shown}); nothing was written"
+            )
+        fields_restored = conn.execute("SELECT count(*) FROM stage_changes").fetchone()[0]
+        rollback_id = conn.execute(
+            """INSERT INTO kajabi_sync.import_runs
+                   (kind, partition_key, file_name, file_sha256, export_date, note)
+               VALUES ('rollback', %s, %s, %s, %s, %s) RETURNING id""",
+            (run["partition_key"], run["file_name"], run["file_sha256"], run["export_date"], note),
+        ).fetchone()[0]
+        reason = f"rollback of import run {run_id}" + (f": {note}" if note else "")
+        _update_contacts(conn)
+        conn.execute(
+            """INSERT INTO kajabi_sync.field_changes
+                   (import_run_id, contact_id, field, old_value, new_value, decision, reason)
+               SELECT %(id)s, contact_id, field, old_value, new_value, 'rollback', %(reason)s
+               FROM stage_changes
+               UNION ALL
+               SELECT %(id)s, contact_id, '(contact)', email, NULL, 'rollback', %(reason)s
+               FROM stage_created""",
+            {"id": rollback_id, "reason": reason},
+        )
+        bases_restored, bases_deleted = _restore_bases(conn, run_id)
+        contacts_deleted = _delete_created(conn)
+        result = RollbackResult(
+            rollback_run_id=rollback_id,
+            rolled_back_run_id=run_id,
+            fields_restored=int(fields_restored),
+            contacts_deleted=contacts_deleted,
+            bases_restored=bases_restored,
+            bases_deleted=bases_deleted,
+        )
+        counts = {k: v for k, v in result.__dict__.items() if k != "rollback_run_id"}
+        conn.execute(
+            "UPDATE kajabi_sync.import_runs SET counts = %s WHERE id = %s", (json.dumps(counts), rollback_id)
+        )
+        conn.execute(
+            "UPDATE kajabi_sync.import_runs SET rolled_back_at = now(), rolled_back_by = %s WHERE id = %s",
+            (rollback_id, run_id),
+        )
+    return result
+
+
+def _frame(conn: psycopg.Connection, query: str, params: dict) -> pd.DataFrame:
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        columns = [c.name for c in cur.description]
+        return pd.DataFrame(cur.fetchall(), columns=columns)
+
+
+def contact_history(conn: psycopg.Connection, email: str) -> pd.DataFrame:
+    """Every recorded change of the contact(s) known by ``email`` (primary, other address, or
+    created-then-rolled-back), with the run that made it, newest first."""
+    return _frame(
+        conn,
+        """WITH ids AS (
+               SELECT id AS contact_id FROM contacts WHERE lower(email::text) = lower(btrim(%(email)s))
+               UNION SELECT contact_id FROM contact_emails WHERE lower(email::text) = lower(btrim(%(email)s))
+               UNION SELECT contact_id FROM kajabi_sync.field_changes
+                     WHERE field = '(contact)'
+                       AND lower(btrim(%(email)s)) IN (lower(old_value), lower(new_value)))
+           SELECT r.applied_at, r.id AS run_id, r.kind, r.file_name, r.partition_key,
+                  r.rolled_back_at, f.contact_id::text AS contact_id, f.field, f.old_value,
+                  f.new_value, f.decision, f.reason
+           FROM kajabi_sync.field_changes f
+           JOIN kajabi_sync.import_runs r ON r.id = f.import_run_id
+           WHERE f.contact_id IN (SELECT contact_id FROM ids)
+           ORDER BY r.applied_at DESC, r.id DESC, f.id DESC""",
+        {"email": email},
+    )
+
+
+def recent_runs(conn: psycopg.Connection, limit: int = 10) -> pd.DataFrame:
+    """The newest runs with what they did: fields written, contacts created, rolled back by."""
+    return _frame(
+        conn,
+        """SELECT r.id, r.kind, r.applied_at, r.partition_key, r.file_name, r.export_date,
+                  r.export_rows,
+                  count(f.id) FILTER (WHERE f.field <> '(contact)') AS fields_changed,
+                  count(f.id) FILTER (WHERE f.decision = 'new_contact') AS contacts_created,
+                  count(f.id) FILTER (WHERE f.field = '(contact)' AND f.decision = 'rollback')
+                      AS contacts_deleted,
+                  r.rolled_back_at, r.rolled_back_by, r.note, r.counts
+           FROM (SELECT * FROM kajabi_sync.import_runs ORDER BY id DESC LIMIT %(limit)s) r
+           LEFT JOIN kajabi_sync.field_changes f ON f.import_run_id = r.id
+           GROUP BY r.id, r.kind, r.applied_at, r.partition_key, r.file_name, r.export_date,
+                    r.export_rows, r.rolled_back_at, r.rolled_back_by, r.note, r.counts
+           ORDER BY r.id DESC""",
+        {"limit": limit},
+    )
