@@ -148,7 +148,7 @@ def value_frequencies(column: pd.Series) -> pd.Series:
 class Comparer:
     """Scores position pairs of one features frame; term frequencies are computed once."""
 
-    def __init__(self, features: pd.DataFrame, household_guard: bool = True) -> None:
+    def __init__(self, features: pd.DataFrame, household_guard: bool = False) -> None:
         self.household_guard = household_guard
         # Per-row text as plain arrays ("" for missing), derived once so pair work is only indexing.
         columns = {name: features[name].fillna("") for name in features.columns}

@@ -81,7 +81,7 @@ def test_same_common_name_at_different_addresses_is_not_held() -> None:
 def test_household_members_sharing_phone_and_address_are_not_held() -> None:
     # A spouse has the same surname, address and landline but is another person.
     spouse = dict(JANE, first_name="Robert", email="bob@example.com")
-    result = find_duplicate_candidates(people(JANE, spouse))
+    result = find_duplicate_candidates(people(JANE, spouse), household_guard=True)
     assert all(score < HOLD_THRESHOLD for score in result["score"])
 
 
@@ -150,5 +150,6 @@ def test_febrl1_quality() -> None:
 
     febrl, links = datasets.load_febrl1(return_links=True)
     result = evaluate("febrl1", febrl, links)
-    assert result.precision >= 0.99
-    assert result.recall >= 0.9
+    # The goal: at least Splink's precision (0.999), within two points of its recall (0.98).
+    assert result.precision >= 0.999
+    assert result.recall >= 0.96
