@@ -36,6 +36,14 @@ class ApplyInProgress(ApplyRefused):
     """Another kajabi_sync write holds the lock."""
 
 
+class ApplyInterrupted(ApplyRefused):
+    """The connection failed before the commit: PostgreSQL rolled the transaction back."""
+
+
+class CommitOutcomeUnknown(RuntimeError):
+    """The connection failed during the COMMIT itself: the import may or may not be in."""
+
+
 @dataclass(frozen=True)
 class ImportRecord:
     file_name: str
@@ -228,45 +236,66 @@ def _write_bases(conn: psycopg.Connection, run_id: int) -> int:
 
 def apply_plan(conn: psycopg.Connection, plan: ImpactPlan, record: ImportRecord) -> ApplyResult:
     """Apply ``plan`` in one transaction; raise ApplyRefused (nothing written) when unsafe."""
-    with conn.transaction():
-        take_write_lock(conn)
-        _stage(conn, plan)
-        moved = _moved_contacts(conn)
-        if moved:
-            shown = ", ".join(moved[:10]) + (f" and {len(moved) - 10} more" if len(moved) > 10 else "")
-            raise PlanOutdated(
-                f"{len(moved)} contact(s) changed in the database since the plan was made ({shown}); "
-                "nothing was written — run the plan again"
-            )
-        counts = {
-            "decisions": {k: int(v) for k, v in plan.changes["decision"].value_counts().items()},
-            "fields_written": int(len(plan.writes())),
-            "contacts_created": int(len(plan.new_contacts)),
-            "held_for_review": int(len(plan.held)),
-        }
-        run_id = conn.execute(
-            """INSERT INTO kajabi_sync.import_runs
-                   (kind, partition_key, dagster_run_id, file_name, file_sha256, export_date,
-                    export_rows, counts, overrides)
-               VALUES ('import', %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-            (
-                record.partition_key,
-                record.dagster_run_id,
-                record.file_name,
-                record.file_sha256,
-                record.export_date,
-                record.export_rows,
-                json.dumps(counts),
-                json.dumps(record.overrides),
-            ),
-        ).fetchone()[0]
-        _update_contacts(conn)
-        conn.execute(
-            """INSERT INTO kajabi_sync.field_changes
-                   (import_run_id, contact_id, field, old_value, new_value, decision, reason)
-               SELECT %s, contact_id, field, old_value, new_value, decision, reason FROM stage_changes""",
-            (run_id,),
+    committing = False
+    try:
+        with conn.transaction():
+            result = _apply_in_transaction(conn, plan, record)
+            committing = True
+    except psycopg.OperationalError as exc:
+        # A dropped connection, a killed backend, a server shutdown: the driver's message alone
+        # does not say whether anything was written, which is what the operator must know.
+        if committing:
+            raise CommitOutcomeUnknown(
+                f"the connection to the contacts database failed while committing ({exc}); the "
+                "import may or may not have been applied — run it again: the new plan reads what "
+                "is in the database and writes only what is still missing"
+            ) from exc
+        raise ApplyInterrupted(
+            f"the connection to the contacts database failed during the apply ({exc}); PostgreSQL "
+            "rolled the transaction back, nothing was written — run again"
+        ) from exc
+    return result
+
+
+def _apply_in_transaction(conn: psycopg.Connection, plan: ImpactPlan, record: ImportRecord) -> ApplyResult:
+    take_write_lock(conn)
+    _stage(conn, plan)
+    moved = _moved_contacts(conn)
+    if moved:
+        shown = ", ".join(moved[:10]) + (f" and {len(moved) - 10} more" if len(moved) > 10 else "")
+        raise PlanOutdated(
+            f"{len(moved)} contact(s) changed in the database since the plan was made ({shown}); "
+            "nothing was written — run the plan again"
         )
-        created = _insert_new_contacts(conn, run_id)
-        bases_changed = _write_bases(conn, run_id)
+    counts = {
+        "decisions": {k: int(v) for k, v in plan.changes["decision"].value_counts().items()},
+        "fields_written": int(len(plan.writes())),
+        "contacts_created": int(len(plan.new_contacts)),
+        "held_for_review": int(len(plan.held)),
+    }
+    run_id = conn.execute(
+        """INSERT INTO kajabi_sync.import_runs
+               (kind, partition_key, dagster_run_id, file_name, file_sha256, export_date,
+                export_rows, counts, overrides)
+           VALUES ('import', %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (
+            record.partition_key,
+            record.dagster_run_id,
+            record.file_name,
+            record.file_sha256,
+            record.export_date,
+            record.export_rows,
+            json.dumps(counts),
+            json.dumps(record.overrides),
+        ),
+    ).fetchone()[0]
+    _update_contacts(conn)
+    conn.execute(
+        """INSERT INTO kajabi_sync.field_changes
+               (import_run_id, contact_id, field, old_value, new_value, decision, reason)
+           SELECT %s, contact_id, field, old_value, new_value, decision, reason FROM stage_changes""",
+        (run_id,),
+    )
+    created = _insert_new_contacts(conn, run_id)
+    bases_changed = _write_bases(conn, run_id)
     return ApplyResult(run_id, counts["fields_written"], created, bases_changed, counts)
