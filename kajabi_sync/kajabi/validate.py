@@ -130,8 +130,11 @@ def _email_validator_verdict(value: str) -> str | pd.NA:
 
 def _email_rejects(row_number: pd.Series, email_raw: pd.Series, problems: pd.Series) -> pd.DataFrame:
     bad = problems.notna().to_numpy()
-    # mask_email cannot take an empty Series.
-    masked = mask_email(blank_to_na(email_raw[bad])) if bad.any() else email_raw[bad]
+    shown = blank_to_na(email_raw[bad])
+    masked = pd.Series(pd.NA, index=shown.index, dtype="string")
+    present = shown.notna()
+    if present.any():  # mask_email cannot take an empty or all-NA Series
+        masked[present] = mask_email(shown[present])
     return pd.DataFrame(
         {
             "row_number": row_number[bad].astype("int64"),

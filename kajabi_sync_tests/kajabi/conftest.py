@@ -1,0 +1,50 @@
+"""Kajabi reader/validator test helpers and the ``slow`` marker."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+BAD_INPUT = Path(__file__).resolve().parent.parent / "fixtures" / "bad_input"
+
+# The example header of the contract document (kajabi_export_format.md), verbatim.
+CONTRACT_HEADER = (
+    "Name,First Name,Last Name,Email,Products,Tags,ID,Member ID,External User ID,Created At,"
+    "Member Created At,Sign In Count,Last Activity,Last Sign In At,First Name (name),Email (email),"
+    "Phone Number (phone_number),Mobile Phone Number (mobile_phone_number),Address (address_line_1),"
+    "Address Line 2 (address_line_2),City (address_city),State (address_state),"
+    "Country (address_country),Zip Code (address_zip),Business Number (business_number),"
+    "Source (custom_1),Last Name (custom_2)"
+)
+HEADER = CONTRACT_HEADER.split(",")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: large generated inputs; run with KAJABI_SYNC_SLOW_TESTS=1"
+    )
+
+
+def csv_bytes(rows: Iterable[dict[str, str]], header: list[str] = HEADER) -> bytes:
+    """A Kajabi-like CSV (header + rows, absent cells empty) quoted as Python's csv module does."""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+@pytest.fixture
+def write_export(tmp_path: Path) -> Callable[..., Path]:
+    """Write rows (dicts keyed by header label) as ``kajabi_contacts_2024-05-06.csv``."""
+
+    def write(rows: Iterable[dict[str, str]], header: list[str] = HEADER, name: str = "kajabi_contacts_2024-05-06.csv") -> Path:
+        path = tmp_path / name
+        path.write_bytes(csv_bytes(rows, header))
+        return path
+
+    return write
