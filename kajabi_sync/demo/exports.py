@@ -1,0 +1,88 @@
+"""Writing one weekly Kajabi export exactly as Kajabi lays it out (see the contract).
+
+UTF-8 with a byte-order mark, CRLF line ends, the fourteen fixed columns then the form
+columns as ``Label (handle)``; quoted cells may hold commas and line breaks. The file is the
+raw input the pipeline reads, so nothing is formula-neutralised here.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kajabi_sync.demo.formats import cat
+
+# Export header -> column of the Kajabi rows frame (the example header of the contract).
+EXPORT_COLUMNS: dict[str, str] = {
+    "Name": "full_name",
+    "First Name": "first_name",
+    "Last Name": "last_name",
+    "Email": "kajabi_email",
+    "Products": "products",
+    "Tags": "tags",
+    "ID": "kajabi_id",
+    "Member ID": "kajabi_member_id",
+    "External User ID": "external_user_id",
+    "Created At": "created_at",
+    "Member Created At": "member_created_at",
+    "Sign In Count": "sign_in_count",
+    "Last Activity": "last_activity",
+    "Last Sign In At": "last_sign_in_at",
+    "First Name (name)": "form_name",
+    "Email (email)": "form_email",
+    "Phone Number (phone_number)": "phone",
+    "Mobile Phone Number (mobile_phone_number)": "mobile_phone",
+    "Address (address_line_1)": "address_line_1",
+    "Address Line 2 (address_line_2)": "address_line_2",
+    "City (address_city)": "city",
+    "State (address_state)": "state",
+    "Country (address_country)": "country",
+    "Zip Code (address_zip)": "postal_code",
+    "Business Number (business_number)": "business_number",
+    "Source (custom_1)": "custom_1",
+    "Last Name (custom_2)": "custom_2",
+}
+
+
+def export_path(exports_dir: Path, export_date: date) -> Path:
+    return exports_dir / f"kajabi_contacts_{export_date.isoformat()}.csv"
+
+
+def full_name(rows: pd.DataFrame) -> np.ndarray:
+    """Kajabi's ``Name``: first, middle and last name joined, skipping the empty ones."""
+    name = rows["first_name"].fillna("").to_numpy().astype(object)
+    for column in ("middle_name", "last_name"):
+        part = rows[column].to_numpy()
+        has = pd.notna(part)
+        joined = np.where(name[has] == "", part[has], cat(name[has], " ", part[has]).astype(object))
+        name[has] = joined
+    return np.where(name == "", None, name)
+
+
+def export_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The export's cells for ``rows``, newest contact first (as Kajabi lists them)."""
+    rows = rows.assign(full_name=full_name(rows))
+    order = np.lexsort((rows["kajabi_id"].astype(np.int64).to_numpy(), rows["created_s"].to_numpy()))[::-1]
+    picked = rows.iloc[order]
+    return pd.DataFrame({header: picked[column].to_numpy() for header, column in EXPORT_COLUMNS.items()})
+
+
+def write_export(rows: pd.DataFrame, path: Path) -> int:
+    """Write ``rows`` as a Kajabi export at ``path`` (atomic, owner-only); return the row count."""
+    frame = export_frame(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
+            frame.to_csv(handle, index=False, lineterminator="\r\n")
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return len(frame)
