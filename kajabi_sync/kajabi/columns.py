@@ -108,7 +108,11 @@ def contact_fields_text(frame: pd.DataFrame) -> pd.DataFrame:
     empty = pd.Series("", index=frame.index, dtype="string")
 
     def column(label: str | None) -> pd.Series:
-        return frame[label].astype("string") if label in frame.columns else empty
+        if label not in frame.columns:
+            return empty
+        # Already text (the reader's arrow-backed strings): converting would copy every cell.
+        series = frame[label]
+        return series if isinstance(series.dtype, pd.StringDtype) else series.astype("string")
 
     out = {field: column(label) for field, label in FIELD_FROM_FIXED_COLUMN.items()}
     for field, handle in FIELD_FROM_HANDLE.items():

@@ -75,7 +75,9 @@ def validate_export(raw: RawExport) -> ValidatedExport:
         warnings.append(f"{len(rejects)} row(s) quarantined for a missing or invalid email")
 
     usable = problems.isna().to_numpy()
-    contacts = _contact_frame(frame.loc[usable], email.loc[usable], email_raw.loc[usable], warnings)
+    if not usable.all():  # filtering copies every column: skip it for a clean export
+        frame, email, email_raw = frame.loc[usable], email.loc[usable], email_raw.loc[usable]
+    contacts = _contact_frame(frame, email, email_raw, warnings)
     contacts, duplicates = drop_duplicate_emails(contacts)
     if len(duplicates):
         warnings.append(
@@ -202,7 +204,8 @@ def comma_list(series: pd.Series) -> pd.Series:
 
     shared = per_distinct(split, series.astype("string").fillna(""))
     # Rows with the same cell got the same list object: give each row its own list.
-    return pd.Series(list(map(list, shared)), index=series.index, dtype=object)
+    copies = np.fromiter(map(list, shared), dtype=object, count=len(shared))
+    return pd.Series(copies, index=series.index, dtype=object)
 
 
 def parse_kajabi_timestamp(series: pd.Series) -> pd.Series:
