@@ -29,17 +29,38 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_weekly_job(partition_key: str) -> bool:
+def run_weekly_job(partition_key: str) -> tuple[list[str], list[str]]:
     """Run ``weekly_kajabi_sync`` for one week on the persistent Dagster instance (so the run
-    shows in the UI), in this process."""
+    shows in the UI), in this process. Returns (what stopped it, warnings)."""
     import dagster as dg
 
     from kajabi_sync.definitions import defs
 
     job = defs.resolve_job_def("weekly_kajabi_sync")
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(partition_key=partition_key, instance=instance, raise_on_error=False)
-    return result.success
+        result = job.execute_in_process(
+            partition_key=partition_key, instance=instance, raise_on_error=False, run_config=quiet
+        )
+    problems: list[str] = []
+    warnings: list[str] = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            problems.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
+        check = (
+            event.asset_check_evaluation_data
+            if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            else None
+        )
+        if check is not None and not check.passed:
+            blocking = check.severity == dg.AssetCheckSeverity.ERROR
+            label = "check" if blocking else "warning from check"
+            problems.append(f"{label} {check.check_name}: {check.description or 'failed'}")
+            if not blocking:
+                warnings.append(problems.pop())
+    if not result.success and not problems:
+        problems.append("the run failed: see the Dagster UI")
+    return problems, warnings
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -56,9 +77,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for week in range(spec.weeks):
         monday = spec.first_export + timedelta(days=7 * week)
         print(f"Running weekly_kajabi_sync for the week of {monday} ...")
-        week_ok = run_weekly_job(monday.isoformat())
-        print("  done" if week_ok else "  stopped: see the Dagster UI for the check that blocked")
-        ok = ok and week_ok
+        problems, warnings = run_weekly_job(monday.isoformat())
+        for message in warnings + problems:
+            print("  " + message.splitlines()[0])
+        print("  done" if not problems else "  stopped: nothing was written for this week")
+        ok = ok and not problems
     reports = settings.reports_dir(data_dir)
     print(
         f"\nReports: {reports}\n"

@@ -35,7 +35,8 @@ def write_impact_report(plan: ImpactPlan, reports_dir: Path) -> Path:
         decision="new_contact",
         reason="new in Kajabi: no live contact, other address or Kajabi ID matched",
     )
-    rows = pd.concat([plan.changes[REPORT_COLUMNS], new[REPORT_COLUMNS]], ignore_index=True)
+    parts = [frame[REPORT_COLUMNS] for frame in (plan.changes, new) if len(frame)]
+    rows = pd.concat(parts, ignore_index=True) if parts else plan.changes[REPORT_COLUMNS]
     return write_csv(rows, reports_dir / IMPACT_REPORT)
 
 
