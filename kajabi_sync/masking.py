@@ -8,6 +8,8 @@ import pandas as pd
 def mask_email(series: pd.Series) -> pd.Series:
     """``jane.doe@example.com`` -> ``ja***@example.com`` (vectorised; NA stays NA)."""
     text = series.astype("string")
+    if text.notna().sum() == 0:  # rpartition of nothing has no columns to unpack
+        return text
     parts = text.str.rpartition("@")
     local, at, domain = parts[0], parts[1], parts[2]
     masked = local.str.slice(0, 2) + "***" + at + domain
