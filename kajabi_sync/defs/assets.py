@@ -6,6 +6,7 @@ import pandas as pd
 
 from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
 from kajabi_sync.db.snapshot import load_snapshot
+from kajabi_sync.defs.checks import recorded_overrides
 from kajabi_sync.defs.partitions import partition_monday, weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync.exports_folder import export_for_week
@@ -160,6 +161,7 @@ def protected_contacts(
         export_date=source.export_date,
         partition_key=context.partition_key,
         dagster_run_id=context.run_id,
+        overrides=recorded_overrides(context.run.run_config),
     )
     with database.connection() as conn:
         result = apply_plan(conn, impact_analysis, record)

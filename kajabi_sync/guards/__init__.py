@@ -1,0 +1,1 @@
+"""Guards: the numbers that must look right before an import may write (no Dagster here)."""

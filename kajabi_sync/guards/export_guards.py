@@ -1,0 +1,114 @@
+"""Guards over the export file itself: truncated, full of rejects, or stale."""
+
+from __future__ import annotations
+
+from kajabi_sync.guards.facts import ImportFacts
+from kajabi_sync.guards.result import GuardResult, pct_to_pass, percent
+from kajabi_sync.guards.thresholds import Thresholds
+from kajabi_sync.kajabi.validate import ValidatedExport
+
+
+def file_rows(export: ValidatedExport) -> int:
+    """The records in the file as read, before any was quarantined or dropped as a duplicate."""
+    if export.source is not None:
+        return len(export.source.frame)
+    return len(export.frame) + len(export.rejects)
+
+
+def truncated_export(export: ValidatedExport, facts: ImportFacts, thresholds: Thresholds) -> GuardResult:
+    """Rows against the last applied export; before any import, against the live contacts that
+    carry a Kajabi ID. (After the first import that count only grows, as contacts deleted in
+    Kajabi keep their ID here, so it would drift into false alarms.)"""
+    rows = file_rows(export)
+    if facts.last_import is not None and facts.last_import.get("export_rows"):
+        reference = int(facts.last_import["export_rows"])
+        against = f"the last applied export ({facts.last_import['file_name']}, {reference} rows)"
+    elif facts.live_kajabi_ids:
+        reference = facts.live_kajabi_ids
+        against = f"the {reference} live contacts that carry a Kajabi ID (no import applied yet)"
+    else:
+        return GuardResult(
+            name="truncated_export", passed=True, blocking=True, value=rows, limit=None,
+            threshold=f"a drop of at most {thresholds.max_export_drop_pct}%",
+            explanation=f"The file has {rows} rows. No applied import and no contact with a Kajabi "
+            "ID to compare with: passed with nothing to compare.",
+            metadata={"file_rows": rows},
+        )
+    drop = percent(reference - rows, reference) if rows < reference else 0.0
+    limit = reference - int(thresholds.max_export_drop_pct / 100 * reference)
+    return GuardResult(
+        name="truncated_export",
+        passed=rows >= limit,
+        blocking=True,
+        value=rows,
+        limit=limit,
+        threshold=f"a drop of at most {thresholds.max_export_drop_pct}% against {against}",
+        explanation=f"The file has {rows} rows, a drop of {drop}% against {against}. A download "
+        "that stopped early, or an export of a filtered list, looks like this.",
+        override={"max_export_drop_pct": pct_to_pass(reference - rows, reference)},
+        metadata={"file_rows": rows, "reference_rows": reference, "drop_pct": drop,
+                  "live_kajabi_ids": facts.live_kajabi_ids},
+    )
+
+
+def rejected_rows(export: ValidatedExport, thresholds: Thresholds) -> GuardResult:
+    rows = file_rows(export)
+    count = len(export.rejects)
+    limit = int(thresholds.max_rejected_pct / 100 * rows)
+    return GuardResult(
+        name="rejected_rows",
+        passed=count <= limit,
+        blocking=True,
+        value=count,
+        limit=limit,
+        threshold=f"{thresholds.max_rejected_pct}% of the file's {rows} rows",
+        explanation=f"{count} row(s) ({percent(count, rows)}% of the file) were quarantined by "
+        "validation (see kajabi_export_rejects.csv). Many rejects mean a damaged or re-saved "
+        "file, or a different kind of download.",
+        override={"max_rejected_pct": pct_to_pass(count, rows)},
+        metadata={"file_rows": rows},
+    )
+
+
+def stale_export(export: ValidatedExport, facts: ImportFacts, allow_stale: bool) -> GuardResult:
+    """An export older than the last applied one, or the same file applied again. Blocks the
+    write only: the plan and its reports are computed before this check runs."""
+    source = export.source
+    last = facts.last_import
+    problems = []
+    if facts.sha256_applied:
+        problems.append("this very file (same SHA-256) was applied already")
+    if last is not None and source is not None and source.export_date and last.get("export_date"):
+        if source.export_date < last["export_date"]:
+            problems.append(
+                f"the file is dated {source.export_date}, older than the last applied export "
+                f"({last['file_name']}, {last['export_date']})"
+            )
+    if last is None:
+        explanation = "No import applied yet: nothing to be stale against."
+    elif not problems:
+        explanation = f"The file is newer than the last applied export ({last['file_name']}) and was not applied before."
+    else:
+        said = "; ".join(problems)
+        explanation = (
+            said[0].upper() + said[1:] + ". Applying it again would roll Kajabi's side back "
+            "to an older state. The plan and reports of this run are still there to read."
+        )
+    if problems and allow_stale:
+        explanation += " Allowed for this run by allow_stale_export."
+    return GuardResult(
+        name="stale_export",
+        passed=not problems or allow_stale,
+        blocking=True,
+        value=len(problems),
+        limit=0,
+        threshold="newer than the last applied export and not applied before",
+        explanation=explanation,
+        override={"allow_stale_export": True},
+        metadata={
+            "export_date": str(source.export_date) if source else "unknown",
+            "sha256": source.sha256 if source else "unknown",
+            "last_applied_file": last["file_name"] if last else "none",
+            "last_applied_export_date": str(last["export_date"]) if last else "none",
+        },
+    )

@@ -1,0 +1,67 @@
+"""What the guards need to know from the database besides the plan, read in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+
+from kajabi_sync.db.snapshot import last_applied_import
+
+
+@dataclass(frozen=True)
+class ImportFacts:
+    last_import: dict | None           # the newest applied, not rolled back, import run
+    last_import_decisions: dict        # its decision counts ({} when none)
+    live_kajabi_ids: int               # live contacts that carry a Kajabi ID
+    sha256_applied: bool               # this very file was applied already (not rolled back)
+    known_new_emails: pd.Series        # the plan's new-contact emails the database already knows
+
+
+def read_import_facts(conn: psycopg.Connection, sha256: str, new_emails: pd.Series) -> ImportFacts:
+    """Facts about earlier imports and the addresses the plan would create, for ``sha256``."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        last = last_applied_import(conn)
+        decisions = {}
+        if last is not None:
+            decisions = conn.execute(
+                "SELECT counts->'decisions' FROM kajabi_sync.import_runs WHERE id = %s", (last["id"],)
+            ).fetchone()[0] or {}
+        live_ids = conn.execute(
+            "SELECT count(*) FROM contacts WHERE deleted_at IS NULL AND NULLIF(kajabi_id, '') IS NOT NULL"
+        ).fetchone()[0]
+        applied = conn.execute(
+            """SELECT EXISTS (SELECT 1 FROM kajabi_sync.import_runs
+                              WHERE kind = 'import' AND rolled_back_at IS NULL AND file_sha256 = %s)""",
+            (sha256,),
+        ).fetchone()[0]
+        known = known_emails(conn, new_emails)
+    return ImportFacts(last, dict(decisions), int(live_ids), bool(applied), known)
+
+
+def known_emails(conn: psycopg.Connection, emails: pd.Series) -> pd.Series:
+    """Those of ``emails`` (lower-cased keys) that the database already holds anywhere: merged
+    away (active merge memory), on a soft-deleted contact, or among any contact's addresses.
+
+    Independent of the plan's matching on purpose: it catches a matching bug or a merge chain
+    whose survivor was itself removed, before a duplicate is recreated.
+    """
+    wanted = emails.dropna().astype(str).unique().tolist()
+    if not wanted:
+        return pd.Series([], dtype="string")
+    rows = conn.execute(
+        # Joins, not OR-ed EXISTS: the planner can hash them (contacts may hold a million rows).
+        # lower(): email may be plain text where citext is missing (see migration 0001).
+        """WITH wanted(email) AS (SELECT DISTINCT unnest(%s::text[]))
+           SELECT w.email FROM wanted w JOIN kajabi_sync.merged_from m
+               ON m.merged_email = w.email AND m.undone_at IS NULL
+           UNION
+           SELECT w.email FROM wanted w JOIN contacts c ON lower(c.email::text) = w.email
+           UNION
+           SELECT w.email FROM wanted w JOIN contact_emails e ON lower(e.email::text) = w.email
+           ORDER BY 1""",
+        (wanted,),
+    ).fetchall()
+    return pd.Series([r[0] for r in rows], dtype="string")
