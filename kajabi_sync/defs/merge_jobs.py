@@ -1,0 +1,80 @@
+"""The user's merge decisions as a Dagster job: merge, unmerge, release or approve, from run config.
+
+Example run config (Launchpad)::
+
+    ops:
+      decide_merge:
+        config:
+          action: merge            # merge | unmerge | release | approve
+          survivor_id: "<uuid>"    # merge: the contact that stays
+          merged_id: "<uuid>"      # merge: the contact merged away (soft-deleted)
+          reason: "same person, two sign-ups"
+
+``unmerge`` needs ``merge_run_id``; ``release`` needs ``email``; ``approve`` needs ``email`` and
+optionally ``contact_id`` (default: the held candidate). Each action is one transaction.
+"""
+
+from typing import Literal
+
+import dagster as dg
+import pandas as pd
+
+from kajabi_sync.defs.resources import ContactsDatabase
+from kajabi_sync.masking import mask_email
+from kajabi_sync.matching.hold_store import approve_hold, release_hold
+from kajabi_sync.matching.merges import MergeRefused, merge_contacts, unmerge
+
+
+class MergeDecision(dg.Config):
+    """One decision of the user's; which fields are needed depends on ``action``."""
+
+    action: Literal["merge", "unmerge", "release", "approve"]
+    survivor_id: str | None = None
+    merged_id: str | None = None
+    merge_run_id: int | None = None
+    email: str | None = None
+    contact_id: str | None = None
+    reason: str = "decided by the user in Dagster"
+
+
+def _need(config: MergeDecision, *names: str) -> None:
+    missing = [n for n in names if getattr(config, n) in (None, "")]
+    if missing:
+        raise MergeRefused(f"action {config.action!r} needs {', '.join(missing)} in the run config")
+
+
+def _masked(email: str) -> str:
+    return str(mask_email(pd.Series([email])).iloc[0])
+
+
+def run_decision(config: MergeDecision, conn, dagster_run_id: str | None = None) -> dict:
+    """Carry out one decision; return what happened (for metadata). Raises MergeRefused."""
+    if config.action == "merge":
+        _need(config, "survivor_id", "merged_id")
+        run = merge_contacts(conn, config.survivor_id, config.merged_id, config.reason,
+                             dagster_run_id=dagster_run_id)
+        return {"action": "merge", "merge_run_id": run}
+    if config.action == "unmerge":
+        _need(config, "merge_run_id")
+        run = unmerge(conn, config.merge_run_id, config.reason, dagster_run_id=dagster_run_id)
+        return {"action": "unmerge", "unmerge_run_id": run, "undid_run": config.merge_run_id}
+    _need(config, "email")
+    if config.action == "release":
+        release_hold(conn, config.email, config.reason)
+        return {"action": "release", "email": _masked(config.email)}
+    run = approve_hold(conn, config.email, config.contact_id, config.reason, dagster_run_id=dagster_run_id)
+    return {"action": "approve", "email": _masked(config.email), "merge_run_id": run}
+
+
+@dg.op(description="Carry out one merge decision (merge, unmerge, release, approve) in one transaction.")
+def decide_merge(context: dg.OpExecutionContext, config: MergeDecision, database: ContactsDatabase) -> dict:
+    with database.connection() as conn:
+        outcome = run_decision(config, conn, context.run.run_id)
+    context.add_output_metadata({k: v for k, v in outcome.items()})
+    context.log.info(f"merge decision done: {outcome}")
+    return outcome
+
+
+@dg.job(description="Merge two contacts, undo a merge, or decide a held duplicate (release or approve).")
+def merge_contacts_job():
+    decide_merge()
