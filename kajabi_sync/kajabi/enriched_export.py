@@ -44,6 +44,7 @@ CHANGED_FIELDS_HEADER = "Changed Fields"
 
 # Arrow-backed text: pandas' default (Python-object) strings are too slow for 1,000,000 contacts.
 _ARROW_TEXT = pd.StringDtype("pyarrow")
+_ARROW_TYPE = pa.large_string()
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,21 @@ def _cleaned(frame: pd.DataFrame, id_column: str, label: str) -> pd.DataFrame:
 
 def _stripped_text(series: pd.Series) -> pd.Series:
     """The values of ``normalize.blank_to_na`` (stripped, blank -> NA), kept as Arrow strings."""
-    text = series.astype(_ARROW_TEXT).str.strip()
-    return text.mask(text == "")
+    text = pc.utf8_trim_whitespace(_arrow_text(series))
+    blank_to_null = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    return pd.Series(pd.arrays.ArrowStringArray(blank_to_null), index=series.index)
+
+
+def _arrow_text(series: pd.Series) -> pa.Array:
+    """``series`` as one Arrow text type (large_string, as pandas stores it), NaN/None as null."""
+    if series.dtype == _ARROW_TEXT:
+        return pa.array(series.array).cast(_ARROW_TYPE)
+    try:
+        # Straight from Python strings: half the time of ``astype``.
+        return pa.array(series.to_numpy(dtype=object), type=_ARROW_TYPE, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # Not all text (uuid.UUID ids, numbers): let pandas turn each into its string.
+        return pa.array(series.astype(_ARROW_TEXT).array).cast(_ARROW_TYPE)
 
 
 def _merged_fields(db: pd.DataFrame, kj: pd.DataFrame) -> pd.DataFrame:
@@ -170,7 +184,7 @@ def _merged_fields(db: pd.DataFrame, kj: pd.DataFrame) -> pd.DataFrame:
 
 
 def _differing_fields(db: pd.DataFrame, kj: pd.DataFrame) -> pd.DataFrame:
-    """Per importable field: the database has a value and it is not Kajabi's exact (stripped) text."""
+    """Per importable field: the database has a value that is not Kajabi's exact stripped text."""
     return pd.DataFrame(
         {name: _differs(db[name], kj[name]) for name in IMPORTABLE_FIELDS}, index=db.index
     )
@@ -201,7 +215,7 @@ def _import_email(db_email: pd.Series, kajabi_email: pd.Series) -> tuple[pd.Seri
 
 
 def export_preview(export: EnrichedExport, limit: int = 10) -> pd.DataFrame:
-    """The first ``limit`` update rows for the UI: emails and phones masked, changed fields named."""
+    """The first ``limit`` update rows for the UI: emails, phones masked; changed fields named."""
     head = export.updates.head(limit)
     flags = export.update_fields.loc[head.index]
     changed = pd.Series("", index=head.index, dtype="string")

@@ -29,10 +29,10 @@ def write_split_csv(
         chunks = {out_dir / f"{name}.csv": frame}
     else:
         width = max(2, len(str(part_count)))
-        starts = range(0, len(frame), max_rows_per_file)
+        size = max_rows_per_file
         chunks = {
-            out_dir / f"{name}_part{number:0{width}d}.csv": frame.iloc[start : start + max_rows_per_file]
-            for number, start in enumerate(starts, start=1)
+            out_dir / f"{name}_part{number:0{width}d}.csv": frame.iloc[start : start + size]
+            for number, start in enumerate(range(0, len(frame), size), start=1)
         }
     for path, chunk in chunks.items():
         write_csv(chunk, path)

@@ -1,4 +1,4 @@
-"""The enriched export files for Kajabi's bulk import: membership, values, address unit, safety, splitting."""
+"""Enriched export for Kajabi's bulk import: membership, values, address unit, safety, splits."""
 
 from __future__ import annotations
 
@@ -102,7 +102,9 @@ def test_no_blank_cell_where_the_database_has_a_value():
         for i in range(3)
     ))
     # Kajabi knows nothing about these people but their email.
-    kajabi = kajabi_frame(*({"contact_id": f"c{i}", "email": f"p{i}@example.com"} for i in range(3)))
+    kajabi = kajabi_frame(
+        *({"contact_id": f"c{i}", "email": f"p{i}@example.com"} for i in range(3))
+    )
 
     export = build_enriched_export(contacts, kajabi)
 
