@@ -272,3 +272,25 @@ def test_conflicts_and_growing_divergence_warn_without_stopping_the_write(db_url
         assert evaluations[name].passed is False
         assert evaluations[name].severity == dg.AssetCheckSeverity.WARN
     assert all(e.passed for n, e in evaluations.items() if n not in ("conflicts_for_review", "divergence_growth"))
+
+
+def test_the_demo_s_first_and_second_weeks_pass_every_blocking_check_with_the_defaults(db_url, data_dir):
+    from kajabi_sync.demo import DemoSpec, generate_demo
+
+    summary = generate_demo(db_url, data_dir, DemoSpec())
+    first, second = summary.exports[:2]
+    warned = {}
+    for week in (first, second):
+        result = run_week(db_url, data_dir, week.export_date.isoformat())
+        evaluations = checks(result)
+        assert result.success and WRITE_AND_AFTER <= materialised(result)
+        assert set(evaluations) == {g.name for g in GUARDS}
+        failed = {n: e for n, e in evaluations.items() if not e.passed}
+        assert all(e.severity == dg.AssetCheckSeverity.WARN for e in failed.values()), {
+            n: e.description for n, e in failed.items()}
+        warned[week.export_date] = set(failed)
+    # Week 1 is clean; week 2 carries the demo's planted both-sides edits, which are listed for
+    # review (a warning), and nothing else.
+    planted_conflicts = summary.edits["pool"].str.startswith("db_changed").any()
+    assert warned == {first.export_date: set(),
+                      second.export_date: {"conflicts_for_review"} if planted_conflicts else set()}
