@@ -1,7 +1,7 @@
 """``kajabi-sync``: the chores around the weekly import, from the command line.
 
-Exit codes scripts can rely on: 0 done, 1 refused or failed (a clear message on stderr),
-2 wrong usage.
+Exit codes scripts can rely on: 0 done, 1 refused or failed (a clear message on stderr; for
+``plan``: a blocking check would stop the import), 2 wrong usage.
 """
 
 from __future__ import annotations
@@ -9,10 +9,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class NotFound(LookupError):
+    """What the command was asked about does not exist; the message says what to do."""
 
 
 def _database_url(args: argparse.Namespace) -> str:
@@ -68,6 +77,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from kajabi_sync.demo import DemoSpec, generate_demo
 
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home()))
+    if args.database_url:  # the weekly job reads its database from the environment
+        os.environ[settings.DATABASE_URL_ENV] = args.database_url
     data_dir = settings.data_dir()
     spec = DemoSpec(contacts=args.contacts, weeks=args.weeks)
     print(f"Generating demo data: {spec.contacts:,} contacts, {spec.weeks} weekly exports ...")
@@ -92,10 +103,311 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+@contextmanager
+def progress(steps: int, what: str) -> Iterator[Callable[[str], None]]:
+    """A bar over a long job's steps on a terminal; silent when stderr is not one (scripts, CI)."""
+    from tqdm import tqdm
+
+    with tqdm(total=steps, desc=what, unit="step", file=sys.stderr, disable=not sys.stderr.isatty(),
+              leave=False) as bar:
+        started = False
+
+        def step(label: str) -> None:
+            nonlocal started
+            if started:
+                bar.update(1)
+            started = True
+            bar.set_postfix_str(label)
+
+        yield step
+        bar.update(1)
+
+
+def _frame_text(frame: pd.DataFrame) -> str:
+    return frame.fillna("").astype(str).to_string(index=False) if len(frame) else "(none)"
+
+
+# --- plan -----------------------------------------------------------------------------------
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """The impact plan of one export, as impact_analysis computes it, without Dagster running."""
+    from kajabi_sync import settings
+    from kajabi_sync.db.audit import recent_runs
+    from kajabi_sync.db.snapshot import load_snapshot
+    from kajabi_sync.defs.resources import ContactsDatabase
+    from kajabi_sync.defs.summary import code_span, impact_summary, previous_import
+    from kajabi_sync.guards.evaluate import evaluate_guards
+    from kajabi_sync.guards.facts import read_import_facts
+    from kajabi_sync.guards.thresholds import load_thresholds
+    from kajabi_sync.kajabi import read_kajabi_export, validate_export
+    from kajabi_sync.survivorship.plan import PlanSettings, build_plan
+    from kajabi_sync.survivorship.report import write_impact_report
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise FileNotFoundError(f"no export file at {path}")
+    out = Path(args.out) if args.out else settings.data_dir() / "plans" / path.stem
+    with progress(5, f"planning {path.name}") as step:
+        step("reading the export")
+        raw = read_kajabi_export(path)
+        step("validating")
+        validated = validate_export(raw)
+        step("reading the database")
+        database = ContactsDatabase(url=_database_url(args))
+        with database.connection() as conn:
+            snapshot = load_snapshot(conn)
+            runs = recent_runs(conn, limit=50)
+        step("planning")
+        plan = build_plan(validated.frame, snapshot, PlanSettings(first_import=args.first_import))
+        with database.connection() as conn:  # as the checks read them: a transaction of its own
+            facts = read_import_facts(conn, raw.sha256, plan.new_contacts["email"])
+        step("writing the report")
+        report = write_impact_report(plan, out)
+    for warning in validated.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(impact_summary(plan, previous_import(runs, raw.export_date), {"impact report": str(report)},
+                         title=f"Plan for {code_span(path.name)}"))
+    results = evaluate_guards(plan, validated, facts, load_thresholds())
+    blocking = [r for r in results if r.blocks]
+    for result in results:
+        if not result.passed:
+            label = "WOULD BLOCK" if result.blocking else "warning"
+            print(f"{label}: {result.name}: {result.explanation}")
+    if blocking:
+        print(f"The import would be stopped by {len(blocking)} check(s); nothing was written.")
+        return EXIT_FAILED
+    print("All blocking checks would pass. Nothing was written (plan only).")
+    return EXIT_OK
+
+
+# --- status ---------------------------------------------------------------------------------
+
+def _dagster_problems(limit: int) -> list[str]:
+    """Recent Dagster runs that stopped, with the blocking checks that stopped them."""
+    import dagster as dg
+
+    from kajabi_sync import settings
+
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home())
+    if not (home / "dagster.yaml").exists() and not (home / "history").exists():
+        return [f"(no Dagster run history at {home})"]
+    os.environ.setdefault("DAGSTER_HOME", str(home))
+    lines: list[str] = []
+    with dg.DagsterInstance.get() as instance:
+        for run in instance.get_runs(limit=limit):
+            week = run.tags.get("dagster/partition", "-")
+            blocked = []
+            for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+                check = entry.dagster_event.asset_check_evaluation_data
+                if not check.passed and check.severity == dg.AssetCheckSeverity.ERROR:
+                    why = (check.description or "failed").strip().splitlines()[0]
+                    blocked.append(f"    blocked by {check.check_name}: {why}")
+            if blocked or run.status == dg.DagsterRunStatus.FAILURE:
+                lines.append(f"  run {run.run_id[:8]} ({run.job_name}, week {week}): {run.status.value}")
+                lines.extend(blocked)
+    return lines or ["  none: no recent Dagster run failed or was blocked"]
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from kajabi_sync.db.audit import recent_runs
+    from kajabi_sync.db.connection import connect
+
+    with connect(_database_url(args)) as conn:
+        runs = recent_runs(conn, limit=args.limit)
+    print("Last kajabi_sync writes (imports, merges, rollbacks), newest first:")
+    if runs.empty:
+        print("  none yet")
+    else:
+        shown = runs.assign(
+            applied_at=pd.to_datetime(runs["applied_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+            undone=runs["rolled_back_by"].map(lambda r: "" if pd.isna(r) else f"by run {int(r)}"),
+        )[["id", "kind", "applied_at", "partition_key", "file_name", "export_rows", "fields_changed",
+           "contacts_created", "contacts_deleted", "undone"]]
+        print(_frame_text(shown.rename(columns={"partition_key": "week", "rolled_back_by": "undone"})))
+    print("\nDagster runs that failed or were blocked by a check:")
+    for line in _dagster_problems(args.limit):
+        print(line)
+    return EXIT_OK
+
+
+# --- contact --------------------------------------------------------------------------------
+
+def _contact_row(conn, email: str) -> pd.DataFrame:
+    from psycopg import sql
+
+    from kajabi_sync.db.snapshot import CONTACT_COLUMNS, read_query
+
+    columns = sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in CONTACT_COLUMNS)
+    key = sql.Literal(email.strip().lower())
+    return read_query(conn, sql.SQL(
+        """SELECT {columns}, c.source_system, c.deleted_at::text AS deleted_at FROM contacts c
+           WHERE lower(c.email::text) = {key}
+              OR c.id IN (SELECT contact_id FROM contact_emails WHERE lower(email::text) = {key})
+           ORDER BY c.deleted_at NULLS FIRST LIMIT 1"""
+    ).format(columns=columns, key=key))
+
+
+def contact_fields(contact: pd.DataFrame, bases: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """One row per contact field: its value, what protects it, the last kajabi_sync write, and
+    what Kajabi last sent (the three-way base)."""
+    from kajabi_sync.fields import CONTACT_FIELDS
+    from kajabi_sync.survivorship.policy import POLICY, protection
+
+    last = history.drop_duplicates("field").set_index("field") if len(history) else pd.DataFrame()
+    rows = []
+    for field in CONTACT_FIELDS:
+        protected, why = protection(POLICY[field], contact)
+        written = ""
+        if field in last.index:
+            change = last.loc[field]
+            written = f"run {change['run_id']} ({change['kind']}, {str(change['applied_at'])[:10]}): {change['decision']}"
+        rows.append({
+            "field": field,
+            "value": contact[field].iloc[0],
+            "provenance": f"protected: {why.iloc[0]}" if bool(protected.iloc[0]) else "",
+            "last written by kajabi_sync": written,
+            "Kajabi last sent": bases[field].iloc[0] if len(bases) else "",
+        })
+    return pd.DataFrame(rows)
+
+
+def cmd_contact(args: argparse.Namespace) -> int:
+    from psycopg import sql
+
+    from kajabi_sync.db.audit import contact_history
+    from kajabi_sync.db.connection import connect
+    from kajabi_sync.db.snapshot import read_query
+    from kajabi_sync.fields import CONTACT_FIELDS
+
+    with connect(_database_url(args)) as conn:
+        contact = _contact_row(conn, args.email)
+        history = contact_history(conn, args.email)
+        bases = pd.DataFrame()
+        others = pd.DataFrame()
+        if len(contact):
+            contact_id = sql.Literal(contact["id"].iloc[0])
+            bases = read_query(conn, sql.SQL(
+                "SELECT {} FROM kajabi_sync.kajabi_base WHERE contact_id = {}::uuid"
+            ).format(sql.SQL(", ").join(map(sql.Identifier, CONTACT_FIELDS)), contact_id))
+            others = read_query(conn, sql.SQL(
+                "SELECT email::text AS email, source FROM contact_emails WHERE contact_id = {}::uuid ORDER BY 1"
+            ).format(contact_id))
+    if contact.empty and history.empty:
+        print(f"kajabi-sync: no contact is known by {args.email}", file=sys.stderr)
+        return EXIT_FAILED
+    if len(contact):
+        row = contact.iloc[0]
+        state = f", soft-deleted {row['deleted_at']}" if pd.notna(row["deleted_at"]) else ""
+        print(f"Contact {row['email']}  (id {row['id']}, source_system {row['source_system']}{state})")
+        if len(others):
+            print("Other addresses: " + ", ".join(f"{e} ({s})" for e, s in zip(others["email"], others["source"])))
+        mine = history[history["contact_id"] == row["id"]] if len(history) else history
+        print("\n" + _frame_text(contact_fields(contact, bases, mine)))
+    else:
+        print(f"No live contact has {args.email} now; its recorded history:")
+    print("\nHistory of changes (newest first):")
+    if history.empty:
+        print("  kajabi_sync never changed this contact")
+    else:
+        shown = history.assign(applied_at=pd.to_datetime(history["applied_at"]).dt.strftime("%Y-%m-%d %H:%M"))
+        print(_frame_text(shown[["applied_at", "run_id", "kind", "field", "old_value", "new_value", "decision",
+                                 "reason"]].head(args.limit)))
+        if len(history) > args.limit:
+            print(f"  ... {len(history) - args.limit} older changes (--limit to see more)")
+    return EXIT_OK
+
+
+# --- merge, unmerge, rollback -------------------------------------------------------------
+
+def _contact_id_of(conn, who: str, role: str) -> str:
+    """A contact id as given, or the live contact whose primary email or other address it is."""
+    import uuid
+
+    try:
+        return str(uuid.UUID(who))
+    except ValueError:
+        pass
+    found = conn.execute(
+        """SELECT c.id::text FROM contacts c WHERE c.deleted_at IS NULL AND lower(c.email::text) = %(e)s
+           UNION SELECT c.id::text FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
+           WHERE c.deleted_at IS NULL AND lower(e.email::text) = %(e)s""",
+        {"e": who.strip().lower()},
+    ).fetchall()
+    if len(found) != 1:
+        problem = "no live contact has" if not found else f"{len(found)} live contacts have"
+        raise NotFound(f"{problem} the email {who} ({role}); give a contact id instead")
+    return found[0][0]
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from kajabi_sync.db.connection import connect
+    from kajabi_sync.matching.merges import merge_contacts, merge_email_into
+
+    with connect(_database_url(args)) as conn:
+        survivor = _contact_id_of(conn, args.survivor, "survivor")
+        if args.address_only:
+            run = merge_email_into(conn, args.merged, survivor, args.reason)
+        else:
+            try:
+                merged = _contact_id_of(conn, args.merged, "merged contact")
+            except NotFound as missing:
+                raise NotFound(f"{missing}; to attach an email that has no contact (e.g. a held "
+                                  "Kajabi address), add --address-only") from None
+            run = merge_contacts(conn, survivor, merged, args.reason)
+    print(f"merged {args.merged} into {args.survivor}: run {run}. Undo with: kajabi-sync unmerge {run}")
+    return EXIT_OK
+
+
+def cmd_unmerge(args: argparse.Namespace) -> int:
+    from kajabi_sync.db.connection import connect
+    from kajabi_sync.matching.merges import unmerge
+
+    with connect(_database_url(args)) as conn:
+        run = unmerge(conn, args.merge_run, args.reason)
+    print(f"merge run {args.merge_run} undone: run {run}")
+    return EXIT_OK
+
+
+def _confirmed(question: str, yes: bool) -> bool | None:
+    """True/False from --yes or a terminal prompt; None when there is no one to ask."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        return None
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from kajabi_sync.db.audit import rollback_run
+    from kajabi_sync.db.connection import connect
+
+    answer = _confirmed(f"Undo import run {args.run} (restores every field it wrote, deletes the "
+                        "contacts it created)?", args.yes)
+    if answer is None:
+        print("kajabi-sync: rollback needs --yes when not run from a terminal; nothing was written",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if not answer:
+        print("nothing was written")
+        return EXIT_FAILED
+    with connect(_database_url(args)) as conn:
+        result = rollback_run(conn, args.run, args.note)
+    print(f"import run {args.run} rolled back by run {result.rollback_run_id}: "
+          f"{result.fields_restored} field(s) restored, {result.contacts_deleted} contact(s) deleted, "
+          f"{result.bases_restored + result.bases_deleted} Kajabi base(s) put back")
+    return EXIT_OK
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+EPILOG = "Exit codes: 0 done, 1 refused or failed (the reason on stderr), 2 wrong usage."
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kajabi-sync",
         description="Safe, visible weekly import of Kajabi contacts into the contacts database.",
+        epilog=EPILOG,
     )
     parser.add_argument(
         "--database-url",
@@ -103,27 +415,81 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="generate demo data and run the weekly job on it")
+    def command(name: str, handler: Callable[[argparse.Namespace], int], summary: str,
+                details: str = "") -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=details or summary, epilog=EPILOG)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    status = command("status", cmd_status, "last import runs, what they changed, checks that blocked")
+    status.add_argument("--limit", type=int, default=10, help="how many runs to show (default 10)")
+
+    plan = command(
+        "plan", cmd_plan, "the impact plan of an export, without Dagster running",
+        "Read and validate FILE, plan it against the database exactly as impact_analysis does, "
+        "print the summary and the checks, and write the full report. Writes nothing to the "
+        "database. Exit 1 when a blocking check would stop the import.",
+    )
+    plan.add_argument("file", metavar="FILE", help="a Kajabi contacts export (CSV)")
+    plan.add_argument("--out", help="folder for import_impact_analysis.csv (default data/plans/<file name>)")
+    plan.add_argument("--first-import", choices=["keep_database", "trust_kajabi"], default="keep_database",
+                      help="how the first import treats differing unprotected fields (see README)")
+
+    contact = command("contact", cmd_contact, "a contact's fields, their provenance and history of changes")
+    contact.add_argument("email", metavar="EMAIL", help="any of the contact's email addresses")
+    contact.add_argument("--limit", type=int, default=50, help="history rows to show (default 50)")
+
+    merge = command(
+        "merge", cmd_merge, "merge a duplicate into the contact that stays (undo with unmerge)",
+        "Fill SURVIVOR's empty fields from MERGED, move MERGED's emails to SURVIVOR and soft-delete "
+        "MERGED, in one audited transaction. Each can be a contact id or an email address.",
+    )
+    merge.add_argument("survivor", metavar="SURVIVOR", help="the contact that stays (id or email)")
+    merge.add_argument("merged", metavar="MERGED", help="the duplicate merged away (id or email)")
+    merge.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    merge.add_argument("--address-only", action="store_true",
+                       help="MERGED is an email with no contact (e.g. a held Kajabi address): attach it")
+
+    unmerge_cmd = command("unmerge", cmd_unmerge, "undo a merge exactly (refuses if something changed since)")
+    unmerge_cmd.add_argument("merge_run", metavar="MERGE_RUN", type=int, help="the merge's run id")
+    unmerge_cmd.add_argument("--reason", default="merge undone by the user", help="why (kept in the audit trail)")
+
+    rollback = command("rollback", cmd_rollback, "undo a whole import run (refuses if anything changed since)")
+    rollback.add_argument("run", metavar="RUN", type=int, help="the import run id (see: kajabi-sync status)")
+    rollback.add_argument("--note", help="why (kept in the audit trail)")
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    demo = command("demo", cmd_demo, "generate demo data and run the weekly job on it")
     demo.add_argument("--contacts", type=int, default=6555, help="contacts to generate (default 6555)")
     demo.add_argument("--weeks", type=int, default=2, help="weekly exports to generate and import")
-    demo.set_defaults(handler=cmd_demo)
 
-    migrate = commands.add_parser("migrate", help="create or update the database's tables (idempotent)")
-    migrate.set_defaults(handler=cmd_migrate)
+    command("migrate", cmd_migrate, "create or update the database's tables (idempotent)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import psycopg
+
+    from kajabi_sync.db.connection import redact_url
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0) or wrong usage (2): a code, not an exception
+        return int(stop.code or 0)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        return handler(args)
+        with warnings.catch_warnings():  # library deprecation notices are not the operator's business
+            warnings.simplefilter("ignore", FutureWarning)
+            return handler(args)
     except KeyboardInterrupt:
         print("interrupted: nothing was written by the step in progress", file=sys.stderr)
         return EXIT_FAILED
-    except (ConnectionError, ValueError, RuntimeError, FileNotFoundError) as error:
+    except (ValueError, RuntimeError, NotFound, OSError) as error:
         print(f"kajabi-sync: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except psycopg.Error as error:
+        print(f"kajabi-sync: database error: {redact_url(str(error)).strip()}", file=sys.stderr)
         return EXIT_FAILED
 
 
