@@ -63,6 +63,18 @@ def recorded_overrides(run_config: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in given.items() if v not in (None, False, "")}
 
 
+def require_guards(context: dg.AssetExecutionContext) -> None:
+    """Refuse a write in a run that does not run the guards (e.g. only ``protected_contacts``
+    selected in the UI): it would apply a plan nobody checked, perhaps one that was blocked."""
+    steps = context.run.step_keys_to_execute or [n.name for n in context.job_def.graph.nodes]
+    if GUARDS_OP not in steps:
+        raise dg.Failure(
+            description=f"protected_contacts writes only in a run that also runs the {GUARDS_OP} "
+            "checks; nothing was written. Launch the weekly_kajabi_sync job for this partition "
+            "(with an override in its config if a check blocked it)."
+        )
+
+
 def override_snippet(override: Mapping[str, Any]) -> str:
     lines = [f"      {key}: {str(value).lower() if isinstance(value, bool) else value}"
              for key, value in override.items()]

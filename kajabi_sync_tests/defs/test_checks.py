@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 import psycopg
 import pytest
+import yaml
 
 from kajabi_sync.defs import assets
 from kajabi_sync.defs.checks import GUARDS_OP, GuardConfig
@@ -79,6 +80,10 @@ def materialised(result) -> set[str]:
     return {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
 
 
+def launchpad_snippet(description: str) -> str:
+    return description.split("recorded with the import run):\n\n", 1)[1].split("\n\n", 1)[0]
+
+
 def dump(db_url: str) -> str:
     """Every row of every table an import touches, in a stable order, as text."""
     with psycopg.connect(db_url) as conn:
@@ -142,15 +147,17 @@ def test_a_shifted_column_blocks_until_a_deliberate_override_which_is_recorded(d
 
     blocked = run_week(db_url, data_dir, WEEK_2)
     assert_blocked_by(blocked, "overwrite_volume", before, db_url)
-    description = checks(blocked)["overwrite_volume"].description
-    assert "max_overwrite_pct: 100.1" in description and "override_reason" in description
+    # The description carries the exact launchpad config; pasted with a reason, it lets the week through.
+    snippet = yaml.safe_load(launchpad_snippet(checks(blocked)["overwrite_volume"].description))
+    assert snippet == override(max_overwrite_pct=100.1, override_reason="<why this week is fine>")
 
     no_reason = run_week(db_url, data_dir, WEEK_2, override(max_overwrite_pct=100.1))
     assert not no_reason.success and not materialised(no_reason) & WRITE_AND_AFTER
     assert dump(db_url) == before
 
     reason = "Kajabi fixed swapped names on purpose"
-    allowed = run_week(db_url, data_dir, WEEK_2, override(max_overwrite_pct=100.1, override_reason=reason))
+    snippet["ops"][GUARDS_OP]["config"]["override_reason"] = reason
+    allowed = run_week(db_url, data_dir, WEEK_2, snippet)
     assert allowed.success
     assert checks(allowed)["overwrite_volume"].metadata["override_reason"].value == reason
     with psycopg.connect(db_url) as conn:
@@ -294,3 +301,16 @@ def test_the_demo_s_first_and_second_weeks_pass_every_blocking_check_with_the_de
     planted_conflicts = summary.edits["pool"].str.startswith("db_changed").any()
     assert warned == {first.export_date: set(),
                       second.export_date: {"conflicts_for_review"} if planted_conflicts else set()}
+
+
+def test_require_guards_refuses_a_run_that_skips_the_guards():
+    from types import SimpleNamespace
+
+    from kajabi_sync.defs.checks import require_guards
+
+    def context(steps):
+        return SimpleNamespace(run=SimpleNamespace(step_keys_to_execute=steps), job_def=None)
+
+    require_guards(context(["impact_analysis", GUARDS_OP, "protected_contacts"]))
+    with pytest.raises(dg.Failure, match="nothing was written"):
+        require_guards(context(["protected_contacts"]))
