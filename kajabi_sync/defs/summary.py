@@ -178,7 +178,7 @@ def _week_over_week(figures: Mapping[str, int], previous: Mapping | None) -> lis
         label = "last week"
     else:
         when = previous.get("export_date") or previous.get("partition_key") or ""
-        label = escape_markdown(f"last import (run {previous.get('id')}, {when})")
+        label = f"last import (run {previous.get('id')}, {code_span(when) if isinstance(when, str) else when})"
         lines = []
     rows = [
         [text, _number(figures.get(name)), _number(None if before is None else before.get(name)),
