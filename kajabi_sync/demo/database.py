@@ -6,14 +6,13 @@ this generator created (it leaves a row in ``kajabi_sync.demo_marker``).
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import psycopg
 from psycopg import sql
 
 from kajabi_sync.db.connection import connect, redact_url
 from kajabi_sync.db.migrate import migrate
+from kajabi_sync.demo.formats import csv_blocks
 
 _LOCK_KEY = 7_402_512  # one demo loader at a time per database
 _MARKER = """
@@ -34,7 +33,6 @@ RESET_TABLES = (
     "kajabi_sync.kajabi_base",
     "kajabi_sync.merged_from",
 )
-_COPY_CHUNK_ROWS = 100_000
 
 
 class NotADemoDatabase(RuntimeError):
@@ -80,11 +78,9 @@ def _check_safe(conn: psycopg.Connection, url: str, reset: bool) -> None:
 
 
 def _copy(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
-    """COPY ``frame`` in CSV blocks: an unquoted empty cell is NULL, ``""`` an empty string."""
+    """COPY ``frame`` in CSV blocks; ``None`` becomes an unquoted empty cell, which COPY reads as NULL."""
     columns = sql.SQL(", ").join(sql.Identifier(column) for column in frame.columns)
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(sql.Identifier(table), columns)
     with conn.cursor().copy(statement) as copy:
-        for start in range(0, len(frame), _COPY_CHUNK_ROWS):
-            block = io.StringIO()
-            frame.iloc[start : start + _COPY_CHUNK_ROWS].to_csv(block, index=False, header=False)
-            copy.write(block.getvalue())
+        for block in csv_blocks([frame[column].to_numpy(dtype=object) for column in frame.columns], eol="\n"):
+            copy.write(block)

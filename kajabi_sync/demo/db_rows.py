@@ -21,36 +21,49 @@ CONTACT_EMAIL_COLUMNS: tuple[str, ...] = ("id", "contact_id", "email", "is_prima
 
 def contact_table(rng: np.random.Generator, population: Population, merged: pd.DataFrame, kajabi: pd.DataFrame) -> pd.DataFrame:
     """Live contacts then merged-away (soft-deleted) ones; Kajabi IDs taken from ``kajabi``."""
-    live = population.live.copy()
-    live["id"] = uuids(rng, len(live))
+    live = population.live
+    n, m = len(live), len(merged)
     from_db = kajabi[kajabi["db_row"] >= 0]
-    for column in ("kajabi_id", "kajabi_member_id"):
-        values = np.full(len(live), None, dtype=object)
-        values[from_db["db_row"].to_numpy()] = from_db[column].to_numpy()
-        live[column] = values
-    live["deleted_s"] = -1
-
-    away = merged.copy()
-    away["id"] = uuids(rng, len(away))
     away_ids = kajabi[kajabi["role"] == "merged_away"].sort_values("merged_row")
-    away["kajabi_id"] = away_ids["kajabi_id"].to_numpy()
-    away["kajabi_member_id"] = away_ids["kajabi_member_id"].to_numpy()
-    away["source_system"] = "kajabi"
-    away["email_subscribed"] = False
-    away["updated_s"] = away["deleted_s"]
-    away["billing_updated_s"] = -1
-    away["notes"] = "Merged by hand into another contact"
 
-    table = pd.concat([live, away], ignore_index=True)
-    for column in ("created", "updated", "deleted", "billing_updated"):
-        seconds = table[f"{column}_s"].to_numpy()
-        stamps = utc_text(np.maximum(seconds, 0)).astype(object)
-        target = "billing_address_updated_at" if column == "billing_updated" else f"{column}_at"
-        table[target] = np.where(seconds >= 0, stamps, None)
-    for column in CONTACT_COLUMNS:
-        if column not in table:
-            table[column] = None
-    return table[list(CONTACT_COLUMNS)]
+    def stacked(live_values: object, away_values: object) -> np.ndarray:
+        return np.concatenate([_column(live_values, n), _column(away_values, m)])
+
+    columns: dict[str, np.ndarray] = {"id": uuids(rng, n + m)}
+    for column in ("email", "first_name", "last_name", "phone", *ADDRESS_PARTS):
+        columns[column] = stacked(live[column].to_numpy(), merged[column].to_numpy())
+    for column in ("kajabi_id", "kajabi_member_id"):
+        values = np.full(n, None, dtype=object)
+        values[from_db["db_row"].to_numpy()] = from_db[column].to_numpy()
+        columns[column] = stacked(values, away_ids[column].to_numpy())
+    columns["email_subscribed"] = stacked(live["email_subscribed"].to_numpy(), False)
+    columns["source_system"] = stacked(live["source_system"].to_numpy(), "kajabi")
+    columns["notes"] = stacked(live["notes"].to_numpy(), "Merged by hand into another contact")
+    for column in _LIVE_ONLY:
+        columns[column] = stacked(live[column].to_numpy(), None)
+    seconds = {
+        "created_at": stacked(live["created_s"].to_numpy(), merged["created_s"].to_numpy()),
+        "updated_at": stacked(live["updated_s"].to_numpy(), merged["deleted_s"].to_numpy()),
+        "deleted_at": stacked(np.full(n, -1), merged["deleted_s"].to_numpy()),
+        "billing_address_updated_at": stacked(live["billing_updated_s"].to_numpy(), -1),
+    }
+    for column, values in seconds.items():
+        values = values.astype(np.int64)
+        columns[column] = np.where(values >= 0, utc_text(np.maximum(values, 0)), None)
+    return pd.DataFrame({column: columns[column] for column in CONTACT_COLUMNS})
+
+
+_LIVE_ONLY = (
+    "zoho_id", "paypal_email", "paypal_first_name", "paypal_last_name", "paypal_phone", "paypal_business_name",
+    "shipping_address_line_1", "shipping_address_line_2", "shipping_city", "shipping_state",
+    "shipping_postal_code", "shipping_country", "phone_source", "billing_address_source",
+)
+
+
+def _column(values: object, length: int) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return values.astype(object)
+    return np.full(length, values, dtype=object)
 
 
 def contact_email_table(rng: np.random.Generator, contacts: pd.DataFrame, merged: pd.DataFrame, live_count: int) -> pd.DataFrame:

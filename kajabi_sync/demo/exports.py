@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kajabi_sync.demo.formats import cat
+from kajabi_sync.demo.formats import cat, csv_blocks
 
 # Export header -> column of the Kajabi rows frame (the example header of the contract).
 EXPORT_COLUMNS: dict[str, str] = {
@@ -64,25 +64,32 @@ def full_name(rows: pd.DataFrame) -> np.ndarray:
     return np.where(name == "", None, name)
 
 
-def export_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """The export's cells for ``rows``, newest contact first (as Kajabi lists them)."""
-    rows = rows.assign(full_name=full_name(rows))
-    order = np.lexsort((rows["kajabi_id"].astype(np.int64).to_numpy(), rows["created_s"].to_numpy()))[::-1]
-    picked = rows.iloc[order]
-    return pd.DataFrame({header: picked[column].to_numpy() for header, column in EXPORT_COLUMNS.items()})
+def export_columns(rows: pd.DataFrame, week_rows: np.ndarray) -> list[np.ndarray]:
+    """The export's cells, column by column, for ``week_rows`` (newest contact first, as Kajabi lists)."""
+    ids = rows["kajabi_id"].to_numpy()[week_rows].astype(np.int64)
+    created = rows["created_s"].to_numpy()[week_rows]
+    order = week_rows[np.lexsort((ids, created))[::-1]]
+    picked = rows.iloc[order][["first_name", "middle_name", "last_name"]]
+    columns = []
+    for column in EXPORT_COLUMNS.values():
+        values = full_name(picked) if column == "full_name" else rows[column].to_numpy()[order]
+        columns.append(values.astype(object))
+    return columns
 
 
-def write_export(rows: pd.DataFrame, path: Path) -> int:
-    """Write ``rows`` as a Kajabi export at ``path`` (atomic, owner-only); return the row count."""
-    frame = export_frame(rows)
+def write_export(rows: pd.DataFrame, week_rows: np.ndarray, path: Path) -> int:
+    """Write ``rows[week_rows]`` as a Kajabi export at ``path`` (atomic, owner-only); return rows."""
+    columns = export_columns(rows, week_rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-            frame.to_csv(handle, index=False, lineterminator="\r\n")
+            handle.write(",".join(EXPORT_COLUMNS) + "\r\n")
+            for block in csv_blocks(columns):
+                handle.write(block)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    return len(frame)
+    return len(week_rows)

@@ -117,7 +117,7 @@ def generate_demo(url: str, data_dir: Path | None = None, spec: DemoSpec = DemoS
         week_edits = advance_week(spec, rng, rows, week, spare) if week > 1 else pd.DataFrame(columns=list(EDIT_COLUMNS))
         export_date = spec.first_export + timedelta(weeks=week - 1)
         path = export_path(exports_dir, export_date)
-        count = write_export(rows[present(rows, week)], path)
+        count = write_export(rows, np.flatnonzero(present(rows, week)), path)
         added = rows["week_added"].to_numpy() == week
         weeks.append(
             ExportWeek(

@@ -28,14 +28,17 @@ def naive_overwrites(contacts: pd.DataFrame, kajabi_rows: pd.DataFrame) -> dict[
     exact_any = np.zeros(len(db), dtype=bool)
     meaning_any = np.zeros(len(db), dtype=bool)
     for field in FIELDS:
-        new, old = blank_to_na(kajabi[field]), blank_to_na(db[field])
-        differs = (new.notna() & (new != old).fillna(True)).to_numpy()
-        exact_any |= differs
-        rows = np.flatnonzero(differs)
+        # Cheap exact comparison first; normalised keys only for the rows that differ.
+        new, old = kajabi[field].to_numpy(dtype=object), db[field].to_numpy(dtype=object)
+        rows = np.flatnonzero(pd.notna(new) & (new != old))
+        new, old = pd.Series(new[rows]), pd.Series(old[rows])
+        differs = blank_to_na(new).notna().to_numpy()
+        rows, new, old = rows[differs], new[differs], old[differs]
+        exact_any[rows] = True
         if field == "phone":
-            key_new, key_old = _phone_digits(new.iloc[rows]), _phone_digits(old.iloc[rows])
+            key_new, key_old = _phone_digits(new), _phone_digits(old)
         else:
-            key_new, key_old = text_key(new.iloc[rows]), text_key(old.iloc[rows])
+            key_new, key_old = text_key(new), text_key(old)
         meaning_any[rows] |= (key_new != key_old).fillna(True).to_numpy()
 
     paypal = db[["paypal_first_name", "paypal_phone", "shipping_address_line_1", "paypal_email"]].notna().any(axis=1).to_numpy()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kajabi_sync.demo.formats import US_PHONE_STYLES
+from kajabi_sync.demo.formats import STR, US_PHONE_STYLES
 from kajabi_sync.demo.merges import Spare
 from kajabi_sync.demo.people import phone_text
 from kajabi_sync.demo.population import ADDRESS_PARTS, DAY, Chooser, Population, _seconds
@@ -44,9 +44,9 @@ def likely_duplicates(
     pick = Chooser(rng, len(live))
     pick.taken |= live["story_survivor"].to_numpy()
     eligible_base = live["story_plain"].to_numpy()
-    email = live["email"].to_numpy().astype(str)
-    gmail = np.char.endswith(email, "@gmail.com")
-    dotted = gmail & (np.char.find(np.char.partition(email, "@")[:, 0], ".") >= 0)
+    email = np.asarray(live["email"].to_numpy(), dtype=STR)
+    gmail = np.strings.endswith(email, "@gmail.com")
+    dotted = gmail & (np.strings.find(email, ".") < np.strings.find(email, "@"))
     eligible = {
         "same_phone": eligible_base & live["phone"].notna().to_numpy(),
         "gmail_alias": eligible_base & dotted,
@@ -78,7 +78,7 @@ def likely_duplicates(
     text2 = phone_text(people["phone_kind"].to_numpy()[targets], people["phone_digits"].to_numpy()[targets], style2)
     rows.loc[phone, "phone"] = np.where(same_text, text2, text)[phone]
 
-    local, _, _ = np.char.partition(email[targets], "@").T
+    local, _, _ = np.char.partition(email[targets].astype(object).astype(str), "@").T
     dot_alias = np.char.add(np.char.replace(local, ".", ""), "@gmail.com")
     plus_alias = np.char.add(np.char.add(local, "+"), np.char.add(rng.choice(["retreat", "kajabi", "bali"], count), "@gmail.com"))
     alias_rows = np.flatnonzero(kinds == "gmail_alias")
