@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,6 +23,18 @@ def dated_exports(folder: Path) -> list[tuple[date, Path]]:
     return sorted(found)
 
 
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def newest_per_week(folder: Path) -> list[tuple[date, Path]]:
+    """Each week's newest export (the one its partition reads), oldest week first."""
+    newest: dict[date, tuple[date, Path]] = {}
+    for exported, path in dated_exports(folder):
+        newest[monday_of(exported)] = (exported, path)
+    return [newest[week] for week in sorted(newest)]
+
+
 def export_for_week(folder: Path, monday: date) -> Path:
     """The newest export dated within the week starting ``monday`` (Monday to Sunday)."""
     week = [(d, p) for d, p in dated_exports(folder) if monday <= d <= monday + timedelta(days=6)]
@@ -31,3 +44,11 @@ def export_for_week(folder: Path, monday: date) -> Path:
             f"kajabi_contacts_YYYY-MM-DD.csv dated {monday:%Y-%m-%d} to {monday + timedelta(days=6):%Y-%m-%d}"
         )
     return week[-1][1]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -21,7 +21,8 @@ from kajabi_sync.db.embedded import embedded_database_url
 from kajabi_sync.db.migrate import migrate_url
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-TEMPLATE = "kajabi_sync_test_template"
+# One template per test session, so concurrent sessions on one server never drop each other's.
+TEMPLATE = f"kajabi_sync_test_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
 
 def admin_url() -> str:

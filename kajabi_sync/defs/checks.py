@@ -23,7 +23,9 @@ from typing import Any
 import dagster as dg
 
 from kajabi_sync.defs.partitions import weekly_partitions
-from kajabi_sync.defs.resources import ContactsDatabase
+from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
+from kajabi_sync.exports_folder import file_sha256, newest_per_week
+from kajabi_sync.guards.export_guards import pending_earlier_exports
 from kajabi_sync.guards.evaluate import GUARDS, evaluate_guards
 from kajabi_sync.guards.facts import read_import_facts
 from kajabi_sync.guards.result import GuardResult
@@ -46,7 +48,10 @@ class GuardConfig(dg.Config):
     max_new_contacts_pct: float | None = None
     max_conflicts: int | None = None
     max_divergence_growth_pct: float | None = None
+    max_divergence_pct: float | None = None
+    min_divergence_limit: int | None = None
     allow_stale_export: bool = False
+    allow_earlier_export_pending: bool = False
     # Required with any override: it is stored with the import run.
     override_reason: str = ""
 
@@ -54,7 +59,11 @@ class GuardConfig(dg.Config):
         return {name: getattr(self, name) for name in FIELDS if getattr(self, name) is not None}
 
     def overrides_anything(self) -> bool:
-        return bool(self.threshold_overrides()) or self.allow_stale_export
+        return (
+            bool(self.threshold_overrides())
+            or self.allow_stale_export
+            or self.allow_earlier_export_pending
+        )
 
 
 def recorded_overrides(run_config: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,6 +151,7 @@ def kajabi_import_guards(
     impact_analysis: ImpactPlan,
     validated_export: ValidatedExport,
     database: ContactsDatabase,
+    data_folder: DataFolder,
 ) -> Iterator[dg.AssetCheckResult]:
     if config.overrides_anything() and not config.override_reason.strip():
         raise dg.Failure(
@@ -154,8 +164,18 @@ def kajabi_import_guards(
         facts = read_import_facts(
             conn, source.sha256 if source else "", impact_analysis.new_contacts["email"]
         )
+    last = facts.last_import
+    pending = pending_earlier_exports(
+        [(day, path.name, file_sha256(path)) for day, path in newest_per_week(data_folder.exports())
+         if source is not None and source.export_date and day < source.export_date
+         and (last is None or not last.get("export_date") or day > last["export_date"])],
+        source.export_date if source else None,
+        last.get("export_date") if last else None,
+        set(facts.applied_sha256),
+    )
     for result in evaluate_guards(
-        impact_analysis, validated_export, facts, thresholds, config.allow_stale_export
+        impact_analysis, validated_export, facts, thresholds, config.allow_stale_export,
+        pending, config.allow_earlier_export_pending,
     ):
         if result.blocks:
             context.log.error(f"{result.name}: {result.explanation}")

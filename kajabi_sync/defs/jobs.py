@@ -1,25 +1,20 @@
 """The weekly job, its schedule, and a sensor for exports that arrive later in the week."""
 
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 
 from kajabi_sync.defs.partitions import weekly_partitions
 from kajabi_sync.defs.resources import DataFolder
-from kajabi_sync.exports_folder import NoExportForWeek, dated_exports, export_for_week
+from kajabi_sync.exports_folder import NoExportForWeek, dated_exports, export_for_week, monday_of
 
 weekly_kajabi_sync = dg.define_asset_job(
     "weekly_kajabi_sync",
     selection=dg.AssetSelection.groups("kajabi_weekly_import"),
-    partitions_def=weekly_partitions,
     description="Read the week's Kajabi export, plan the import, check it, apply it, and write "
     "the enriched export for Kajabi.",
 )
-
-
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 @dg.schedule(
@@ -29,7 +24,7 @@ def _monday(day: date) -> date:
     description="Mondays 09:00: import the export dropped for the current week.",
 )
 def weekly_kajabi_sync_schedule(context: dg.ScheduleEvaluationContext, data_folder: DataFolder):
-    monday = _monday(context.scheduled_execution_time.date())
+    monday = monday_of(context.scheduled_execution_time.date())
     try:
         path = export_for_week(data_folder.exports(), monday)
     except NoExportForWeek as missing:
@@ -50,6 +45,6 @@ def new_kajabi_export_sensor(context: dg.SensorEvaluationContext, data_folder: D
             continue
         stat = path.stat()
         yield dg.RunRequest(
-            partition_key=_monday(exported).isoformat(),
+            partition_key=monday_of(exported).isoformat(),
             run_key=f"{path.name}:{stat.st_size}:{int(stat.st_mtime)}",
         )

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kajabi_sync.guards.export_guards import file_rows, rejected_rows, stale_export, truncated_export
+from kajabi_sync.guards.export_guards import (
+    earlier_export_pending,
+    file_rows,
+    rejected_rows,
+    stale_export,
+    truncated_export,
+)
 from kajabi_sync.guards.facts import ImportFacts
 from kajabi_sync.guards.plan_guards import (
     conflicts_for_review,
     divergence_growth,
     duplicate_recreation,
+    kajabi_converged,
     new_contact_surge,
     overwrite_volume,
     protected_overwrites,
@@ -40,10 +47,14 @@ GUARDS: tuple[Guard, ...] = (
     Guard("new_contact_surge", True, "New contacts: blocks above max_new_contacts_pct of the file."),
     Guard("stale_export", True, "A file older than the last applied export, or the same file applied "
           "again: blocks the write (the plan and reports are still computed)."),
+    Guard("earlier_export_pending", True, "An earlier week's export not applied yet: blocks, so "
+          "weeks apply in date order and a backfill in any order ends as a forward run."),
     Guard("conflicts_for_review", False, "Fields changed on both sides since the last import: warns "
           "above max_conflicts."),
     Guard("divergence_growth", False, "Fields where the database and Kajabi disagree: warns when they "
           "grow by more than max_divergence_growth_pct since the last import."),
+    Guard("kajabi_converged", False, "Fields where Kajabi still disagrees with the database: warns "
+          "above max_divergence_pct of matched contacts (import the enriched export into Kajabi)."),
 )
 
 
@@ -53,6 +64,8 @@ def evaluate_guards(
     facts: ImportFacts,
     thresholds: Thresholds,
     allow_stale_export: bool = False,
+    pending_exports: list | None = None,
+    allow_earlier_export_pending: bool = False,
 ) -> list[GuardResult]:
     """One result per guard in ``GUARDS``, in that order."""
     rows = file_rows(export)
@@ -64,8 +77,10 @@ def evaluate_guards(
         duplicate_recreation(plan, facts.known_new_emails, thresholds),
         new_contact_surge(plan, rows, thresholds),
         stale_export(export, facts, allow_stale_export),
+        earlier_export_pending(export, pending_exports or [], allow_earlier_export_pending),
         conflicts_for_review(plan, thresholds),
         divergence_growth(plan, facts.last_import_decisions, thresholds),
+        kajabi_converged(plan, thresholds),
     ]
     assert [r.name for r in results] == [g.name for g in GUARDS]
     return results

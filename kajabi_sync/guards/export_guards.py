@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from kajabi_sync.guards.facts import ImportFacts
 from kajabi_sync.guards.result import GuardResult, pct_to_pass, percent
 from kajabi_sync.guards.thresholds import Thresholds
@@ -112,3 +114,52 @@ def stale_export(export: ValidatedExport, facts: ImportFacts, allow_stale: bool)
             "last_applied_export_date": str(last["export_date"]) if last else "none",
         },
     )
+
+
+def earlier_export_pending(
+    export: ValidatedExport, pending: list[tuple[dt.date, str]], allow: bool
+) -> GuardResult:
+    """A week applied before an earlier week's export would skip that week's Kajabi edits and
+    leave the earlier file stale for ever. Blocking keeps backfills, in any order, equal to a
+    forward run: the earlier weeks apply first, then this one is re-run."""
+    names = [name for _, name in pending]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    explanation = (
+        f"{len(names)} earlier export(s) not applied yet ({shown}). Apply the weeks in date order "
+        "(a backfill re-executes this week after them); the plan and reports of this run are "
+        "still there to read."
+        if names
+        else "No earlier export is waiting to be applied."
+    )
+    if names and allow:
+        explanation += " Allowed for this run by allow_earlier_export_pending: they will be stale."
+    return GuardResult(
+        name="earlier_export_pending",
+        passed=not names or allow,
+        blocking=True,
+        value=len(names),
+        limit=0,
+        threshold="every earlier week's export applied first",
+        explanation=explanation,
+        override={"allow_earlier_export_pending": True},
+        metadata={"pending_exports": shown or "none",
+                  "export_date": str(export.source.export_date) if export.source else "unknown"},
+    )
+
+
+def pending_earlier_exports(
+    dated_files: list[tuple[dt.date, str, str]], export_date: dt.date | None,
+    last_applied_date: dt.date | None, applied_sha256: set[str],
+) -> list[tuple[dt.date, str]]:
+    """Exports dated after the last applied one and before ``export_date`` that were never
+    applied. ``dated_files``: (date, file name, sha256) of each week's newest file, the one its
+    partition reads (an older file of the same week is superseded, never pending)."""
+    if export_date is None:
+        return []
+    return [
+        (day, name)
+        for day, name, sha in dated_files
+        if day < export_date
+        and (last_applied_date is None or day > last_applied_date)
+        and sha not in applied_sha256
+    ]

@@ -17,6 +17,7 @@ class ImportFacts:
     live_kajabi_ids: int               # live contacts that carry a Kajabi ID
     sha256_applied: bool               # this very file was applied already (not rolled back)
     known_new_emails: pd.Series        # the plan's new-contact emails the database already knows
+    applied_sha256: frozenset[str] = frozenset()  # every applied, not rolled back, export file
 
 
 def read_import_facts(conn: psycopg.Connection, sha256: str, new_emails: pd.Series) -> ImportFacts:
@@ -38,7 +39,13 @@ def read_import_facts(conn: psycopg.Connection, sha256: str, new_emails: pd.Seri
             (sha256,),
         ).fetchone()[0]
         known = known_emails(conn, new_emails)
-    return ImportFacts(last, dict(decisions), int(live_ids), bool(applied), known)
+        applied_files = frozenset(
+            row[0] for row in conn.execute(
+                """SELECT file_sha256 FROM kajabi_sync.import_runs
+                   WHERE kind = 'import' AND rolled_back_at IS NULL"""
+            )
+        )
+    return ImportFacts(last, dict(decisions), int(live_ids), bool(applied), known, applied_files)
 
 
 def known_emails(conn: psycopg.Connection, emails: pd.Series) -> pd.Series:

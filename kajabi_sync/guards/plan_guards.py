@@ -150,3 +150,29 @@ def divergence_growth(
         override={"max_divergence_growth_pct": pct_to_pass(now - before, before)},
         **common,
     )
+
+
+def kajabi_converged(plan: ImpactPlan, thresholds: Thresholds) -> GuardResult:
+    """Whether Kajabi agrees with the database (after the enriched export was imported there)."""
+    by_field = divergence_by_field(plan)
+    now = sum(by_field.values())
+    limit = max(
+        int(thresholds.max_divergence_pct / 100 * plan.matched_contacts),
+        thresholds.min_divergence_limit,
+    )
+    worst = ", ".join(f"{f} {n}" for f, n in sorted(by_field.items(), key=lambda kv: -kv[1]) if n)
+    return GuardResult(
+        name="kajabi_converged",
+        passed=now <= limit,
+        blocking=False,
+        value=now,
+        limit=limit,
+        threshold=f"at most {thresholds.max_divergence_pct}% of the {plan.matched_contacts} matched "
+        f"contacts, at least {thresholds.min_divergence_limit} (a warning, never a stop)",
+        explanation=f"{now} field(s) where Kajabi still disagrees with the database"
+        + (f" ({worst})" if worst else "")
+        + ". Import kajabi_updates_only.csv into Kajabi (People → Import) and the next export "
+        "converges; no protection needs switching off.",
+        override={"max_divergence_pct": pct_to_pass(now, plan.matched_contacts)},
+        metadata={f"divergence/{f}": n for f, n in by_field.items()},
+    )

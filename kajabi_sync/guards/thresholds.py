@@ -14,7 +14,8 @@ Where a value comes from, later sources winning:
    ``KAJABI_SYNC_MAX_OVERWRITE_PCT``, ``KAJABI_SYNC_MIN_OVERWRITE_LIMIT``,
    ``KAJABI_SYNC_MAX_EXPORT_DROP_PCT``, ``KAJABI_SYNC_MAX_REJECTED_PCT``,
    ``KAJABI_SYNC_MAX_DUPLICATE_RECREATIONS``, ``KAJABI_SYNC_MAX_NEW_CONTACTS_PCT``,
-   ``KAJABI_SYNC_MAX_CONFLICTS``, ``KAJABI_SYNC_MAX_DIVERGENCE_GROWTH_PCT``;
+   ``KAJABI_SYNC_MAX_CONFLICTS``, ``KAJABI_SYNC_MAX_DIVERGENCE_GROWTH_PCT``,
+   ``KAJABI_SYNC_MAX_DIVERGENCE_PCT``, ``KAJABI_SYNC_MIN_DIVERGENCE_LIMIT``;
 4. a single run's override from the Dagster launchpad (see ``kajabi_sync.defs.checks``).
 
 Percentages are percent (2.0 means 2 %). A misspelt key or a value that is not a number is an
@@ -63,6 +64,10 @@ class Thresholds:
     # against the last applied import, in %.
     max_conflicts: int = 0
     max_divergence_growth_pct: float = 10.0
+    # Warning only: Kajabi counts as converged while the fields where it still disagrees with
+    # the database stay within this % of the matched contacts.
+    max_divergence_pct: float = 1.0
+    min_divergence_limit: int = 5
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Thresholds:
         """A copy with some fields replaced (unknown names and bad values raise ThresholdError)."""
