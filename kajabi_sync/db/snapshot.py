@@ -41,7 +41,7 @@ class DatabaseSnapshot:
 
     contacts: pd.DataFrame        # live contacts, CONTACT_COLUMNS, indexed by nothing
     emails: pd.DataFrame          # email_key, contact_id: every known email of a live contact
-    deleted: pd.DataFrame         # email_key, kajabi_id of soft-deleted contacts
+    deleted: pd.DataFrame         # email_key (any of their emails), kajabi_id of soft-deleted contacts
     merged: pd.DataFrame          # email_key, contact_id from kajabi_sync.merged_from (active)
     bases: pd.DataFrame           # kajabi_base rows: contact_id, kajabi_email, CONTACT_FIELDS
     last_import: dict | None      # the newest applied, not rolled back, import run
@@ -63,7 +63,10 @@ def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
         deleted = read_query(
             conn,
             """SELECT lower(email::text) AS email_key, kajabi_id FROM contacts
-               WHERE deleted_at IS NOT NULL""",
+               WHERE deleted_at IS NOT NULL
+               UNION ALL  -- the other addresses of a soft-deleted contact are its own too
+               SELECT lower(e.email::text), NULL FROM contact_emails e
+               JOIN contacts c ON c.id = e.contact_id WHERE c.deleted_at IS NOT NULL""",
         )
         merged = read_query(
             conn,

@@ -151,6 +151,15 @@ def test_soft_deleted_contact_is_never_resurrected_nor_recreated(db_url):
     assert gone["deleted"] and gone["first_name"] == "Gone"
 
 
+def test_another_address_of_a_soft_deleted_contact_is_not_a_new_contact(db_url):
+    (gone,) = insert_contacts(db_url, dict(email="gone@example.com", deleted_at="2026-01-01"))
+    execute(db_url, "INSERT INTO contact_emails (contact_id, email) VALUES (%s, 'Gone.Work@Example.com')", (gone,))
+    plan, result = apply_rows(db_url, dict(email="gone.work@example.com", first_name="Back"))
+    assert list(plan.matches["match_kind"]) == ["deleted"]
+    assert result.contacts_created == 0
+    assert count(db_url, "SELECT count(*) FROM contacts") == 1
+
+
 def test_match_by_kajabi_id_when_the_email_differs(db_url):
     insert_contacts(db_url, dict(email="old@example.com", first_name="Kay", kajabi_id="42"))
     plan, result = apply_rows(db_url, dict(email="new@example.com", first_name="Kay", last_name="Lee", kajabi_id="42"))
