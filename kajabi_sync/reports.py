@@ -12,6 +12,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection).
@@ -19,6 +20,7 @@ _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # ... but a plain number or phone (``+13035550101``, ``-12.5``, ``+1 (303) 555-0101``) is data
 # that must reach Kajabi exactly as it is, and no spreadsheet runs it.
 _PLAIN_NUMBER = re.compile(r"^[+-]?[\d][\d\s().-]*$")
+_ARROW_TEXT = pd.StringDtype("pyarrow")
 
 
 def neutralise_formula(value: object) -> object:
@@ -37,12 +39,19 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         series = out[column]
         if series.dtype != object and not pd.api.types.is_string_dtype(series):
             continue
-        text = series.astype("string")
-        risky = text.str.startswith(_FORMULA_TRIGGERS).fillna(False) & ~text.str.match(
-            _PLAIN_NUMBER.pattern
-        ).fillna(False)
+        # The prefix test runs in C on Arrow-backed text; the Python regex then only sees the
+        # cells that start like a formula (Python-backed text over every cell dominated the
+        # enriched export's profile).
+        starts = series.astype(_ARROW_TEXT).str.startswith(_FORMULA_TRIGGERS).fillna(False)
+        positions = np.flatnonzero(starts.to_numpy(dtype=bool))
+        if not len(positions):
+            continue
+        candidates = series.iloc[positions].astype("string")
+        risky = ~candidates.str.match(_PLAIN_NUMBER.pattern).fillna(False).to_numpy(dtype=bool)
         if risky.any():
-            out[column] = series.where(~risky, "'" + text)
+            changed = series.copy()
+            changed.iloc[positions[risky]] = ("'" + candidates[risky]).to_numpy(dtype=object)
+            out[column] = changed
     return out
 
 
