@@ -215,8 +215,13 @@ def build_plan(
     new_base = pd.DataFrame(
         {"contact_id": rows["contact_id"], "kajabi_email": rows["email"]}, index=rows.index
     )
+    # Fields sharing their protection rules (the seven address parts) share one evaluation:
+    # re-evaluating per field was a third of the plan's profile.
+    protections: dict[tuple, tuple[pd.Series, pd.Series]] = {}
     for name, policy in POLICY.items():
-        protected, why = protection(policy, db)
+        if policy.protections not in protections:
+            protections[policy.protections] = protection(policy, db)
+        protected, why = protections[policy.protections]
         address_elsewhere = address_parts.drop(columns=name, errors="ignore").any(axis=1)
         decision, reason = decide_field(
             policy,
