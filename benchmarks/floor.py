@@ -2,6 +2,12 @@
 
 Reading the export CSV with pandas' fastest engine (pyarrow, Arrow-backed columns), and a raw
 ``COPY`` of the same bytes into an UNLOGGED table of text columns (no parsing, no WAL, no index).
+
+``pd.read_csv(engine="pyarrow")`` cannot read this file: Kajabi's quoted cells hold line breaks
+and pandas does not pass pyarrow's ``newlines_in_values`` option ("CSV parser got out of sync
+with chunker"). So the floor calls the same pyarrow reader directly with that one option and
+hands pandas Arrow-backed columns; ``floor_read_pandas_c`` (pandas' C engine, which does read
+it) is reported beside it for reference.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ import csv
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import psycopg
 from psycopg import sql
 
@@ -17,7 +25,21 @@ _COPY_BLOCK = 1 << 20
 
 
 def floor_read(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, engine="pyarrow", dtype_backend="pyarrow", dtype=str)
+    table = pa_csv.read_csv(
+        path,
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(strings_can_be_null=False, column_types=_all_text(path)),
+    )
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def floor_read_pandas_c(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, engine="c", dtype=str, keep_default_na=False)
+
+
+def _all_text(path: Path) -> dict[str, pa.DataType]:
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        return {label: pa.string() for label in next(csv.reader(handle))}
 
 
 def floor_copy(conn: psycopg.Connection, path: Path) -> int:

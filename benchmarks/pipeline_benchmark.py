@@ -60,10 +60,11 @@ def _peak_mb() -> float:
 
 def measure(stages: list[dict], name: str, rows: int, work: Callable[[], Any], group: str) -> Any:
     _reset_peak()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = work()
     seconds = time.perf_counter() - started
-    stages.append({"group": group, "stage": name, "seconds": seconds, "rows": rows, "peak_mb": _peak_mb()})
+    stages.append({"group": group, "stage": name, "seconds": seconds, "rows": rows, "peak_mb": _peak_mb(),
+                   "cpu_seconds": time.process_time() - cpu, "load": os.getloadavg()[0]})
     print(f"  {group:9} {name:24} {seconds:8.2f} s  {_peak_mb():7.0f} MB", file=sys.stderr, flush=True)
     return result
 
@@ -223,7 +224,7 @@ def one_size(contacts: int, admin_url: str, naive_up_to: int) -> dict:
     from kajabi_sync.demo import DemoSpec, generate_demo
 
     sys.path.insert(0, str(HERE))
-    from floor import floor_copy, floor_read
+    from floor import floor_copy, floor_read, floor_read_pandas_c
     from naive_import import naive_import
 
     stages: list[dict] = []
@@ -244,7 +245,8 @@ def one_size(contacts: int, admin_url: str, naive_up_to: int) -> dict:
             naive_url = _recreate(admin_url, f"{DB_PREFIX}_naive", template) if contacts <= naive_up_to else None
 
             rows = export.rows
-            measure(stages, "read (pandas pyarrow)", rows, lambda: floor_read(export.path), "floor")
+            measure(stages, "read (pandas C engine)", rows, lambda: floor_read_pandas_c(export.path), "reference")
+            measure(stages, "read (pyarrow -> pandas)", rows, lambda: floor_read(export.path), "floor")
             with psycopg.connect(stage_url) as conn:
                 measure(stages, "COPY (unlogged)", rows, lambda: floor_copy(conn, export.path), "floor")
                 conn.execute("DROP TABLE floor_export")
@@ -282,24 +284,25 @@ def table(results: list[dict]) -> str:
     if measured_naive:
         largest = max(measured_naive, key=lambda r: r["contacts"])
         naive_rate = largest["export_rows"] / _seconds(largest, "naive")  # rows per second
-    lines = ["| contacts | stage | seconds | rows/s | peak MB |", "|---:|---|---:|---:|---:|"]
+    lines = ["| contacts | stage | seconds | rows/s | peak MB | Python CPU s | load avg |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
     summary = ["| contacts | pipeline s | floor s | pipeline/floor | naive s | naive/pipeline | Dagster job s "
                "| Dagster start-up s | Dagster peak MB |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         n, rows = f"{r['contacts']:,}", r["export_rows"]
         for s in r["stages"]:
             lines.append(f"| {n} | {s['group']}: {s['stage']} | {s['seconds']:.2f} | {rows / s['seconds']:,.0f} "
-                         f"| {s['peak_mb']:,.0f} |")
+                         f"| {s['peak_mb']:,.0f} | {s['cpu_seconds']:.2f} | {s['load']:.1f} |")
         pipeline, floor = _seconds(r, "pipeline"), _seconds(r, "floor")
         naive = _seconds(r, "naive")
         naive_note = ""
         if naive is None and naive_rate:
             naive, naive_note = rows / naive_rate, " (extrapolated)"
-        lines.append(f"| {n} | **pipeline total** | **{pipeline:.2f}** | {rows / pipeline:,.0f} | |")
+        lines.append(f"| {n} | **pipeline total** | **{pipeline:.2f}** | {rows / pipeline:,.0f} | | | |")
         d = r["dagster"]
         lines.append(f"| {n} | Dagster: whole weekly job (5 assets + checks) | {d['job']:.2f} | "
-                     f"{rows / d['job']:,.0f} | {d['peak_mb']:,.0f} |")
-        lines.append(f"| {n} | Dagster: start-up (imports, definitions) | {d['startup']:.2f} | | |")
+                     f"{rows / d['job']:,.0f} | {d['peak_mb']:,.0f} | | |")
+        lines.append(f"| {n} | Dagster: start-up (imports, definitions) | {d['startup']:.2f} | | | | |")
         summary.append(
             f"| {n} | {pipeline:.2f} | {floor:.2f} | {pipeline / floor:.1f}x | "
             f"{'' if naive is None else f'{naive:.1f}{naive_note}'} | "
