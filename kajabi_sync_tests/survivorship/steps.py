@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import psycopg
 
 from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
@@ -78,8 +77,3 @@ def dump(url: str, tables: tuple[str, ...] = WRITTEN_TABLES, skip: tuple[str, ..
             out[table] = [r[0] for r in rows]
         return out
 
-
-def frame_dump(url: str, table: str) -> pd.DataFrame:
-    with psycopg.connect(url) as conn:
-        cur = conn.execute(f"SELECT * FROM {table}")
-        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
