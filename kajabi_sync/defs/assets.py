@@ -17,6 +17,9 @@ from kajabi_sync.kajabi.enriched_export import (
     write_enriched_export,
 )
 from kajabi_sync.masking import mask_email
+from kajabi_sync.matching.hold_store import load_holds, record_holds
+from kajabi_sync.matching.holds import candidates_for_display, hold_likely_duplicates
+from kajabi_sync.matching.merge_memory import bootstrap_merged_from
 from kajabi_sync.reports import write_csv
 from kajabi_sync.survivorship.match import DRIVING_MATCHES
 from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings, build_plan
@@ -31,6 +34,7 @@ GROUP = "kajabi_weekly_import"
 OWNERS = ["team:operations"]
 REJECTS_REPORT = "kajabi_export_rejects.csv"
 DUPLICATE_EMAILS_REPORT = "kajabi_export_duplicate_emails.csv"
+DUPLICATE_CANDIDATES_REPORT = "duplicate_candidates.csv"
 
 
 class PlanConfig(dg.Config):
@@ -117,8 +121,15 @@ def impact_analysis(
     data_folder: DataFolder,
 ) -> dg.Output[ImpactPlan]:
     with database.connection() as conn:
+        # Idempotent, committed before the read-only snapshot: merges made by hand since the
+        # last run become merge memory, so their addresses are never created as new contacts.
+        remembered = bootstrap_merged_from(conn)
+        decisions = load_holds(conn)
         snapshot = load_snapshot(conn)
     plan = build_plan(validated_export.frame, snapshot, PlanSettings(first_import=config.first_import))
+    # New emails that look like a live contact wait for the user instead of being inserted.
+    plan, candidates = hold_likely_duplicates(plan, snapshot.contacts, decisions=decisions)
+    candidates_path = write_csv(candidates, data_folder.reports() / DUPLICATE_CANDIDATES_REPORT)
     report = write_impact_report(plan, data_folder.reports())
     figures = plan_figures(plan)
     by_field = plan.decision_counts().reset_index(names="decision")
@@ -130,6 +141,9 @@ def impact_analysis(
             **{f"naive/{k}": v for k, v in plan.naive.items()},
             "decisions_by_field": _table(by_field),
             "report_file": dg.MetadataValue.path(str(report)),
+            "merge_memory_bootstrapped": remembered,
+            "duplicate_candidates_file": dg.MetadataValue.path(str(candidates_path)),
+            "duplicate_candidates_preview": _table(candidates_for_display(candidates.head(20))),
             "changes_preview": _table(
                 plan.changes.head(20)[["field", "decision"]].assign(
                     email=mask_email(plan.changes["email"].head(20))
@@ -165,6 +179,8 @@ def protected_contacts(
     )
     with database.connection() as conn:
         result = apply_plan(conn, impact_analysis, record)
+        # Remembered after the apply: they stay held in later weeks until the user decides.
+        record_holds(conn, impact_analysis.held)
     return dg.Output(
         result,
         metadata={
@@ -172,6 +188,7 @@ def protected_contacts(
             "fields_written": result.fields_written,
             "contacts_created": result.contacts_created,
             "bases_changed": result.bases_changed,
+            "held_for_review": len(impact_analysis.held),
         },
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import psycopg
 import pytest
 
@@ -105,7 +106,7 @@ def test_bootstrap_finds_hand_merges_in_a_contract_shaped_database(empty_db_url)
     assert set(plan.matches["contact_id"]) == {jane}
 
 
-def test_without_the_bootstrap_the_left_behind_address_would_be_created(db_url):
+def test_the_bootstrap_links_a_left_behind_address_to_its_survivor(db_url):
     jane, gone = insert_contacts(
         db_url,
         {"email": "jane@example.com"},
@@ -113,12 +114,13 @@ def test_without_the_bootstrap_the_left_behind_address_would_be_created(db_url):
     )
     _add_email(db_url, jane, "jane.old@example.com")
     _add_email(db_url, gone, "jane.work@example.com")
-    assert list(_plan(db_url, {"email": "jane.work@example.com"}).new_contacts["email"]) == [
-        "jane.work@example.com"
-    ]
+    before = _plan(db_url, {"email": "jane.work@example.com"}).matches.iloc[0]
+    assert pd.isna(before["contact_id"])  # new, or at most a deleted contact's: never Jane's
     with psycopg.connect(db_url) as conn:
         bootstrap_merged_from(conn)
-    assert _plan(db_url, {"email": "jane.work@example.com"}).new_contacts.empty
+    plan = _plan(db_url, {"email": "jane.work@example.com", "first_name": "Jane"})
+    assert plan.new_contacts.empty
+    assert list(zip(plan.matches["match_kind"], plan.matches["contact_id"])) == [("other_email", jane)]
 
 
 # --- merge and unmerge -------------------------------------------------------------------------

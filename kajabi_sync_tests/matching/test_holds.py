@@ -1,0 +1,150 @@
+"""Held duplicates: detected on import, not inserted, and decided by the user (release or merge)."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+import psycopg
+
+from kajabi_sync.db.apply import ImportRecord, apply_plan
+from kajabi_sync.db.snapshot import load_snapshot
+from kajabi_sync.defs import assets
+from kajabi_sync.defs.checks import kajabi_import_guards
+from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
+from kajabi_sync.matching.hold_store import approve_hold, load_holds, record_holds, release_hold
+from kajabi_sync.matching.holds import HELD_EARLIER, HELD_NOW, hold_likely_duplicates
+from kajabi_sync.matching.merges import unmerge
+from kajabi_sync.survivorship.plan import build_plan
+from kajabi_sync_tests.factories import export_frame, insert_contacts, kajabi_csv
+
+JANE = {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe", "phone": "(303) 555-1234",
+        "address_line_1": "12 Main Street", "city": "Denver", "state": "CO", "postal_code": "80202"}
+# Jane again, signed up to Kajabi with her work address: same phone in another format, same name.
+JANE_AT_WORK = {"email": "jd@work.example", "first_name": "Jane", "last_name": "Doe",
+                "phone": "+1 303 555 1234", "postal_code": "80202"}
+NINA = {"email": "nina@example.org", "first_name": "Nina", "last_name": "Kowalski",
+        "phone": "415-555-9876", "city": "San Francisco"}
+
+
+def _plan_and_hold(url: str, *rows: dict):
+    with psycopg.connect(url) as conn:
+        snapshot = load_snapshot(conn)
+        decisions = load_holds(conn)
+    plan = build_plan(export_frame(*rows), snapshot)
+    return hold_likely_duplicates(plan, snapshot.contacts, decisions=decisions)
+
+
+def _import(url: str, *rows: dict):
+    plan, candidates = _plan_and_hold(url, *rows)
+    with psycopg.connect(url) as conn:
+        result = apply_plan(conn, plan, ImportRecord("week.csv", "sha", len(rows)))
+        record_holds(conn, plan.held)
+    return plan, candidates, result
+
+
+def _live_emails(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute("SELECT email::text FROM contacts WHERE deleted_at IS NULL")}
+
+
+def test_a_likely_duplicate_is_held_with_its_evidence_and_the_rest_is_created(db_url):
+    (jane,) = insert_contacts(db_url, JANE)
+    plan, candidates = _plan_and_hold(db_url, JANE, JANE_AT_WORK, NINA)
+
+    assert list(plan.new_contacts["email"]) == ["nina@example.org"]
+    assert list(plan.held["email"]) == ["jd@work.example"]
+    assert plan.held.loc[0, "existing_contact_id"] == jane
+    assert set(plan.new_bases["kajabi_email"]) == {"jane@example.com", "nina@example.org"}
+    assert list(candidates["email"]) == ["jd@work.example"]
+    row = candidates.iloc[0]
+    assert (row["existing_contact_id"], row["existing_email"], row["why_held"]) == (jane, "jane@example.com", HELD_NOW)
+    assert row["score"] >= 0.9
+    assert "same phone +13035551234" in row["evidence"]
+
+
+def test_a_detected_duplicate_is_held_not_inserted(db_url):
+    insert_contacts(db_url, JANE)
+    plan, _, result = _import(db_url, JANE, JANE_AT_WORK, NINA)
+    assert result.contacts_created == 1
+    assert result.counts["held_for_review"] == 1
+    assert _live_emails(db_url) == {"jane@example.com", "nina@example.org"}
+    with psycopg.connect(db_url) as conn:
+        holds = load_holds(conn)
+    assert list(zip(holds["email"], holds["status"])) == [("jd@work.example", "held")]
+
+
+def test_nothing_to_hold_leaves_the_plan_as_it_was(db_url):
+    insert_contacts(db_url, JANE)
+    with psycopg.connect(db_url) as conn:
+        snapshot = load_snapshot(conn)
+    plan = build_plan(export_frame(JANE, NINA), snapshot)
+    held_plan, candidates = hold_likely_duplicates(plan, snapshot.contacts)
+    pd.testing.assert_frame_equal(held_plan.new_contacts, plan.new_contacts)
+    assert held_plan.held.empty and candidates.empty
+
+
+def test_a_held_email_stays_held_until_decided_and_a_released_one_is_created(db_url):
+    (jane,) = insert_contacts(db_url, JANE)
+    _import(db_url, JANE, JANE_AT_WORK)
+    # Next week Jane's Kajabi row no longer scores (the phone was removed): still held, as decided.
+    later = {**JANE_AT_WORK, "phone": None, "postal_code": None, "first_name": "J"}
+    plan, candidates, result = _import(db_url, later)
+    assert result.contacts_created == 0
+    assert list(candidates["why_held"]) == [HELD_EARLIER]
+    assert candidates.loc[0, "existing_contact_id"] == jane
+
+    with psycopg.connect(db_url) as conn:
+        release_hold(conn, " JD@work.example ", note="a colleague, not Jane")
+    plan, candidates, result = _import(db_url, JANE_AT_WORK)
+    assert result.contacts_created == 1 and candidates.empty
+    assert "jd@work.example" in _live_emails(db_url)
+
+
+def test_approving_a_hold_merges_the_email_without_a_row_and_undoing_it_holds_it_again(db_url):
+    (jane,) = insert_contacts(db_url, JANE)
+    _import(db_url, JANE, JANE_AT_WORK)
+    with psycopg.connect(db_url) as conn:
+        run = approve_hold(conn, "jd@work.example")
+        emails = conn.execute(
+            "SELECT email::text FROM contact_emails WHERE contact_id = %s", (jane,)).fetchall()
+        memory = conn.execute(
+            "SELECT surviving_contact_id::text FROM kajabi_sync.merged_from WHERE merged_email = 'jd@work.example'"
+        ).fetchall()
+    assert emails == [("jd@work.example",)] and memory == [(jane,)]
+
+    plan, candidates, result = _import(db_url, JANE, JANE_AT_WORK)
+    assert result.contacts_created == 0 and plan.held.empty and candidates.empty
+    work_row = plan.matches[plan.matches["email"] == "jd@work.example"].iloc[0]
+    assert (work_row["match_kind"], work_row["contact_id"]) == ("other_email", jane)
+    assert _live_emails(db_url) == {"jane@example.com"}
+
+    with psycopg.connect(db_url) as conn:
+        unmerge(conn, run)
+        holds = load_holds(conn)
+    assert list(holds["status"]) == ["held"]
+    plan, _ = _plan_and_hold(db_url, JANE, JANE_AT_WORK)
+    assert list(plan.held["email"]) == ["jd@work.example"] and plan.new_contacts.empty
+
+
+def test_weekly_materialisation_holds_the_duplicate_and_writes_the_candidates_csv(db_url, data_dir):
+    insert_contacts(db_url, JANE)
+    kajabi_csv(data_dir / "kajabi_exports" / "kajabi_contacts_2025-11-10.csv", JANE, JANE_AT_WORK, NINA)
+    result = dg.materialize(
+        [*dg.load_assets_from_modules([assets]), kajabi_import_guards],
+        partition_key="2025-11-10",
+        resources={"database": ContactsDatabase(url=db_url), "data_folder": DataFolder(path=str(data_dir))},
+        # One new contact in a three-row file is a surge by the guards' standards: allowed here.
+        run_config={"ops": {"kajabi_import_guards": {"config": {
+            "max_new_contacts_pct": 50.0, "override_reason": "a three-row test file"}}}},
+    )
+    assert result.success
+    assert _live_emails(db_url) == {"jane@example.com", "nina@example.org"}
+    written = pd.read_csv(data_dir / "current" / "duplicate_candidates.csv")
+    assert list(written["email"]) == ["jd@work.example"]
+    assert list(written["existing_email"]) == ["jane@example.com"]
+    preview = result.asset_materializations_for_node("impact_analysis")[0].metadata[
+        "duplicate_candidates_preview"].value.records[0].data
+    assert preview["email"] == "jd***@work.example" and "5551234" not in preview["evidence"]
+    with psycopg.connect(db_url) as conn:
+        holds = load_holds(conn)
+    assert list(zip(holds["email"], holds["status"])) == [("jd@work.example", "held")]
