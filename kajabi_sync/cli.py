@@ -139,7 +139,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from kajabi_sync.guards.evaluate import evaluate_guards
     from kajabi_sync.guards.facts import read_import_facts
     from kajabi_sync.guards.thresholds import load_thresholds
+    from kajabi_sync.defs.assets import DUPLICATE_CANDIDATES_REPORT
     from kajabi_sync.kajabi import read_kajabi_export, validate_export
+    from kajabi_sync.matching.hold_store import load_holds
+    from kajabi_sync.matching.holds import hold_likely_duplicates
+    from kajabi_sync.matching.merge_memory import bootstrap_merged_from
+    from kajabi_sync.reports import write_csv
     from kajabi_sync.survivorship.plan import PlanSettings, build_plan
     from kajabi_sync.survivorship.report import write_impact_report
 
@@ -155,17 +160,21 @@ def cmd_plan(args: argparse.Namespace) -> int:
         step("reading the database")
         database = ContactsDatabase(url=_database_url(args))
         with database.connection() as conn:
+            bootstrap_merged_from(conn)  # as impact_analysis: hand merges become merge memory first
+            decisions = load_holds(conn)
             snapshot = load_snapshot(conn)
             runs = recent_runs(conn, limit=50)
         step("planning")
         plan = build_plan(validated.frame, snapshot, PlanSettings(first_import=args.first_import))
+        plan, candidates = hold_likely_duplicates(plan, snapshot.contacts, decisions=decisions)
         with database.connection() as conn:  # as the checks read them: a transaction of its own
             facts = read_import_facts(conn, raw.sha256, plan.new_contacts["email"])
-        step("writing the report")
+        step("writing the reports")
         report = write_impact_report(plan, out)
+        candidates_path = write_csv(candidates, out / DUPLICATE_CANDIDATES_REPORT)
     for warning in validated.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(impact_summary(plan, previous_import(runs, raw.export_date), {"impact report": str(report)},
+    print(impact_summary(plan, previous_import(runs, raw.export_date), {"every decision, with its reason": str(report), "duplicate candidates": str(candidates_path)},
                          title=f"Plan for {code_span(path.name)}"))
     results = evaluate_guards(plan, validated, facts, load_thresholds())
     blocking = [r for r in results if r.blocks]
@@ -426,12 +435,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = command(
         "plan", cmd_plan, "the impact plan of an export, without Dagster running",
-        "Read and validate FILE, plan it against the database exactly as impact_analysis does, "
-        "print the summary and the checks, and write the full report. Writes nothing to the "
-        "database. Exit 1 when a blocking check would stop the import.",
+        "Read and validate FILE, plan it against the database exactly as impact_analysis does "
+        "(duplicate candidates held), print the summary and the checks, and write the reports. "
+        "Writes no contact (only the idempotent merge memory impact_analysis also records). "
+        "Exit 1 when a blocking check would stop the import.",
     )
     plan.add_argument("file", metavar="FILE", help="a Kajabi contacts export (CSV)")
-    plan.add_argument("--out", help="folder for import_impact_analysis.csv (default data/plans/<file name>)")
+    plan.add_argument("--out", help="folder for the reports (default data/plans/<file name>)")
     plan.add_argument("--first-import", choices=["keep_database", "trust_kajabi"], default="keep_database",
                       help="how the first import treats differing unprotected fields (see README)")
 

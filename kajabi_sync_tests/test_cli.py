@@ -59,6 +59,7 @@ def test_plan_prints_the_summary_and_checks_and_writes_nothing(db_url, data_dir,
     assert ("WOULD BLOCK" in out) == (code == EXIT_FAILED)
     report = (tmp_path / "plan" / "import_impact_analysis.csv").read_text()
     assert "protected" in report and "ann@example.com" in report
+    assert (tmp_path / "plan" / "duplicate_candidates.csv").exists()
     assert count(db_url, "SELECT count(*) FROM kajabi_sync.import_runs") == 0
     assert contact(db_url, "ann@example.com")["city"] is None
     assert err == ""  # not a terminal: no progress bar

@@ -3,6 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The browser test needs Debian's chromium and its driver: installed quietly when running as root
+# with apt; otherwise that test skips and says why.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+            >/dev/null 2>&1 || echo "note: chromium could not be installed; the browser test will skip" >&2
+    fi
+fi
 # Tests use the server on 127.0.0.1:5432 when it answers (starting the machine's cluster if it
 # is installed but stopped); otherwise they fall back to the embedded server.
 if ! .venv/bin/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=3).close()" 2>/dev/null; then

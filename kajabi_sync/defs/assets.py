@@ -5,10 +5,12 @@ import dagster as dg
 import pandas as pd
 
 from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
+from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.db.snapshot import load_snapshot
 from kajabi_sync.defs.checks import recorded_overrides
 from kajabi_sync.defs.partitions import partition_monday, weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
+from kajabi_sync.defs.summary import impact_summary, previous_import, week_figures
 from kajabi_sync.exports_folder import export_for_week
 from kajabi_sync.kajabi import RawExport, ValidatedExport, read_kajabi_export, validate_export
 from kajabi_sync.kajabi.enriched_export import (
@@ -32,6 +34,7 @@ from kajabi_sync.fields import CONTACT_FIELDS
 
 GROUP = "kajabi_weekly_import"
 OWNERS = ["team:operations"]
+TAGS = {"cadence": "weekly", "personal_data": "masked_in_ui"}
 REJECTS_REPORT = "kajabi_export_rejects.csv"
 DUPLICATE_EMAILS_REPORT = "kajabi_export_duplicate_emails.csv"
 DUPLICATE_CANDIDATES_REPORT = "duplicate_candidates.csv"
@@ -51,10 +54,16 @@ def _table(frame: pd.DataFrame) -> dg.TableMetadataValue:
     return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
 
 
+def _schema(frame: pd.DataFrame) -> dg.TableSchema:
+    """``dagster/column_schema``: the columns the asset page lists, with their dtypes."""
+    return dg.TableSchema(columns=[dg.TableColumn(str(c), str(frame[c].dtype)) for c in frame.columns])
+
+
 @dg.asset(
     partitions_def=weekly_partitions,
     group_name=GROUP,
     owners=OWNERS,
+    tags=TAGS,
     kinds={"csv", "kajabi"},
     description="The week's full Kajabi contacts export, read as Kajabi wrote it (card-data columns dropped).",
 )
@@ -71,6 +80,7 @@ def raw_kajabi_export(context: dg.AssetExecutionContext, data_folder: DataFolder
             "export_date": str(raw.export_date),
             "encoding": raw.encoding,
             "dagster/row_count": len(raw.frame),
+            "dagster/column_schema": _schema(raw.frame),
             "columns": len(raw.frame.columns),
             "dropped_card_data_columns": ", ".join(raw.dropped_columns) or "none",
         },
@@ -81,6 +91,7 @@ def raw_kajabi_export(context: dg.AssetExecutionContext, data_folder: DataFolder
     partitions_def=weekly_partitions,
     group_name=GROUP,
     owners=OWNERS,
+    tags=TAGS,
     kinds={"pandas", "pandera"},
     description="The export's usable rows, normalised and checked by a pandera schema; unusable "
     "rows are quarantined into kajabi_export_rejects.csv.",
@@ -96,6 +107,7 @@ def validated_export(
         validated,
         metadata={
             "dagster/row_count": len(validated.frame),
+            "dagster/column_schema": _schema(validated.frame),
             "rejected_rows": len(validated.rejects),
             "duplicate_emails": len(validated.duplicate_emails),
             "rejects_file": dg.MetadataValue.path(str(rejects_path)),
@@ -109,6 +121,7 @@ def validated_export(
     partitions_def=weekly_partitions,
     group_name=GROUP,
     owners=OWNERS,
+    tags=TAGS,
     kinds={"pandas", "postgres"},
     description="The impact plan: for every matched contact and field, what the import will do and "
     "why (fill, update, protected, conflict, ...), before anything is written.",
@@ -126,6 +139,7 @@ def impact_analysis(
         remembered = bootstrap_merged_from(conn)
         decisions = load_holds(conn)
         snapshot = load_snapshot(conn)
+        runs = recent_runs(conn, limit=50)
     plan = build_plan(validated_export.frame, snapshot, PlanSettings(first_import=config.first_import))
     # New emails that look like a live contact wait for the user instead of being inserted.
     plan, candidates = hold_likely_duplicates(plan, snapshot.contacts, decisions=decisions)
@@ -133,10 +147,25 @@ def impact_analysis(
     report = write_impact_report(plan, data_folder.reports())
     figures = plan_figures(plan)
     by_field = plan.decision_counts().reset_index(names="decision")
+    source = validated_export.source
+    summary = impact_summary(
+        plan,
+        previous_import(runs, source.export_date if source else None),
+        {
+            "every decision, with its reason": str(report),
+            "duplicate candidates": str(candidates_path),
+            "rows rejected by validation": str(data_folder.reports() / REJECTS_REPORT),
+        },
+        title=f"Kajabi import, week of {context.partition_key}",
+    )
     return dg.Output(
         plan,
         metadata={
+            "summary": dg.MetadataValue.md(summary),
             **figures,
+            "divergence": week_figures(plan)["divergence"],
+            "dagster/row_count": len(plan.changes),
+            "dagster/column_schema": _schema(plan.changes),
             **{f"divergence/{k}": v for k, v in divergence_by_field(plan).items()},
             **{f"naive/{k}": v for k, v in plan.naive.items()},
             "decisions_by_field": _table(by_field),
@@ -157,6 +186,7 @@ def impact_analysis(
     partitions_def=weekly_partitions,
     group_name=GROUP,
     owners=OWNERS,
+    tags=TAGS,
     kinds={"postgres"},
     description="The contacts database after applying exactly the impact plan (fills, allowed "
     "updates, new contacts, new bases) in one audited transaction.",
@@ -181,9 +211,14 @@ def protected_contacts(
         result = apply_plan(conn, impact_analysis, record)
         # Remembered after the apply: they stay held in later weeks until the user decides.
         record_holds(conn, impact_analysis.held)
+        live = conn.execute("SELECT count(*) FROM contacts WHERE deleted_at IS NULL").fetchone()[0]
     return dg.Output(
         result,
         metadata={
+            "dagster/row_count": live,
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(c, "text") for c in ("id", "email", *CONTACT_FIELDS)]
+            ),
             "import_run_id": result.import_run_id,
             "fields_written": result.fields_written,
             "contacts_created": result.contacts_created,
@@ -197,6 +232,7 @@ def protected_contacts(
     partitions_def=weekly_partitions,
     group_name=GROUP,
     owners=OWNERS,
+    tags=TAGS,
     kinds={"csv", "kajabi"},
     description="The database's enriched contacts in Kajabi's bulk-import format, so Kajabi "
     "becomes clean: full file, updates only, and contacts Kajabi does not have.",
@@ -229,6 +265,8 @@ def kajabi_enriched_export(
     return dg.Output(
         {"files": {k: [str(p) for p in v] for k, v in files.paths.items()}},
         metadata={
+            "dagster/row_count": len(export.full),
+            "dagster/column_schema": _schema(export.full),
             **{f"rows/{path.name}": rows for path, rows in files.rows_per_file.items()},
             **{f"differs/{k}": v for k, v in export.fields_differing.items()},
             "summary": dg.MetadataValue.json({k: v for k, v in summary.items() if k != "preview"}),

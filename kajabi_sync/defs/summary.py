@@ -17,6 +17,7 @@ import pandas as pd
 
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.masking import mask_email, mask_phone
+from kajabi_sync.matching.holds import candidates_for_display
 from kajabi_sync.survivorship.plan import ImpactPlan
 from kajabi_sync.survivorship.report import divergence_by_field, plan_figures
 
@@ -229,16 +230,11 @@ def _held(plan: ImpactPlan, limit: int) -> list[str]:
     held = plan.held
     if held.empty or "email" not in held:
         return ["No duplicate candidates held."]
-    shown = held.head(limit)
-    existing = shown["existing_email"] if "existing_email" in shown else pd.Series(pd.NA, index=shown.index)
+    shown = candidates_for_display(held.head(limit))  # emails and phones masked, evidence too
     rows = [
-        [escape_markdown(new), escape_markdown(old),
-         "" if pd.isna(score) else f"{float(score):.2f}", escape_markdown(evidence)]
-        for new, old, score, evidence in zip(
-            mask_email(shown["email"]), mask_email(existing),
-            shown.get("score", pd.Series(pd.NA, index=shown.index)),
-            shown.get("evidence", pd.Series(pd.NA, index=shown.index)),
-        )
+        [escape_markdown(new), escape_markdown(old), "" if pd.isna(score) else f"{float(score):.2f}",
+         escape_markdown(evidence)]
+        for new, old, score, evidence in zip(shown["email"], shown["existing_email"], shown["score"], shown["evidence"])
     ]
     lines = _table(["new Kajabi email", "looks like", "score", "evidence"], rows)
     if len(held) > limit:

@@ -106,11 +106,12 @@ def test_conflicts_are_masked_and_point_to_the_report():
 
 def test_held_duplicate_candidates_are_masked():
     held = pd.DataFrame({"email": ["jane.d@gmail.com"], "existing_email": ["jane@work.org"], "score": [0.9312],
-                         "evidence": ["same phone"]})
+                         "evidence": ["same phone +13035550101; same name"]})
     text = impact_summary(plan(held=held), None, REPORTS)
     section = text.split("### Duplicate candidates held (1)")[1]
     assert "ja\\*\\*\\*@gmail.com" in section and "ja\\*\\*\\*@work.org" in section and "0.93" in section
-    assert "jane.d@" not in text and "jane@work" not in text
+    assert "same phone \\*\\*\\*0101; same name" in section
+    assert "jane.d@" not in text and "jane@work" not in text and "5550101" not in text
     assert "Needs you: 1" in text
 
 
