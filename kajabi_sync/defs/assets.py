@@ -7,7 +7,7 @@ import pandas as pd
 from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
 from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.db.snapshot import load_snapshot
-from kajabi_sync.defs.checks import recorded_overrides
+from kajabi_sync.defs.checks import recorded_overrides, require_guards
 from kajabi_sync.defs.partitions import partition_monday, weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync.defs.summary import impact_summary, previous_import, week_figures
@@ -197,6 +197,7 @@ def protected_contacts(
     validated_export: ValidatedExport,
     database: ContactsDatabase,
 ) -> dg.Output[ApplyResult]:
+    require_guards(context)
     source = validated_export.source
     record = ImportRecord(
         file_name=source.path.name,
@@ -204,7 +205,7 @@ def protected_contacts(
         export_rows=len(source.frame),
         export_date=source.export_date,
         partition_key=context.partition_key,
-        dagster_run_id=context.run_id,
+        dagster_run_id=context.run.run_id,
         overrides=recorded_overrides(context.run.run_config),
     )
     with database.connection() as conn:

@@ -6,6 +6,7 @@ import dagster as dg
 import psycopg
 
 from kajabi_sync.defs import assets
+from kajabi_sync.defs.checks import kajabi_import_guards
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync_tests.factories import insert_contacts, kajabi_csv
 
@@ -26,9 +27,12 @@ def test_partitioned_materialisation_applies_the_plan(db_url, data_dir):
         {"email": "new@example.com", "first_name": "Nina", "kajabi_id": "103"},
     )
     result = dg.materialize(
-        ALL_ASSETS,
+        [*ALL_ASSETS, kajabi_import_guards],
         partition_key="2025-11-10",
         resources={"database": ContactsDatabase(url=db_url), "data_folder": DataFolder(path=str(data_dir))},
+        # One new contact in a three-row file is a 33% surge: deliberately allowed here.
+        run_config={"ops": {"kajabi_import_guards": {"config": {
+            "max_new_contacts_pct": 50.0, "override_reason": "a three-row test file"}}}},
     )
     assert result.success
     with psycopg.connect(db_url) as conn:
