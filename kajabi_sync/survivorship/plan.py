@@ -194,6 +194,33 @@ def decide_field(
     return decision, reason
 
 
+# Address decisions that keep the database's address while Kajabi's differs: no other part
+# of the same address may then be written from Kajabi.
+_ADDRESS_HOLDS = ("conflict", "unattributed")
+
+
+def hold_address_as_unit(decided: dict[str, tuple[pd.Series, pd.Series, pd.Series]]) -> None:
+    """The address is one unit: where one part is held (a conflict, or unattributed), a fill or
+    update of another part would glue a Kajabi part to the database's address. Such writes take
+    the held part's decision instead (conflict first), in place."""
+    parts = [f for f in ADDRESS_FIELDS if f in decided]
+    for held in _ADDRESS_HOLDS:
+        holding = pd.concat([decided[f][0] == held for f in parts], axis=1).any(axis=1)
+        if not holding.any():
+            continue
+        for name in parts:
+            decision, reason, protected = decided[name]
+            demote = holding & decision.isin(WRITE_DECISIONS)
+            if demote.any():
+                decision = decision.mask(demote, held)
+                reason = reason.mask(
+                    demote,
+                    f"the address is one unit and another part of it is a {held}: "
+                    "no part is written from Kajabi",
+                )
+                decided[name] = (decision, reason, protected)
+
+
 def build_plan(
     export: pd.DataFrame,
     snapshot: DatabaseSnapshot,
@@ -211,13 +238,10 @@ def build_plan(
     fill_only = ~rows["match_kind"].isin(DRIVING_MATCHES)
     address_parts = db[list(ADDRESS_FIELDS)].notna()
 
-    frames = []
-    new_base = pd.DataFrame(
-        {"contact_id": rows["contact_id"], "kajabi_email": rows["email"]}, index=rows.index
-    )
-    # Fields sharing their protection rules (the seven address parts) share one evaluation:
+    # Fields sharing their protection rules (the six address parts) share one evaluation:
     # re-evaluating per field was a third of the plan's profile.
     protections: dict[tuple, tuple[pd.Series, pd.Series]] = {}
+    decided: dict[str, tuple[pd.Series, pd.Series, pd.Series]] = {}
     for name, policy in POLICY.items():
         if policy.protections not in protections:
             protections[policy.protections] = protection(policy, db)
@@ -235,6 +259,14 @@ def build_plan(
             fill_only,
             settings,
         )
+        decided[name] = (decision, reason, protected)
+    hold_address_as_unit(decided)
+
+    frames = []
+    new_base = pd.DataFrame(
+        {"contact_id": rows["contact_id"], "kajabi_email": rows["email"]}, index=rows.index
+    )
+    for name, (decision, reason, protected) in decided.items():
         # A conflict keeps its old base, so it stays listed until the two sides agree.
         new_base[name] = rows[name].where(decision != "conflict", bases[name])
         listed = decision != "unchanged"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from kajabi_sync.fields import ADDRESS_FIELDS
 from kajabi_sync.survivorship.plan import PlanSettings
@@ -299,11 +298,10 @@ def test_new_email_becomes_a_new_contact_with_kajabis_values(db_url):
     assert count(db_url, "SELECT count(*) FROM contact_emails WHERE is_primary") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="open: on a later import an empty address part is filled while "
-                   "another part is a conflict, gluing two addresses (plan.py, reported)")
 def test_a_later_import_does_not_glue_a_kajabi_address_part_to_a_conflicting_database_address(db_url):
     insert_contacts(db_url, dict(email="gl@example.com", address_line_1="1 Main St"))
     apply_rows(db_url, dict(email="gl@example.com", address_line_1="5 Oak Ave", address_line_2="Apt 3"))
     plan, _ = apply_rows(db_url, dict(email="gl@example.com", address_line_1="7 Elm St", address_line_2="Apt 9"))
     assert decisions(plan)[("gl@example.com", "address_line_1")] == "conflict"
+    assert decisions(plan)[("gl@example.com", "address_line_2")] == "conflict"
     assert contact(db_url, "gl@example.com")["address_line_2"] is None
