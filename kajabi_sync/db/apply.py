@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.masking import mask_email
 from kajabi_sync.survivorship.plan import ImpactPlan
 from kajabi_sync.survivorship.policy import PROVENANCE_COLUMNS
 
@@ -131,7 +132,8 @@ def _field_value(alias: str) -> sql.Composable:
 
 
 def _moved_contacts(conn: psycopg.Connection) -> list[str]:
-    """Contacts whose planned fields or provenance changed since the plan (locked FOR UPDATE)."""
+    """Contacts whose planned fields or provenance changed since the plan (locked FOR UPDATE),
+    named by id and masked email: the message reaches the Dagster UI."""
     conn.execute(
         "SELECT 1 FROM contacts WHERE id IN (SELECT contact_id FROM stage_changes) FOR UPDATE"
     )
@@ -140,17 +142,23 @@ def _moved_contacts(conn: psycopg.Connection) -> list[str]:
         for col in PROVENANCE_COLUMNS
     )
     query = sql.SQL(
-        """SELECT DISTINCT c.email::text FROM stage_changes s JOIN contacts c ON c.id = s.contact_id
+        """SELECT DISTINCT c.id::text, c.email::text FROM stage_changes s
+               JOIN contacts c ON c.id = s.contact_id
            WHERE c.deleted_at IS NOT NULL OR {field} IS DISTINCT FROM s.old_value
            UNION
-           SELECT c.email::text FROM stage_provenance p JOIN contacts c ON c.id = p.id
+           SELECT c.id::text, c.email::text FROM stage_provenance p JOIN contacts c ON c.id = p.id
            WHERE {provenance}
            UNION
-           SELECT DISTINCT s.contact_id::text FROM stage_changes s
+           SELECT DISTINCT s.contact_id::text, NULL FROM stage_changes s
            WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = s.contact_id)
-           ORDER BY 1"""
+           ORDER BY 2, 1"""
     ).format(field=_field_value("c"), provenance=provenance_moved)
-    return [row[0] for row in conn.execute(query)]
+    rows = conn.execute(query).fetchall()
+    masked = mask_email(pd.Series([email for _, email in rows], dtype="string"))
+    return [
+        f"{email} (contact {contact_id})" if pd.notna(email) else f"contact {contact_id} (deleted)"
+        for (contact_id, _), email in zip(rows, masked)
+    ]
 
 
 def _update_contacts(conn: psycopg.Connection) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from kajabi_sync.fields import ADDRESS_FIELDS
 from kajabi_sync.survivorship.plan import PlanSettings
 from kajabi_sync_tests.factories import insert_contacts
