@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import psycopg
 from psycopg.rows import dict_row
 from psycopg import sql
@@ -30,9 +33,24 @@ def read_query(conn: psycopg.Connection, query: sql.Composable | str) -> pd.Data
         with cur.copy(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)) as copy:
             for block in copy:
                 buffer.write(block)
-    buffer.seek(0)
-    frame = pd.read_csv(buffer, dtype="string", keep_default_na=False, na_values=[""])
-    return frame
+    return _text_frame(buffer.getvalue())
+
+
+def _text_frame(data: bytes) -> pd.DataFrame:
+    """COPY's CSV as text columns (NULL and '' both NA), as ``pd.read_csv(dtype="string")`` reads
+    it but parsed by pyarrow: pandas' parser was half of the snapshot's time at 100k contacts."""
+    header = next(csv.reader(io.StringIO(data.split(b"\n", 1)[0].decode("utf-8"))))
+    table = pa_csv.read_csv(
+        io.BytesIO(data),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
 
 
 @dataclass(frozen=True)
