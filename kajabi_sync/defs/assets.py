@@ -202,7 +202,7 @@ def protected_contacts(
     record = ImportRecord(
         file_name=source.path.name,
         file_sha256=source.sha256,
-        export_rows=len(source.frame),
+        export_rows=source.rows,
         export_date=source.export_date,
         partition_key=context.partition_key,
         dagster_run_id=context.run.run_id,

@@ -67,6 +67,34 @@ class RawExport:
     warnings: list[str] = field(default_factory=list)
     dropped_columns: list[str] = field(default_factory=list)
 
+    def file(self) -> ExportFile:
+        """What later steps need of the file once its rows are validated: everything but the rows."""
+        return ExportFile(self.path, self.sha256, self.export_date, self.encoding, len(self.frame),
+                          list(self.warnings), list(self.dropped_columns))
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One export file's identity and what reading it reported, without its rows.
+
+    The validated export carries this instead of the ``RawExport``: Dagster pickles every asset
+    output and unpickles it in each later step, and the raw frame was the largest part of it.
+    """
+
+    path: Path
+    sha256: str
+    export_date: dt.date | None
+    encoding: str
+    rows: int  # records in the file as read, before any was quarantined or dropped
+    warnings: list[str] = field(default_factory=list)
+    dropped_columns: list[str] = field(default_factory=list)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """``rows`` rows and no columns, so ``len(source.frame)`` (written against RawExport, as in
+        ``guards.export_guards.file_rows``) still gives the file's record count; holds no values."""
+        return pd.DataFrame(index=pd.RangeIndex(self.rows))
+
 
 def export_date_from_name(path: Path | str) -> dt.date | None:
     """The date in ``kajabi_contacts_YYYY-MM-DD.csv``; None for any other name or an impossible date."""

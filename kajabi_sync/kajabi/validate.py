@@ -27,7 +27,7 @@ from kajabi_sync.kajabi.columns import (
     TAGS_COLUMN,
     contact_fields_text,
 )
-from kajabi_sync.kajabi.reader import ROW_NUMBER, RawExport
+from kajabi_sync.kajabi.reader import ROW_NUMBER, ExportFile, RawExport
 from kajabi_sync.kajabi.schemas import VALIDATED_COLUMNS, VALIDATED_EXPORT_SCHEMA
 from kajabi_sync.masking import mask_email
 from kajabi_sync.normalize import blank_to_na, email_key, phone_key, text_key
@@ -60,7 +60,8 @@ class ValidatedExport:
     rejects: pd.DataFrame
     duplicate_emails: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
-    source: RawExport | None = None
+    # The file, without its raw rows (see ExportFile); a RawExport is accepted too.
+    source: ExportFile | RawExport | None = None
 
 
 def validate_export(raw: RawExport) -> ValidatedExport:
@@ -91,7 +92,7 @@ def validate_export(raw: RawExport) -> ValidatedExport:
         rejects=rejects,
         duplicate_emails=duplicates,
         warnings=warnings,
-        source=raw,
+        source=raw.file(),
     )
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kajabi_sync.fields import CONTACT_FIELDS
-from kajabi_sync.kajabi.reader import read_kajabi_export
+from kajabi_sync.kajabi.reader import ExportFile, read_kajabi_export
 from kajabi_sync.kajabi.schemas import VALIDATED_COLUMNS, VALIDATED_EXPORT_SCHEMA
 from kajabi_sync.kajabi.validate import (
     comma_list,
@@ -47,6 +47,17 @@ def test_output_columns_dtypes_and_values(write_export):
     assert row["created_at"] == pd.Timestamp("2024-05-07 01:01:32", tz="UTC")
     assert row["address_line_2"] is pd.NA
     assert validated.rejects.empty and validated.duplicate_emails.empty
+
+
+def test_source_is_the_file_without_its_raw_rows(write_export):
+    raw = read_kajabi_export(write_export([JANE, {**JANE, "Email": "not an email", "ID": "2"}]))
+    source = validate_export(raw).source
+    assert isinstance(source, ExportFile)
+    assert (source.path, source.sha256, source.export_date, source.encoding) == (
+        raw.path, raw.sha256, raw.export_date, raw.encoding)
+    assert source.rows == 2 and len(source.frame) == 2  # the file's records, rejects included
+    assert source.frame.columns.empty  # no raw values travel with the validated export
+    assert source.warnings == raw.warnings
 
 
 def test_form_name_is_never_split_into_first_and_last(write_export):
