@@ -241,10 +241,11 @@ def build_plan(
     # Fields sharing their protection rules (the six address parts) share one evaluation:
     # re-evaluating per field was a third of the plan's profile.
     protections: dict[tuple, tuple[pd.Series, pd.Series]] = {}
+    verdicts: dict = {}  # each rule once, whichever fields it protects
     decided: dict[str, tuple[pd.Series, pd.Series, pd.Series]] = {}
     for name, policy in POLICY.items():
         if policy.protections not in protections:
-            protections[policy.protections] = protection(policy, db)
+            protections[policy.protections] = protection(policy, db, verdicts)
         protected, why = protections[policy.protections]
         address_elsewhere = address_parts.drop(columns=name, errors="ignore").any(axis=1)
         decision, reason = decide_field(

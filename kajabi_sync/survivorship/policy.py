@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
 from kajabi_sync.normalize import phone_key, text_key
 
 Comparison = Literal["text", "phone", "exact"]
+_ARROW_TEXT = pd.StringDtype("pyarrow")
 
 
 @dataclass(frozen=True)
@@ -26,17 +28,35 @@ class Protection:
     kind: Literal["present", "non_kajabi_source"]
 
     def applies(self, contacts: pd.DataFrame) -> pd.Series:
-        value = contacts[self.column].astype("string").str.strip()
-        present = value.notna() & (value != "")
-        if self.kind == "present":
-            return present
-        return present & (value.str.casefold() != "kajabi")
+        return pd.Series(self.verdict(contacts)[0], index=contacts.index, dtype="boolean")
 
     def describe(self, contacts: pd.DataFrame) -> pd.Series:
+        """Why the rule protects each contact, on the rows where it applies (NA elsewhere)."""
+        applies, why = self.verdict(contacts)
+        out = pd.Series(pd.NA, index=contacts.index, dtype="string")
+        out.iloc[np.flatnonzero(applies)] = why
+        return out
+
+    def verdict(self, contacts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(applies: bool per contact, why: one text per contact it applies to, in order).
+
+        Only the rows holding a value are examined, as Arrow-backed text: the provenance
+        columns are mostly empty, and Python-object string methods over every contact of every
+        rule were 14 s of the plan's 37 s at 1,000,000 contacts."""
+        column = contacts[self.column]
+        held = np.flatnonzero(column.notna().to_numpy())
+        value = column.iloc[held].astype(_ARROW_TEXT).str.strip()
+        hit = value != ""
+        if self.kind == "non_kajabi_source":
+            hit &= value.str.casefold() != "kajabi"
+        hit = hit.fillna(False).to_numpy(dtype=bool)
+        applies = np.zeros(len(contacts), dtype=bool)
+        applies[held[hit]] = True
         if self.kind == "present":
-            return pd.Series(f"{self.column} is set", index=contacts.index, dtype="string")
-        value = contacts[self.column].astype("string").str.strip()
-        return "came from " + value + f" ({self.column})"
+            why = np.full(int(hit.sum()), f"{self.column} is set", dtype=object)
+        else:
+            why = ("came from " + value[hit] + f" ({self.column})").to_numpy(dtype=object)
+        return applies, why
 
 
 @dataclass(frozen=True)
@@ -89,13 +109,27 @@ def comparison_key(values: pd.Series, comparison: Comparison) -> pd.Series:
     return text.mask(text == "")
 
 
-def protection(policy: FieldPolicy, contacts: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """(is protected, why) for one field over all contacts; the first rule that applies explains."""
-    protected = pd.Series(False, index=contacts.index)
-    reason = pd.Series(pd.NA, index=contacts.index, dtype="string")
+def protection(
+    policy: FieldPolicy,
+    contacts: pd.DataFrame,
+    verdicts: dict[Protection, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> tuple[pd.Series, pd.Series]:
+    """(is protected, why) for one field over all contacts; the first rule that applies explains.
+
+    ``verdicts``: a cache shared across fields, so each rule (``source_system`` protects every
+    field) is evaluated once per plan."""
+    verdicts = {} if verdicts is None else verdicts
+    protected = np.zeros(len(contacts), dtype=bool)
+    reason = np.full(len(contacts), None, dtype=object)
     for rule in (*policy.protections, CONTACT_PROTECTION):
-        applies = rule.applies(contacts) & ~protected
-        if applies.any():
-            reason = reason.mask(applies, rule.describe(contacts))
-            protected |= applies
-    return protected, reason
+        if rule not in verdicts:
+            verdicts[rule] = rule.verdict(contacts)
+        applies, why = verdicts[rule]
+        first = applies & ~protected
+        if first.any():
+            reason[first] = why[first[applies]]
+            protected |= first
+    return (
+        pd.Series(protected, index=contacts.index, dtype="boolean"),
+        pd.Series(reason, index=contacts.index, dtype="string"),
+    )
