@@ -13,6 +13,7 @@ import pandas as pd
 
 from kajabi_sync.matching.blocking import MAX_BLOCK_SIZE, blocking_keys, candidate_pairs, neighbourhood_keys
 from kajabi_sync.matching.features import build_features
+from kajabi_sync.matching.prefilter import prefilter_existing
 from kajabi_sync.matching.scoring import Comparer, PairComparison, estimate_log2_prior, to_probability
 
 # An import holds a new contact for review when it scores at/above this against a live contact.
@@ -88,30 +89,46 @@ def find_candidates_against(
     min_score: float = REPORT_THRESHOLD,
     *,
     household_guard: bool = False,
+    prefilter: bool = True,
 ) -> pd.DataFrame:
     """Pairs (new row, existing row) that are probably one person, best first.
 
     For the import: a new Kajabi email whose row scores at/above ``HOLD_THRESHOLD`` against a live
     contact is held for review instead of inserted. Columns ``new``/``existing`` (index labels
     of each input), ``score``, ``evidence``; same scoring as ``find_duplicate_candidates``.
+
+    ``prefilter`` (default on): features are built only for the existing rows that some blocking
+    pass could pair with a new row (``prefilter.prefilter_existing``), with term frequencies and
+    the prior still taken over all of ``existing``; blocking pairs and scores are those of the
+    unfiltered run. The sorted-neighbourhood passes then see only those rows, so a neighbour
+    that shares no blocking key with the new row may differ from the unfiltered run's.
     """
     _require_unique_index(new)
     _require_unique_index(existing)
-    combined = pd.concat([new, existing], ignore_index=True, sort=False)
-    side = np.r_[np.zeros(len(new), np.int8), np.ones(len(existing), np.int8)]
+    if prefilter:
+        kept = prefilter_existing(new, existing)
+        positions, population_counts = kept.positions, kept.counts
+        compared = existing.iloc[positions]
+    else:
+        positions, population_counts, compared = np.arange(len(existing)), None, existing
+    combined = pd.concat([new, compared], ignore_index=True, sort=False)
+    side = np.r_[np.zeros(len(new), np.int8), np.ones(len(compared), np.int8)]
     features = build_features(combined)
     first, second = candidate_pairs(
         blocking_keys(features), MAX_BLOCK_SIZE, side=side, sort_keys=neighbourhood_keys(features)
     )
     # Pairs come back as (lower, higher) positions and new rows come first in the frame.
-    comparison = Comparer(features, household_guard).compare(first, second)
+    comparer = Comparer(
+        features, household_guard, population=len(new) + len(existing), population_counts=population_counts
+    )
+    comparison = comparer.compare(first, second)
     prior = estimate_log2_prior(comparison.weights, len(existing), len(new), pairs_per_duplicate=1.0)
     scores = to_probability(comparison.weights + prior)
     keep = scores >= min_score
     result = pd.DataFrame(
         {
             "new": new.index.to_numpy()[first[keep]],
-            "existing": existing.index.to_numpy()[second[keep] - len(new)],
+            "existing": existing.index.to_numpy()[positions[second[keep] - len(new)]],
             "score": scores[keep],
             "evidence": _evidence(features, first[keep], second[keep], _subset(comparison, keep)),
         }

@@ -138,17 +138,39 @@ def _weights(level: np.ndarray, table: tuple[Level, ...], exact_u: np.ndarray | 
     return np.where(level == MISSING, 0.0, np.log2(m[safe] / pair_u))
 
 
-def value_frequencies(column: pd.Series) -> pd.Series:
-    """Per row: the share of rows with its value, when the value is common; else 0."""
-    counts = column.map(column.value_counts())
-    share = counts / max(len(column), 1)
+def value_frequencies(
+    column: pd.Series, population: int | None = None, counts: np.ndarray | None = None
+) -> pd.Series:
+    """Per row: the share of rows with its value, when the value is common; else 0.
+
+    ``population`` and ``counts`` (rows with each row's value) describe a larger population the
+    frame was taken from; by default both are the frame's own.
+    """
+    if counts is None:
+        counts = column.map(column.value_counts())
+    else:
+        counts = pd.Series(counts, index=column.index, dtype=float).where(column.notna())
+    share = counts / max(len(column) if population is None else population, 1)
     return share.where(counts >= TERM_FREQUENCY_MIN_COUNT, 0.0).fillna(0.0).astype(float)
 
 
 class Comparer:
-    """Scores position pairs of one features frame; term frequencies are computed once."""
+    """Scores position pairs of one features frame; term frequencies are computed once.
 
-    def __init__(self, features: pd.DataFrame, household_guard: bool = False) -> None:
+    ``population`` and ``population_counts`` (per feature name, per row: rows of the whole
+    population with that row's value) let a frame pre-filtered from a larger population score
+    as the whole would: frequencies not given are counted within the frame but still shared
+    out over ``population``, which is exact for values all of whose rows the frame holds.
+    """
+
+    def __init__(
+        self,
+        features: pd.DataFrame,
+        household_guard: bool = False,
+        *,
+        population: int | None = None,
+        population_counts: dict[str, np.ndarray] | None = None,
+    ) -> None:
         self.household_guard = household_guard
         # Per-row text as plain arrays ("" for missing), derived once so pair work is only indexing.
         columns = {name: features[name].fillna("") for name in features.columns}
@@ -159,17 +181,13 @@ class Comparer:
         columns["first_initial"] = columns["first"].str.slice(0, 1)
         self.arrays = {name: column.to_numpy(dtype=object) for name, column in columns.items()}
         self.first_length = columns["first"].str.len().to_numpy(dtype=np.int64)
-        street_key = features["house_number"] + " " + features["street"]
+        compared = {name: features[name] for name in ("first", "last", "phone", "email_local")}
+        compared["street"] = features["house_number"] + " " + features["street"]
+        compared.update({name: features[name] for name in ("line2", "postcode", "state", "country")})
+        counts = population_counts or {}
         self.frequency = {
-            "first": value_frequencies(features["first"]).to_numpy(),
-            "last": value_frequencies(features["last"]).to_numpy(),
-            "phone": value_frequencies(features["phone"]).to_numpy(),
-            "email_local": value_frequencies(features["email_local"]).to_numpy(),
-            "street": value_frequencies(street_key).to_numpy(),
-            "line2": value_frequencies(features["line2"]).to_numpy(),
-            "postcode": value_frequencies(features["postcode"]).to_numpy(),
-            "state": value_frequencies(features["state"]).to_numpy(),
-            "country": value_frequencies(features["country"]).to_numpy(),
+            name: value_frequencies(column, population, counts.get(name)).to_numpy()
+            for name, column in compared.items()
         }
 
     def compare(self, left: np.ndarray, right: np.ndarray) -> PairComparison:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -153,3 +154,66 @@ def test_febrl1_quality() -> None:
     # The goal: at least Splink's precision (0.999), within two points of its recall (0.98).
     assert result.precision >= 0.999
     assert result.recall >= 0.96
+
+
+def _planted_people(existing_count: int, new_count: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from kajabi_sync.demo.people import draw_people
+    from kajabi_sync.matching.holds import PEOPLE_COLUMNS
+
+    rng = np.random.default_rng(11)
+    people = draw_people(rng, existing_count + new_count)[list(PEOPLE_COLUMNS)]
+    existing = people.iloc[:existing_count].reset_index(drop=True)
+    new = people.iloc[existing_count:].reset_index(drop=True)
+    again = rng.choice(existing_count, new_count // 2, replace=False)
+    new.iloc[: new_count // 2, 1:] = existing.iloc[again, 1:].to_numpy()
+    # Formatting noise the exact features fold away but raw text does not.
+    new.loc[: new_count // 4, "phone"] = "+1 " + new.loc[: new_count // 4, "phone"].astype(str)
+    new.loc[: new_count // 8, "last_name"] = new.loc[: new_count // 8, "last_name"].str.upper() + " "
+    return new, existing
+
+
+def test_prefilter_keeps_every_existing_row_a_blocking_pass_pairs_with_a_new_row():
+    from kajabi_sync.matching.blocking import MAX_BLOCK_SIZE, blocking_keys, candidate_pairs
+    from kajabi_sync.matching.features import build_features
+    from kajabi_sync.matching.prefilter import prefilter_existing
+
+    new, existing = _planted_people(3000, 120)
+    combined = pd.concat([new, existing], ignore_index=True)
+    side = np.r_[np.zeros(len(new), np.int8), np.ones(len(existing), np.int8)]
+    _, second = candidate_pairs(blocking_keys(build_features(combined)), MAX_BLOCK_SIZE, side=side)
+    kept = prefilter_existing(new, existing).positions
+
+    assert len(second) > 100
+    assert set(second - len(new)) <= set(kept)
+    assert len(kept) < len(existing)
+
+
+def test_prefiltered_search_finds_the_same_pairs_with_the_same_scores_as_the_unfiltered_one():
+    new, existing = _planted_people(3000, 120)
+    full = find_candidates_against(new, existing, prefilter=False)
+    fast = find_candidates_against(new, existing)
+
+    assert len(full) >= 50
+    pd.testing.assert_frame_equal(full[["new", "existing"]], fast[["new", "existing"]])
+    # Only the sorted-neighbourhood pairs differ, and they move the estimated prior a hair.
+    np.testing.assert_allclose(fast["score"], full["score"], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("new_row", "existing_row"),
+    [
+        ({"phone": "+1 (303) 555-0199 ext. 4"}, {"phone": "303.555.0199"}),
+        ({"email": "Jo.Ann.Smith+shop@googlemail.com"}, {"email": "joannsmith@gmail.com"}),
+        ({"email": "jo.ann.smith@example.org"}, {"email": "JO.ANN.SMITH+x@other.example"}),
+        ({"address_line_1": "12B North Main Street"}, {"address_line_1": "12 n. main st", "first_name": "Kim"}),
+    ],
+)
+def test_prefilter_keeps_a_row_that_only_one_normalised_key_links(new_row, existing_row):
+    from kajabi_sync.matching.prefilter import prefilter_existing
+
+    _, existing = _planted_people(2000, 2)
+    existing = pd.concat([existing, people({"first_name": "Ola", "last_name": "Nordmann", **existing_row})],
+                         ignore_index=True)
+    new = people({"first_name": "Kim", "last_name": "Quist", **new_row})
+
+    assert len(existing) - 1 in set(prefilter_existing(new, existing).positions)

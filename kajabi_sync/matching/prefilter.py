@@ -1,0 +1,235 @@
+"""Which existing contacts the blocking could ever pair with a few new rows (cheap, over all of them).
+
+Building comparison features for a million live contacts costs ~35 s, yet a week brings only
+tens to thousands of new rows. Every blocking pass pairs rows whose key is EQUAL, so an existing
+row can only be paired with a new row by a pass when each part of that pass's key equals the new
+row's. Here each key part gets an integer code over new + existing rows:
+
+- low-cardinality fields (names, postcode, city, state, country, line 2) are normalised exactly
+  like ``features.build_features``, once per distinct raw value;
+- the high-cardinality ones (email, phone, address line 1) get a COARSER key, computed in C over
+  Arrow text: a function of the exact feature, so equal features always mean equal coarse keys
+  (email: local part without dots or +tag; phone: its last 7 digits, with or without an extension;
+  line 1: first digit run and first street word).
+
+An existing row is kept when, for some pass, its combined code equals a new row's: a superset of
+the rows any blocking pass pairs with a new row, and of the rows whose value equals a new row's
+(so term frequencies of the new rows' values count exactly over the kept rows). The population
+counts of the exact low-cardinality values are returned too, for the same reason.
+
+Known limits of "coarser": vanity phone numbers written with letters (phonenumbers turns the
+letters into digits) and non-ASCII digits in phones or house numbers may escape the phone and
+house-number parts of the filter (the rows can still be kept by another pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kajabi_sync.matching.blocking import MAX_BLOCK_SIZE
+from kajabi_sync.matching.features import _STREET_TYPES, _letters_only, _place, _postcode, _street_parts
+from kajabi_sync.normalize import blank_to_na
+
+# Whitespace as Python's ``\s`` sees it (RE2's ``\s`` is ASCII only).
+_SPACE = r"[\s\p{Z}\x1c-\x1f\x85]"
+# Frequencies the scoring reads that are exact here over the whole population.
+EXACT_COUNT_FEATURES: tuple[str, ...] = ("first", "last", "line2", "postcode", "state", "country")
+
+
+@dataclass(frozen=True)
+class Prefiltered:
+    """Existing positions worth comparing (ascending) and, per feature in
+    ``EXACT_COUNT_FEATURES``, how many rows of new + existing carry each kept row's value
+    (new rows first, then the kept existing rows)."""
+
+    positions: np.ndarray
+    counts: dict[str, np.ndarray]
+
+
+def _column(people: pd.DataFrame, name: str) -> pd.Series:
+    if name in people.columns:
+        return people[name]
+    return pd.Series(pd.NA, index=people.index, dtype="object")
+
+
+def _raw(new: pd.DataFrame, existing: pd.DataFrame, name: str) -> pd.Series:
+    return pd.concat([_column(new, name), _column(existing, name)], ignore_index=True)
+
+
+def _by_distinct(raw: pd.Series, normalise: Callable[[pd.Series], pd.Series]) -> tuple[np.ndarray, pd.Series]:
+    """(raw code per row, normalised text per distinct raw value): slow work once per value."""
+    codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
+    return codes, normalise(pd.Series(uniques, dtype="string")).reset_index(drop=True)
+
+
+def _codes(raw_codes: np.ndarray, values: pd.Series, vocabulary: pd.Index | None = None) -> np.ndarray:
+    """Per row: code of its normalised value (-1 when missing); one shared ``vocabulary`` lets
+    two fields (first and last name) compare with each other."""
+    vocabulary = pd.Index(values.dropna().unique()) if vocabulary is None else vocabulary
+    per_unique = np.append(vocabulary.get_indexer(values.fillna("\x00missing")), -1)
+    return per_unique[raw_codes]
+
+
+def _combine(*parts: np.ndarray) -> np.ndarray:
+    """One code per distinct combination of parts; -1 when any part is missing."""
+    combined = parts[0]
+    for part in parts[1:]:
+        valid = (combined >= 0) & (part >= 0)
+        key = np.where(valid, combined * (int(part.max()) + 1) + part, -1)
+        combined = np.where(valid, pd.factorize(key)[0], -1)
+    return combined
+
+
+def _arrow(raw: pd.Series) -> pa.ChunkedArray:
+    values = raw.to_numpy(dtype=object)
+    try:
+        array = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers among the text: as blank_to_na reads them
+        array = pa.array(raw.astype("string").to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    return pc.utf8_trim_whitespace(pa.chunked_array([array]))
+
+
+def _factorized(keys: pa.ChunkedArray | pd.Series) -> np.ndarray:
+    series = keys if isinstance(keys, pd.Series) else pd.Series(keys.to_pandas(), dtype=object)
+    series = series.mask(series == "")
+    return pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)[0]
+
+
+def _email_codes(raw: pd.Series) -> np.ndarray:
+    # canonical email -> its local part without any dot or +tag: equal canonical emails (and
+    # equal canonical local parts) always give equal keys.
+    text = pc.utf8_lower(_arrow(raw))
+    local = pc.replace_substring_regex(text, r"^([^@]*?)(\+[^@]*)?@[^@]*$", r"\1")
+    return _factorized(pc.replace_substring(local, ".", ""))
+
+
+def _phone_codes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(last 7 digits of all digits, last 7 digits before an extension marker), one code space.
+    E.164 keys end with the national number, which a typed phone ends with unless an extension
+    follows; an unparseable phone is keyed by all its digits."""
+    text = _arrow(raw)
+    before_extension = pc.replace_substring_regex(text, r"[A-Za-z#;,].*$", "")
+    digits = pc.replace_substring_regex(text, r"\D", "")
+    # No digit at all: the phone is keyed by its text.
+    all_digits = pc.if_else(pc.equal(pc.utf8_length(digits), 0), pc.utf8_lower(text), pc.utf8_slice_codeunits(digits, -7))
+    main_digits = pc.utf8_slice_codeunits(pc.replace_substring_regex(before_extension, r"\D", ""), -7)
+    both = pd.Series(pa.chunked_array(all_digits.chunks + main_digits.chunks).to_pandas(), dtype=object)
+    codes = _factorized(both)
+    return codes[: len(raw)], codes[len(raw) :]
+
+
+def _line1_codes(raw: pd.Series, line2_number: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(digits of the house number, first street word, abbreviated) of address line 1, as
+    ``features._street_parts`` would find them; the house number falls back to line 2's."""
+    text = pc.replace_substring_regex(pc.utf8_lower(_arrow(raw)), r"[.,#]", " ")
+    digits = pc.extract_regex(text, r"(?P<n>\d+)")
+    number = pd.Series(pc.struct_field(digits, [0]).to_pandas(), dtype=object)
+    number = number.where(number.notna(), pd.Series(line2_number, dtype=object))
+    words = pc.replace_substring_regex(text, r"\d+[a-z]?", " ")
+    first_word = pc.extract_regex(words, rf"^{_SPACE}*(?P<w>[^\s\p{{Z}}\x1c-\x1f\x85]+)")
+    word = pd.Series(pc.struct_field(first_word, [0]).to_pandas(), dtype=object)
+    return _factorized(number), _by_distinct_codes(word, _abbreviated)
+
+
+def _by_distinct_codes(raw: pd.Series, normalise: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    raw_codes, values = _by_distinct(raw, normalise)
+    return _codes(raw_codes, values)
+
+
+def _abbreviated(words: pd.Series) -> pd.Series:
+    words = words.str.casefold()
+    for spelled, short in _STREET_TYPES.items():
+        words = words.str.replace(rf"\b{spelled}\b", short, regex=True)
+    return words.str.strip().mask(lambda w: w == "")
+
+
+def _line2_number_digits(raw: pd.Series) -> np.ndarray:
+    raw_codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
+    number, _ = _street_parts(blank_to_na(pd.Series(uniques, dtype="string")))
+    digits = number.str.extract(r"(\d+)", expand=False).to_numpy(dtype=object)
+    return np.append(digits, None)[raw_codes]
+
+
+def _keep(codes: np.ndarray, new_rows: int, exact: bool = False) -> np.ndarray:
+    wanted = codes[:new_rows]
+    wanted = wanted[wanted >= 0]
+    if exact and wanted.size:
+        # An exact key held by more rows than a block may have is skipped by the blocking.
+        wanted = wanted[np.bincount(codes[codes >= 0])[wanted] <= MAX_BLOCK_SIZE]
+    existing = codes[new_rows:]
+    return (existing >= 0) & np.isin(existing, wanted)
+
+
+def _population_counts(codes: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    tally = np.bincount(codes[codes >= 0], minlength=1) if (codes >= 0).any() else np.zeros(1, np.int64)
+    return np.where(codes[kept] >= 0, tally[np.clip(codes[kept], 0, None)], 0).astype(float)
+
+
+def prefilter_existing(new: pd.DataFrame, existing: pd.DataFrame) -> Prefiltered:
+    """Existing rows that some blocking pass could pair with a row of ``new`` (see module doc)."""
+    n = len(new)
+    first_raw, first_text = _by_distinct(_raw(new, existing, "first_name"), _letters_only)
+    last_raw, last_text = _by_distinct(_raw(new, existing, "last_name"), _letters_only)
+    names = pd.Index(pd.concat([first_text, last_text]).dropna().unique())
+    first, last = _codes(first_raw, first_text, names), _codes(last_raw, last_text, names)
+    first_initial = _codes(first_raw, first_text.str.slice(0, 1))
+    last_prefix = _codes(last_raw, last_text.str.slice(0, 3))
+    postcode = _by_distinct_codes(_raw(new, existing, "postal_code"), _postcode)
+    city_raw, city_text = _by_distinct(_raw(new, existing, "city"), _place)
+    city = _codes(city_raw, city_text)
+    city_squeezed = _codes(city_raw, city_text.str.replace(" ", "", regex=False))
+    line2_raw_series = _raw(new, existing, "address_line_2")
+    line2 = _by_distinct_codes(line2_raw_series, _place)
+    state = _by_distinct_codes(_raw(new, existing, "state"), _place)
+    country = _by_distinct_codes(_raw(new, existing, "country"), _place)
+    email_local = _email_codes(_raw(new, existing, "email"))
+    phone_all, phone_main = _phone_codes(_raw(new, existing, "phone"))
+    number, street_word = _line1_codes(_raw(new, existing, "address_line_1"), _line2_number_digits(line2_raw_series))
+
+    unordered_name = _combine(np.minimum(first, last), np.maximum(first, last))
+    unordered_name = np.where((first >= 0) & (last >= 0), unordered_name, -1)
+    exact_passes = [
+        unordered_name,
+        _combine(last, postcode),
+        _combine(first, postcode),
+        _combine(first_initial, last_prefix, city),
+        _combine(last_prefix, postcode),
+        _combine(line2, postcode),
+        _combine(first, city_squeezed),
+        _combine(last, city_squeezed),
+        _combine(line2, city_squeezed),
+    ]
+    # Passes with a coarse part: the exact block is smaller than the coarse one, so no cap.
+    coarse_passes = [
+        email_local,
+        _combine(last, street_word),
+        _combine(first, street_word),
+        _combine(number, street_word),
+        _combine(number, postcode),
+        _combine(street_word, postcode),
+        _combine(first_initial, last_prefix, street_word),
+        _combine(first, number, city),
+        _combine(first, number, postcode),
+        _combine(street_word, last_prefix),
+        _combine(last, number, city),
+    ]
+    keep = np.zeros(len(existing), dtype=bool)
+    for codes in exact_passes:
+        keep |= _keep(codes, n, exact=True)
+    for codes in coarse_passes:
+        keep |= _keep(codes, n)
+    # A phone key may show up as either of the two coarse forms on either side.
+    wanted_phones = np.concatenate([phone_all[:n], phone_main[:n]])
+    wanted_phones = wanted_phones[wanted_phones >= 0]
+    keep |= np.isin(phone_all[n:], wanted_phones) | np.isin(phone_main[n:], wanted_phones)
+
+    kept_rows = np.r_[np.arange(n), n + np.flatnonzero(keep)]
+    exact = {"first": first, "last": last, "line2": line2, "postcode": postcode, "state": state, "country": country}
+    counts = {name: _population_counts(codes, kept_rows) for name, codes in exact.items()}
+    return Prefiltered(positions=np.flatnonzero(keep), counts=counts)
