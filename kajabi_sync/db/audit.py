@@ -116,7 +116,8 @@ def _blockers(conn: psycopg.Connection, run_id: int) -> list[str]:
         SELECT DISTINCT coalesce(c.email::text, t.contact_id::text) || ': later run ' || r.id
                || ' (' || r.kind || ') changed it too — roll that run back first'
         FROM (SELECT contact_id FROM stage_changes UNION SELECT contact_id FROM stage_created
-              UNION SELECT contact_id FROM kajabi_sync.kajabi_base_history WHERE import_run_id = %(run)s) t
+              UNION SELECT contact_id FROM kajabi_sync.kajabi_base_history WHERE import_run_id = %(run)s
+              UNION SELECT contact_id FROM kajabi_sync.kajabi_base WHERE import_run_id = %(run)s) t
         JOIN (SELECT import_run_id, contact_id FROM kajabi_sync.field_changes
               UNION ALL SELECT import_run_id, contact_id FROM kajabi_sync.kajabi_base_history) w
           ON w.contact_id = t.contact_id
@@ -171,10 +172,16 @@ def _restore_bases(conn: psycopg.Connection, run_id: int) -> tuple[int, int]:
         ).format(cols=cols, history_cols=history_cols, updates=updates),
         {"run": run_id},
     ).rowcount
+    # Created: a history row "existed = false", or (the apply writes none for the bases it
+    # creates, see apply._write_bases) still written by the run with no history row of it.
     deleted = conn.execute(
-        """DELETE FROM kajabi_sync.kajabi_base b USING kajabi_sync.kajabi_base_history h
-           WHERE h.import_run_id = %s AND NOT h.existed AND b.contact_id = h.contact_id""",
-        (run_id,),
+        """DELETE FROM kajabi_sync.kajabi_base b
+           WHERE b.contact_id IN (SELECT contact_id FROM kajabi_sync.kajabi_base_history
+                                  WHERE import_run_id = %(run)s AND NOT existed)
+              OR (b.import_run_id = %(run)s
+                  AND NOT EXISTS (SELECT 1 FROM kajabi_sync.kajabi_base_history h
+                                  WHERE h.import_run_id = %(run)s AND h.contact_id = b.contact_id))""",
+        {"run": run_id},
     ).rowcount
     return restored, deleted
 

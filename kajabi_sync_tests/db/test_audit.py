@@ -119,6 +119,58 @@ def test_rollback_is_refused_while_a_later_import_touched_the_same_contacts(db_u
     _rollback(db_url, week_1.import_run_id)  # newest first works
 
 
+# Ann's first name was corrected by hand to what Kajabi sends next week: only her base moves.
+HAND_CORRECTION = "UPDATE contacts SET first_name = 'Annie' WHERE email = 'ann@example.com'"
+WEEK_2_BASE_ONLY = (
+    dict(email="ann@example.com", first_name="Annie", city="Denver", kajabi_id="1"),
+    dict(email="bob@example.com", first_name="Bob", phone="303-555-0102", kajabi_id="2"),
+)
+
+
+def test_a_base_created_by_one_run_and_replaced_by_the_next_keeps_its_writer(db_url):
+    _seed(db_url)
+    initially = _restored(db_url)
+    _, week_1 = apply_rows(db_url, *WEEK_1)
+    execute(db_url, HAND_CORRECTION)
+    after_week_1 = _restored(db_url)
+    _, week_2 = apply_rows(db_url, *WEEK_2_BASE_ONLY)
+    assert (week_2.bases_changed, week_2.fields_written) == (1, 0)
+    before = dump(db_url)
+    with pytest.raises(RollbackRefused, match=f"later run {week_2.import_run_id}"):
+        _rollback(db_url, week_1.import_run_id)  # week 2 replaced a base week 1 created
+    assert dump(db_url) == before
+
+    _rollback(db_url, week_2.import_run_id)
+    assert _restored(db_url) == after_week_1  # week 1's base again, written by week 1
+    _, week_3 = apply_rows(db_url, *WEEK_2_BASE_ONLY)  # replaces week 1's base once more
+    _rollback(db_url, week_3.import_run_id)
+    assert _restored(db_url) == after_week_1
+    execute(db_url, "UPDATE contacts SET first_name = 'Ann' WHERE email = 'ann@example.com'")
+    undone = _rollback(db_url, week_1.import_run_id)
+    assert (undone.bases_restored, undone.bases_deleted) == (0, 2)
+    assert _restored(db_url) == initially
+
+
+def test_rollback_is_refused_once_a_later_run_wrote_a_contact_whose_base_it_created(db_url):
+    _seed(db_url)
+    _, week_1 = apply_rows(db_url, *WEEK_1)
+    with psycopg.connect(db_url) as conn:  # e.g. a merge filled Ann's state; her base is week 1's
+        merge = conn.execute(
+            "INSERT INTO kajabi_sync.import_runs (kind, note) VALUES ('merge', 'test') RETURNING id"
+        ).fetchone()[0]
+        conn.execute(
+            """INSERT INTO kajabi_sync.field_changes
+                   (import_run_id, contact_id, field, old_value, new_value, decision, reason)
+               SELECT %s, id, 'state', NULL, 'CO', 'merge_fill', 'test' FROM contacts
+               WHERE email = 'ann@example.com'""",
+            (merge,),
+        )
+    before = dump(db_url)
+    with pytest.raises(RollbackRefused, match=f"ann@example.com: later run {merge} \\(merge\\)"):
+        _rollback(db_url, week_1.import_run_id)
+    assert dump(db_url) == before
+
+
 def test_double_rollback_unknown_run_and_rollback_of_a_rollback_are_refused(db_url):
     _seed(db_url)
     _, week_1 = apply_rows(db_url, *WEEK_1)
