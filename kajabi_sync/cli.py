@@ -83,7 +83,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     spec = DemoSpec(contacts=args.contacts, weeks=args.weeks)
     print(f"Generating demo data: {spec.contacts:,} contacts, {spec.weeks} weekly exports ...")
     summary = generate_demo(_database_url(args), data_dir, spec)
-    print(summary)
+    print("\n".join(summary.lines()))
     ok = True
     for week in range(spec.weeks):
         monday = spec.first_export + timedelta(days=7 * week)
