@@ -8,8 +8,11 @@ distinct value.
 
 from __future__ import annotations
 
+import numpy as np
 import phonenumbers
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 DEFAULT_PHONE_REGION = "US"
 
@@ -69,3 +72,22 @@ def phone_key(series: pd.Series, region: str = DEFAULT_PHONE_REGION) -> pd.Serie
     mapping = {raw: _phone_to_e164(raw, region) for raw in rest.unique()}
     key.iloc[to_parse.nonzero()[0]] = rest.map(mapping).astype("string").to_numpy()
     return key
+
+
+def arrow_text(series: pd.Series) -> pa.Array:
+    """``series`` as Arrow text (large_string, as pandas stores it), NA/None as null.
+
+    Comparing and hashing Python-object strings in pandas costs ~0.3 s per million values and
+    column; Arrow's compute kernels do it in C once the text is converted (~0.07 s)."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        return pa.array(series.array).cast(pa.large_string())
+    try:
+        return pa.array(series.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: each value as its string
+        return pa.array(series.astype(pd.StringDtype("pyarrow")).array).cast(pa.large_string())
+
+
+def same_text(left: pd.Series, right: pd.Series) -> np.ndarray:
+    """``left == right`` position by position as plain booleans; an NA on either side is False."""
+    equal = pc.equal(arrow_text(left), arrow_text(right))
+    return pc.fill_null(equal, False).to_numpy(zero_copy_only=False)

@@ -38,3 +38,12 @@ def test_phone_key_keeps_index_name_and_empty_cells():
     assert keys.name == "phone" and list(keys.index) == [5, 3, 9, 1]
     assert keys.tolist()[0] == "+13035551234" and keys.tolist()[3] == "+442079460958"
     assert keys.isna().tolist() == [False, True, True, False]
+
+
+def test_same_text_is_exact_positional_equality_with_na_never_equal():
+    from kajabi_sync.normalize import same_text
+
+    left = pd.Series(["Ann", "ann", None, "Bo", "", "x"], dtype="string")
+    right = pd.Series(["Ann", "Ann", None, pd.NA, "", "x"], dtype=pd.StringDtype("pyarrow"), index=range(5, 11))
+    assert same_text(left, right).tolist() == [True, False, False, False, True, True]
+    assert same_text(pd.Series([1, None], dtype=object), pd.Series(["1", "2"])).tolist() == [True, False]

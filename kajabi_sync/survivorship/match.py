@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from kajabi_sync.db.snapshot import DatabaseSnapshot
-from kajabi_sync.normalize import email_key
+from kajabi_sync.normalize import arrow_text, email_key
 
 MatchKind = Literal["email", "other_email", "kajabi_id", "deleted", "new"]
 
@@ -24,19 +26,28 @@ DRIVING_MATCHES = ("email", "kajabi_id")
 
 
 def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, value: str) -> pd.Series:
-    """Map keys through ``table`` (first value per key, deterministic)."""
-    first = table.dropna(subset=[key]).drop_duplicates(key).set_index(key)[value]
-    return keys.map(first)
+    """Map keys through ``table`` (the first row's value per key, deterministic).
+
+    Hashed by Arrow: pandas' dropna/drop_duplicates/map over Python strings were 3.4 s of the
+    plan's 24 s at 1,000,000 contacts."""
+    position = pc.index_in(arrow_text(keys), value_set=arrow_text(table[key]), skip_nulls=True)
+    found = pc.is_valid(position).to_numpy(zero_copy_only=False)
+    values = np.full(len(keys), None, dtype=object)
+    rows = pc.drop_null(position).to_numpy()
+    values[found] = table[value].to_numpy(dtype=object)[rows]
+    return pd.Series(values, index=keys.index, dtype=table[value].dtype)
 
 
 def match_rows(export: pd.DataFrame, snapshot: DatabaseSnapshot) -> pd.DataFrame:
     """Per export row: ``contact_id`` (NA for new/deleted) and ``match_kind``, index as export."""
-    contacts = snapshot.contacts.assign(email_key=email_key(snapshot.contacts["email"]))
+    contacts = pd.DataFrame(
+        {"email_key": email_key(snapshot.contacts["email"]), "id": snapshot.contacts["id"],
+         "kajabi_id": snapshot.contacts["kajabi_id"]}
+    )
     by_email = _lookup(export["email"], contacts, "email_key", "id")
     other = pd.concat([snapshot.emails, snapshot.merged], ignore_index=True)
     by_other = _lookup(export["email"], other, "email_key", "contact_id")
-    live_ids = contacts.dropna(subset=["kajabi_id"])
-    by_kajabi_id = _lookup(export["kajabi_id"], live_ids, "kajabi_id", "id")
+    by_kajabi_id = _lookup(export["kajabi_id"], contacts, "kajabi_id", "id")
     deleted_email = export["email"].isin(snapshot.deleted["email_key"].dropna())
     deleted_id = export["kajabi_id"].isin(snapshot.deleted["kajabi_id"].dropna())
 

@@ -4,9 +4,11 @@ user sees what the protection saved."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.normalize import same_text
 
 # Decisions where the database holds a value that no source column explains but that is not
 # a Kajabi-side edit either: a correction the naive import would have lost.
@@ -18,14 +20,17 @@ def naive_import_impact(
     rows: pd.DataFrame,
     db: pd.DataFrame,
     changes: pd.DataFrame,
+    db_is_kajabi: dict[str, np.ndarray] | None = None,
 ) -> dict[str, int]:
+    """``db_is_kajabi``: per field, ``normalize.same_text(db[f], rows[f])`` if already known."""
     # The naive import only recognised a contact by its primary email.
     by_email = (rows["match_kind"] == "email").to_numpy()
+    equal = db_is_kajabi or {}
     overwritten = pd.DataFrame(
         {
             f: by_email
             & rows[f].notna().to_numpy()
-            & (rows[f].astype("string") != db[f].astype("string")).fillna(True).to_numpy(bool)
+            & ~(equal[f] if f in equal else same_text(rows[f], db[f]))
             for f in CONTACT_FIELDS
         },
         index=pd.Index(rows["contact_id"].to_numpy(), name="contact_id"),
