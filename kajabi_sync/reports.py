@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection).
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -63,8 +65,14 @@ def write_csv(frame: pd.DataFrame, path: Path | str, *, encoding: str = "utf-8")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
+        body = text_csv_body(safe) if encoding.replace("-", "").lower() == "utf8" else None
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            safe.to_csv(handle, index=False)
+            if body is None:
+                safe.to_csv(handle, index=False)
+            else:
+                safe.iloc[:0].to_csv(handle, index=False)  # the header, exactly as pandas writes it
+                handle.flush()
+                handle.buffer.write(body)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
@@ -72,3 +80,61 @@ def write_csv(frame: pd.DataFrame, path: Path | str, *, encoding: str = "utf-8")
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+# Python's csv module (pandas' writer, QUOTE_MINIMAL, "\n" line ends) quotes a field holding the
+# delimiter, the quote character or a line-terminator character.
+_NEEDS_QUOTES = r'[,"\n]'
+
+
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
+def text_csv_body(frame: pd.DataFrame) -> memoryview | None:
+    """The UTF-8 bytes ``frame.to_csv(index=False)`` writes after its header, built column-wise by
+    Arrow; None unless every column is text (or a plain integer column) and there is one.
+
+    pandas converts each cell to a Python string and quotes it in the csv module: 4.1 s of the
+    enriched export's 15 s at 1,000,000 contacts."""
+    if not len(frame.columns):
+        return None
+    cells = []
+    for column in range(frame.shape[1]):
+        series = frame.iloc[:, column]
+        if series.dtype.kind in "iu":
+            cells.append(pc.cast(pa.array(series.to_numpy()), pa.large_string()))
+            continue
+        if series.dtype != object and not pd.api.types.is_string_dtype(series):
+            return None
+        try:
+            text = arrow_text_strict(series)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: pandas formats it
+            return None
+        quoted = pc.binary_join_element_wise(
+            _text('"'), pc.replace_substring(text, '"', '""'), _text('"'), _text("")
+        )
+        text = pc.if_else(pc.match_substring_regex(text, _NEEDS_QUOTES), quoted, text)
+        cells.append(pc.fill_null(text, _text("")))
+    if len(cells) == 1:  # the csv module quotes a row whose only field is empty
+        cells[0] = pc.if_else(pc.equal(cells[0], _text("")), _text('""'), cells[0])
+    rows = pc.binary_join_element_wise(*cells, _text(","))
+    rows = pc.binary_join_element_wise(rows, _text(""), _text("\n"))  # each row followed by its line end
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    rows = rows.cast(pa.large_string())
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
+    if not len(rows):
+        return memoryview(b"")
+    return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]
+
+
+def arrow_text_strict(series: pd.Series) -> pa.Array:
+    """``series`` as Arrow large_string; raises for any value that is not text or missing."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        values = pa.array(series.array)
+    else:
+        values = pa.array(series.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.cast(pa.large_string())
