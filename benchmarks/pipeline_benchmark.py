@@ -157,7 +157,7 @@ def run_pipeline(stages: list[dict], url: str, export_path: Path, reports: Path)
     def enriched():
         with connect(url) as conn:
             contacts = read_query(conn, "SELECT id::text AS id, email::text AS email, "
-                                  + ", ".join(CONTACT_FIELDS) + " FROM contacts WHERE deleted_at IS NULL")
+                                  + ", ".join(CONTACT_FIELDS) + " FROM contacts WHERE deleted_at IS NULL", arrow=True)
         matches = impact.matches
         driving = matches[matches["match_kind"].isin(DRIVING_MATCHES)][["row_number", "contact_id"]]
         linked = pd.concat([driving, impact.new_contacts[["row_number", "contact_id"]]], ignore_index=True)

@@ -24,8 +24,11 @@ CONTACT_COLUMNS: tuple[str, ...] = tuple(
 )
 
 
-def read_query(conn: psycopg.Connection, query: sql.Composable | str) -> pd.DataFrame:
-    """Run a SELECT through COPY and read it as text columns (NULL and '' both become NA)."""
+def read_query(conn: psycopg.Connection, query: sql.Composable | str, *, arrow: bool = False) -> pd.DataFrame:
+    """Run a SELECT through COPY and read it as text columns (NULL and '' both become NA).
+
+    ``arrow``: Arrow-backed text (``string[pyarrow]``) instead of Python strings, for readers
+    that work in Arrow anyway (building 1,000,000 rows of Python strings took ~1 s)."""
     if isinstance(query, str):
         query = sql.SQL(query)
     buffer = io.BytesIO()
@@ -33,10 +36,10 @@ def read_query(conn: psycopg.Connection, query: sql.Composable | str) -> pd.Data
         with cur.copy(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)) as copy:
             for block in copy:
                 buffer.write(block)
-    return _text_frame(buffer.getvalue())
+    return _text_frame(buffer.getvalue(), arrow)
 
 
-def _text_frame(data: bytes) -> pd.DataFrame:
+def _text_frame(data: bytes, arrow: bool = False) -> pd.DataFrame:
     """COPY's CSV as text columns (NULL and '' both NA), as ``pd.read_csv(dtype="string")`` reads
     it but parsed by pyarrow: pandas' parser was half of the snapshot's time at 100k contacts."""
     header = next(csv.reader(io.StringIO(data.split(b"\n", 1)[0].decode("utf-8"))))
@@ -50,7 +53,8 @@ def _text_frame(data: bytes) -> pd.DataFrame:
             quoted_strings_can_be_null=True,
         ),
     )
-    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    text = pd.StringDtype("pyarrow") if arrow else pd.StringDtype()
+    return table.to_pandas(types_mapper={pa.string(): text}.get)
 
 
 @dataclass(frozen=True)

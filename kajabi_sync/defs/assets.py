@@ -254,6 +254,7 @@ def kajabi_enriched_export(
             "SELECT id::text AS id, email::text AS email, "
             + ", ".join(CONTACT_FIELDS)
             + " FROM contacts WHERE deleted_at IS NULL",
+            arrow=True,
         )
     matches = impact_analysis.matches
     driving = matches[matches["match_kind"].isin(DRIVING_MATCHES)][["row_number", "contact_id"]]

@@ -384,3 +384,14 @@ def test_preview_of_an_export_without_updates_is_empty(week):
     preview = export_preview(export)
     assert preview.empty
     assert "Changed Fields" in preview.columns
+
+
+def test_arrow_backed_contacts_give_the_same_files(week, tmp_path):
+    contacts, kajabi = week
+    python = write_enriched_export(build_enriched_export(contacts, kajabi), tmp_path / "python")
+    arrow = write_enriched_export(
+        build_enriched_export(contacts.astype("string[pyarrow]"), kajabi), tmp_path / "arrow"
+    )
+    assert [p.name for p in arrow.all_paths()] == [p.name for p in python.all_paths()]
+    for ours, theirs in zip(arrow.all_paths(), python.all_paths()):
+        assert ours.read_bytes() == theirs.read_bytes()

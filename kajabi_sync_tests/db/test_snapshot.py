@@ -1,0 +1,17 @@
+import pandas as pd
+import psycopg
+
+from kajabi_sync.db.snapshot import read_query
+
+QUERY = """SELECT * FROM (VALUES (1, 'plain'), (2, NULL), (3, ''), (4, 'say "hi", ok'),
+                                 (5, E'two\\nlines'), (6, '007'), (7, 'Zoë')) v(n, value) ORDER BY n"""
+
+
+def test_read_query_as_arrow_text_holds_the_same_values(db_url):
+    with psycopg.connect(db_url) as conn:
+        python = read_query(conn, QUERY)
+        arrow = read_query(conn, QUERY, arrow=True)
+    assert (python.dtypes == "string").all()
+    assert (arrow.dtypes == pd.StringDtype("pyarrow")).all()
+    assert python["value"].tolist() == ["plain", pd.NA, pd.NA, 'say "hi", ok', "two\nlines", "007", "Zoë"]
+    pd.testing.assert_frame_equal(arrow.astype("string"), python)
