@@ -54,7 +54,22 @@ def _text_frame(data: bytes, arrow: bool = False) -> pd.DataFrame:
         ),
     )
     text = pd.StringDtype("pyarrow") if arrow else pd.StringDtype()
-    return table.to_pandas(types_mapper={pa.string(): text}.get)
+    return table.rename_columns(_unique_names(header)).to_pandas(types_mapper={pa.string(): text}.get)
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """A repeated column name gets ``.1``, ``.2``, ... as pandas' CSV reader names plain repeats
+    (a query may select a column twice, e.g. the CLI's contact row)."""
+    taken: set[str] = set()
+    names = []
+    for name in header:
+        unique, repeat = name, 0
+        while unique in taken:
+            repeat += 1
+            unique = f"{name}.{repeat}"
+        taken.add(unique)
+        names.append(unique)
+    return names
 
 
 @dataclass(frozen=True)

@@ -15,3 +15,10 @@ def test_read_query_as_arrow_text_holds_the_same_values(db_url):
     assert (arrow.dtypes == pd.StringDtype("pyarrow")).all()
     assert python["value"].tolist() == ["plain", pd.NA, pd.NA, 'say "hi", ok', "two\nlines", "007", "Zoë"]
     pd.testing.assert_frame_equal(arrow.astype("string"), python)
+
+
+def test_read_query_names_a_repeated_column_as_pandas_does(db_url):
+    with psycopg.connect(db_url) as conn:
+        frame = read_query(conn, "SELECT 1 AS a, 2 AS b, 3 AS a, 4 AS a")
+    assert list(frame.columns) == ["a", "b", "a.1", "a.2"]
+    assert frame.iloc[0].tolist() == ["1", "2", "3", "4"]
