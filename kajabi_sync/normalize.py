@@ -91,3 +91,14 @@ def same_text(left: pd.Series, right: pd.Series) -> np.ndarray:
     """``left == right`` position by position as plain booleans; an NA on either side is False."""
     equal = pc.equal(arrow_text(left), arrow_text(right))
     return pc.fill_null(equal, False).to_numpy(zero_copy_only=False)
+
+
+def arrow_text_strict(series: pd.Series) -> pa.Array:
+    """``series`` as Arrow large_string; raises for any value that is not text or missing."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        values = pa.array(series.array)
+    else:
+        values = pa.array(series.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.cast(pa.large_string())

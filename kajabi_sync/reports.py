@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kajabi_sync.normalize import arrow_text_strict
+
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection).
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # ... but a plain number or phone (``+13035550101``, ``-12.5``, ``+1 (303) 555-0101``) is data
@@ -71,8 +73,7 @@ def write_csv(frame: pd.DataFrame, path: Path | str, *, encoding: str = "utf-8")
                 safe.to_csv(handle, index=False)
             else:
                 safe.iloc[:0].to_csv(handle, index=False)  # the header, exactly as pandas writes it
-                handle.flush()
-                handle.buffer.write(body)
+                handle.write(str(body, "utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
@@ -127,14 +128,3 @@ def text_csv_body(frame: pd.DataFrame) -> memoryview | None:
     if not len(rows):
         return memoryview(b"")
     return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]
-
-
-def arrow_text_strict(series: pd.Series) -> pa.Array:
-    """``series`` as Arrow large_string; raises for any value that is not text or missing."""
-    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
-        values = pa.array(series.array)
-    else:
-        values = pa.array(series.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    return values.cast(pa.large_string())

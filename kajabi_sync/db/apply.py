@@ -19,6 +19,7 @@ from psycopg import sql
 
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.masking import mask_email
+from kajabi_sync.reports import text_csv_body
 from kajabi_sync.survivorship.plan import ImpactPlan
 from kajabi_sync.survivorship.policy import PROVENANCE_COLUMNS
 
@@ -77,14 +78,17 @@ def take_write_lock(conn: psycopg.Connection) -> None:
 
 def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
     """COPY a DataFrame into a (temporary) table whose columns are named like the frame's."""
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False)
+    body = text_csv_body(frame)  # Arrow-built, as pandas would write it (see reports.py)
+    if body is None:
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, header=False)
+        body = buffer.getvalue()
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
     with conn.cursor() as cur:
         with cur.copy(
             sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(sql.Identifier(table), columns)
         ) as copy:
-            copy.write(buffer.getvalue())
+            copy.write(body)
 
 
 def _text_columns(names) -> sql.Composable:

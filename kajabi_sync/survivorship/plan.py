@@ -21,10 +21,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from kajabi_sync.db.snapshot import DatabaseSnapshot
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
-from kajabi_sync.normalize import same_text
+from kajabi_sync.normalize import arrow_text_strict, same_text
 from kajabi_sync.survivorship.naive import naive_import_impact
 from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
 from kajabi_sync.survivorship.policy import (
@@ -324,11 +325,29 @@ def build_plan(
     ].reset_index(drop=True)
     return ImpactPlan(
         changes=changes,
-        matches=export[["row_number", "email"]].join(matches),
+        matches=_arrow_backed(export[["row_number", "email"]].join(matches)),
         new_contacts=new_contacts.reset_index(drop=True),
-        new_bases=new_bases,
+        new_bases=_arrow_backed(new_bases),
         naive=naive_import_impact(matches, rows, db, changes, db_is_kajabi),
         export_rows=len(export),
         matched_contacts=len(rows),
         provenance=provenance,
     )
+
+
+def _arrow_backed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns as Arrow-backed strings (same values).
+
+    The plan's two largest frames (a row per export row, a base per matched contact) travel
+    through Dagster's pickling into three later steps: as Python strings, ``new_bases`` alone
+    took 2 s to pickle and to unpickle at 1,000,000 contacts, and several times the memory."""
+    out = {}
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object or pd.api.types.is_string_dtype(column):
+            try:
+                column = pd.Series(pd.arrays.ArrowStringArray(arrow_text_strict(column)), index=frame.index, name=name)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                pass
+        out[name] = column
+    return pd.DataFrame(out, index=frame.index, columns=frame.columns)
