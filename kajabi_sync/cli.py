@@ -132,8 +132,6 @@ def _frame_text(frame: pd.DataFrame) -> str:
 def cmd_plan(args: argparse.Namespace) -> int:
     """The impact plan of one export, as impact_analysis computes it, without Dagster running."""
     from kajabi_sync import settings
-    from kajabi_sync.db.audit import recent_runs
-    from kajabi_sync.db.snapshot import load_snapshot
     from kajabi_sync.defs.resources import ContactsDatabase
     from kajabi_sync.defs.summary import code_span, impact_summary, previous_import
     from kajabi_sync.guards.evaluate import evaluate_guards
@@ -141,12 +139,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from kajabi_sync.guards.thresholds import load_thresholds
     from kajabi_sync.defs.assets import DUPLICATE_CANDIDATES_REPORT
     from kajabi_sync.kajabi import read_kajabi_export, validate_export
-    from kajabi_sync.matching.hold_store import load_holds
-    from kajabi_sync.matching.holds import hold_likely_duplicates
-    from kajabi_sync.matching.merge_memory import bootstrap_merged_from
     from kajabi_sync.reports import write_csv
-    from kajabi_sync.survivorship.plan import PlanSettings, build_plan
+    from kajabi_sync.survivorship.plan import PlanSettings
     from kajabi_sync.survivorship.report import write_impact_report
+    from kajabi_sync.weekly_plan import plan_week
 
     path = Path(args.file)
     if not path.is_file():
@@ -160,13 +156,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         step("reading the database")
         database = ContactsDatabase(url=_database_url(args))
         with database.connection() as conn:
-            bootstrap_merged_from(conn)  # as impact_analysis: hand merges become merge memory first
-            decisions = load_holds(conn)
-            snapshot = load_snapshot(conn)
-            runs = recent_runs(conn, limit=50)
-        step("planning")
-        plan = build_plan(validated.frame, snapshot, PlanSettings(first_import=args.first_import))
-        plan, candidates = hold_likely_duplicates(plan, snapshot.contacts, decisions=decisions)
+            step("planning")
+            week = plan_week(conn, validated.frame, PlanSettings(first_import=args.first_import))
+        plan, candidates, runs = week.plan, week.candidates, week.recent_runs
         with database.connection() as conn:  # as the checks read them: a transaction of its own
             facts = read_import_facts(conn, raw.sha256, plan.new_contacts["email"])
         step("writing the reports")

@@ -5,8 +5,6 @@ import dagster as dg
 import pandas as pd
 
 from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
-from kajabi_sync.db.audit import recent_runs
-from kajabi_sync.db.snapshot import load_snapshot
 from kajabi_sync.defs.checks import recorded_overrides, require_guards
 from kajabi_sync.defs.partitions import partition_monday, weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
@@ -19,18 +17,18 @@ from kajabi_sync.kajabi.enriched_export import (
     write_enriched_export,
 )
 from kajabi_sync.masking import mask_email
-from kajabi_sync.matching.hold_store import load_holds, record_holds
-from kajabi_sync.matching.holds import candidates_for_display, hold_likely_duplicates
-from kajabi_sync.matching.merge_memory import bootstrap_merged_from
+from kajabi_sync.matching.hold_store import record_holds
+from kajabi_sync.matching.holds import candidates_for_display
 from kajabi_sync.reports import write_csv
 from kajabi_sync.survivorship.match import DRIVING_MATCHES
-from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings, build_plan
+from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings
 from kajabi_sync.survivorship.report import (
     divergence_by_field,
     plan_figures,
     write_impact_report,
 )
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.weekly_plan import plan_week
 
 GROUP = "kajabi_weekly_import"
 OWNERS = ["team:operations"]
@@ -134,15 +132,8 @@ def impact_analysis(
     data_folder: DataFolder,
 ) -> dg.Output[ImpactPlan]:
     with database.connection() as conn:
-        # Idempotent, committed before the read-only snapshot: merges made by hand since the
-        # last run become merge memory, so their addresses are never created as new contacts.
-        remembered = bootstrap_merged_from(conn)
-        decisions = load_holds(conn)
-        snapshot = load_snapshot(conn)
-        runs = recent_runs(conn, limit=50)
-    plan = build_plan(validated_export.frame, snapshot, PlanSettings(first_import=config.first_import))
-    # New emails that look like a live contact wait for the user instead of being inserted.
-    plan, candidates = hold_likely_duplicates(plan, snapshot.contacts, decisions=decisions)
+        week = plan_week(conn, validated_export.frame, PlanSettings(first_import=config.first_import))
+    plan, candidates = week.plan, week.candidates
     candidates_path = write_csv(candidates, data_folder.reports() / DUPLICATE_CANDIDATES_REPORT)
     report = write_impact_report(plan, data_folder.reports())
     figures = plan_figures(plan)
@@ -150,7 +141,7 @@ def impact_analysis(
     source = validated_export.source
     summary = impact_summary(
         plan,
-        previous_import(runs, source.export_date if source else None),
+        previous_import(week.recent_runs, source.export_date if source else None),
         {
             "every decision, with its reason": str(report),
             "duplicate candidates": str(candidates_path),
@@ -170,7 +161,7 @@ def impact_analysis(
             **{f"naive/{k}": v for k, v in plan.naive.items()},
             "decisions_by_field": _table(by_field),
             "report_file": dg.MetadataValue.path(str(report)),
-            "merge_memory_bootstrapped": remembered,
+            "merge_memory_bootstrapped": week.merge_memory_added,
             "duplicate_candidates_file": dg.MetadataValue.path(str(candidates_path)),
             "duplicate_candidates_preview": _table(candidates_for_display(candidates.head(20))),
             "changes_preview": _table(

@@ -13,7 +13,7 @@ from kajabi_sync.kajabi.validate import ValidatedExport
 def file_rows(export: ValidatedExport) -> int:
     """The records in the file as read, before any was quarantined or dropped as a duplicate."""
     if export.source is not None:
-        return len(export.source.frame)
+        return export.source.rows
     return len(export.frame) + len(export.rejects)
 
 

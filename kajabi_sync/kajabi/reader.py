@@ -89,12 +89,6 @@ class ExportFile:
     warnings: list[str] = field(default_factory=list)
     dropped_columns: list[str] = field(default_factory=list)
 
-    @property
-    def frame(self) -> pd.DataFrame:
-        """``rows`` rows and no columns, so ``len(source.frame)`` (written against RawExport, as in
-        ``guards.export_guards.file_rows``) still gives the file's record count; holds no values."""
-        return pd.DataFrame(index=pd.RangeIndex(self.rows))
-
 
 def export_date_from_name(path: Path | str) -> dt.date | None:
     """The date in ``kajabi_contacts_YYYY-MM-DD.csv``; None for any other name or an impossible date."""

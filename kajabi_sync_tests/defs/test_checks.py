@@ -12,7 +12,7 @@ import psycopg
 import pytest
 import yaml
 
-from kajabi_sync.defs import assets
+from kajabi_sync import weekly_plan
 from kajabi_sync.defs.checks import GUARDS_OP, GuardConfig
 from kajabi_sync.defs.jobs import weekly_kajabi_sync
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
@@ -248,7 +248,7 @@ def test_an_export_older_than_the_last_applied_one_blocks(db_url, data_dir):
 def test_a_planned_write_over_a_protected_value_blocks(db_url, data_dir, monkeypatch):
     applied_week_1(db_url, data_dir)
     write_export(data_dir, WEEK_2, everyone()[:1] + [person(1, last_name="Edited")] + everyone()[2:])
-    real_build_plan = assets.build_plan
+    real_build_plan = weekly_plan.build_plan
 
     def buggy_build_plan(*args, **kwargs):
         # Stands for a survivorship bug: the one planned update is a protected field.
@@ -256,7 +256,7 @@ def test_a_planned_write_over_a_protected_value_blocks(db_url, data_dir, monkeyp
         plan.changes.loc[plan.changes["decision"] == "update", "protected"] = True
         return plan
 
-    monkeypatch.setattr(assets, "build_plan", buggy_build_plan)
+    monkeypatch.setattr(weekly_plan, "build_plan", buggy_build_plan)
     before = dump(db_url)
     result = run_week(db_url, data_dir, WEEK_2)
     assert_blocked_by(result, "protected_overwrites", before, db_url)

@@ -40,7 +40,7 @@ def export(rows: int = 100, rejects: int = 0, sha256: str = "new-sha",
     source = RawExport(
         path=Path(f"kajabi_contacts_{export_date}.csv"), sha256=sha256, export_date=export_date,
         encoding="utf-8", frame=pd.DataFrame(index=range(rows)),
-    )
+    ).file()
     return ValidatedExport(
         frame=pd.DataFrame(index=range(rows - rejects)),
         rejects=pd.DataFrame(index=range(rejects)),

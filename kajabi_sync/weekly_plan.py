@@ -1,0 +1,41 @@
+"""Planning one week's import: the steps ``impact_analysis`` and ``kajabi-sync plan`` share.
+
+One function so the asset and the command line can never drift apart: merge memory first,
+then the snapshot, the three-way plan, and the held likely duplicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+
+from kajabi_sync.db.audit import recent_runs
+from kajabi_sync.db.snapshot import load_snapshot
+from kajabi_sync.matching.hold_store import load_holds
+from kajabi_sync.matching.holds import hold_likely_duplicates
+from kajabi_sync.matching.merge_memory import bootstrap_merged_from
+from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings, build_plan
+
+
+@dataclass(frozen=True)
+class WeekPlan:
+    plan: ImpactPlan
+    candidates: pd.DataFrame      # likely duplicates found among the new emails (see holds.py)
+    recent_runs: pd.DataFrame     # for "this week vs last week"
+    merge_memory_added: int       # hand merges turned into merge memory by this plan
+
+
+def plan_week(conn: psycopg.Connection, export: pd.DataFrame, settings: PlanSettings) -> WeekPlan:
+    """Plan a validated export against the database behind ``conn`` (writes only merge memory)."""
+    # Idempotent, committed before the read-only snapshot: merges made by hand since the last
+    # run become merge memory, so their addresses are never created as new contacts.
+    remembered = bootstrap_merged_from(conn)
+    decisions = load_holds(conn)
+    snapshot = load_snapshot(conn)
+    runs = recent_runs(conn, limit=50)
+    plan = build_plan(export, snapshot, settings)
+    # New emails that look like a live contact wait for the user instead of being inserted.
+    plan, candidates = hold_likely_duplicates(plan, snapshot.contacts, decisions=decisions)
+    return WeekPlan(plan, candidates, runs, remembered)
