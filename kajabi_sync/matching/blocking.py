@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 MAX_BLOCK_SIZE = 60
 # Sorted-neighbourhood passes pair each row with this many rows after it in key order, which
@@ -21,10 +23,15 @@ NEIGHBOURHOOD_WINDOW = 3
 
 def _concat(*parts: pd.Series) -> pd.Series:
     """Join key parts with a separator; NA when any part is missing (no block on half a key)."""
-    key = parts[0].astype("string")
+    key = _as_text(parts[0])
     for part in parts[1:]:
-        key = key + "|" + part.astype("string")
+        key = key + "|" + _as_text(part)
     return key
+
+
+def _as_text(part: pd.Series) -> pd.Series:
+    # Text keeps its storage (Arrow-backed keys stay Arrow, where the joins are C loops).
+    return part if isinstance(part.dtype, pd.StringDtype) else part.astype("string")
 
 
 def blocking_keys(features: pd.DataFrame) -> dict[str, pd.Series]:
@@ -95,11 +102,21 @@ def _pairs_in_neighbourhood(key: pd.Series, window: int) -> tuple[np.ndarray, np
     present = np.flatnonzero(key.notna().to_numpy())
     if present.size < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    order = present[np.argsort(key.to_numpy(dtype=object)[present], kind="stable")]
+    order = present[_stable_order(key.iloc[present])]
     lefts = [order[:-offset] for offset in range(1, min(window, order.size - 1) + 1)]
     rights = [order[offset:] for offset in range(1, min(window, order.size - 1) + 1)]
     left, right = np.concatenate(lefts), np.concatenate(rights)
     return np.minimum(left, right), np.maximum(left, right)
+
+
+def _stable_order(text: pd.Series) -> np.ndarray:
+    """Stable ascending order of text without gaps. Arrow compares UTF-8 bytes, which order
+    like Python compares code points, and sorts far faster than an object-array argsort."""
+    try:
+        array = pa.array(text.astype("string[pyarrow]").array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return np.argsort(text.to_numpy(dtype=object), kind="stable")
+    return pc.sort_indices(array).to_numpy()
 
 
 def _pairs_within_blocks(codes: np.ndarray, max_block_size: int) -> tuple[np.ndarray, np.ndarray]:

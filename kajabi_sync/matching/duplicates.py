@@ -114,8 +114,10 @@ def find_candidates_against(
     combined = pd.concat([new, compared], ignore_index=True, sort=False)
     side = np.r_[np.zeros(len(new), np.int8), np.ones(len(compared), np.int8)]
     features = build_features(combined)
+    # Keys built in Arrow (same values): their joins, slices and factorizing are C loops.
+    arrow_features = features.astype("string[pyarrow]")
     first, second = candidate_pairs(
-        blocking_keys(features), MAX_BLOCK_SIZE, side=side, sort_keys=neighbourhood_keys(features)
+        blocking_keys(arrow_features), MAX_BLOCK_SIZE, side=side, sort_keys=neighbourhood_keys(arrow_features)
     )
     # Pairs come back as (lower, higher) positions and new rows come first in the frame.
     comparer = Comparer(

@@ -7,10 +7,12 @@ row's. Here each key part gets an integer code over new + existing rows:
 
 - low-cardinality fields (names, postcode, city, state, country, line 2) are normalised exactly
   like ``features.build_features``, once per distinct raw value;
-- the high-cardinality ones (email, phone, address line 1) get a COARSER key, computed in C over
-  Arrow text: a function of the exact feature, so equal features always mean equal coarse keys
-  (email: local part without dots or +tag; phone: its last 7 digits, with or without an extension;
-  line 1: first digit run and first street word).
+- address line 1 (and line 2's house number) are split exactly like ``features._street_parts``,
+  once per distinct value: in Arrow (RE2) for ASCII text, in Python for the rest, so the street
+  passes are exact keys and skip blocks above the cap as the blocking does;
+- email and phone get a COARSER key, computed in C over Arrow text: a function of the exact
+  feature, so equal features always mean equal coarse keys (email: local part without dots or
+  +tag; phone: its last 7 digits, with or without an extension).
 
 An existing row is kept when, for some pass, its combined code equals a new row's: a superset of
 the rows any blocking pass pairs with a new row, and of the rows whose value equals a new row's
@@ -18,8 +20,8 @@ the rows any blocking pass pairs with a new row, and of the rows whose value equ
 counts of the exact low-cardinality values are returned too, for the same reason.
 
 Known limits of "coarser": vanity phone numbers written with letters (phonenumbers turns the
-letters into digits) and non-ASCII digits in phones or house numbers may escape the phone and
-house-number parts of the filter (the rows can still be kept by another pass).
+letters into digits) and non-ASCII digits in phones may escape the phone part of the filter
+(the rows can still be kept by another pass).
 """
 
 from __future__ import annotations
@@ -36,8 +38,6 @@ from kajabi_sync.matching.blocking import MAX_BLOCK_SIZE
 from kajabi_sync.matching.features import _STREET_TYPES, _letters_only, _place, _postcode, _street_parts
 from kajabi_sync.normalize import blank_to_na
 
-# Whitespace as Python's ``\s`` sees it (RE2's ``\s`` is ASCII only).
-_SPACE = r"[\s\p{Z}\x1c-\x1f\x85]"
 # Frequencies the scoring reads that are exact here over the whole population.
 EXACT_COUNT_FEATURES: tuple[str, ...] = ("first", "last", "line2", "postcode", "state", "country")
 
@@ -124,36 +124,65 @@ def _phone_codes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes[: len(raw)], codes[len(raw) :]
 
 
-def _line1_codes(raw: pd.Series, line2_number: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(digits of the house number, first street word, abbreviated) of address line 1, as
-    ``features._street_parts`` would find them; the house number falls back to line 2's."""
-    text = pc.replace_substring_regex(pc.utf8_lower(_arrow(raw)), r"[.,#]", " ")
-    digits = pc.extract_regex(text, r"(?P<n>\d+)")
-    number = pd.Series(pc.struct_field(digits, [0]).to_pandas(), dtype=object)
-    number = number.where(number.notna(), pd.Series(line2_number, dtype=object))
+# Python's ``\s`` on ASCII text (RE2's ``\s`` lacks ``\v`` and ``\x1c``-``\x1f``).
+_ASCII_SPACE = "[ \t\n\r\x0b\x0c\x1c-\x1f]"
+_ASCII_STRIP = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _blank_to_null(text: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def _ascii_street_parts(lines: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``features._street_parts(blank_to_na(lines))`` for ASCII-only text, in RE2: on ASCII,
+    RE2's ``\b``, ``\d`` and ``[a-z]`` mean what Python's do, and casefold is lower."""
+    text = _blank_to_null(pc.utf8_trim(lines, characters=_ASCII_STRIP))
+    text = pc.utf8_lower(pc.replace_substring_regex(text, f"{_ASCII_SPACE}+", " "))
+    text = pc.replace_substring_regex(text, r"[.,#]", " ")
+    number = pc.struct_field(pc.extract_regex(text, r"(?P<n>\d+[a-z]?)"), [0])
     words = pc.replace_substring_regex(text, r"\d+[a-z]?", " ")
-    first_word = pc.extract_regex(words, rf"^{_SPACE}*(?P<w>[^\s\p{{Z}}\x1c-\x1f\x85]+)")
-    word = pd.Series(pc.struct_field(first_word, [0]).to_pandas(), dtype=object)
-    return _factorized(number), _by_distinct_codes(word, _abbreviated)
+    for spelled, short in _STREET_TYPES.items():
+        words = pc.replace_substring_regex(words, rf"\b{spelled}\b", short)
+    words = pc.utf8_trim(pc.replace_substring_regex(words, f"{_ASCII_SPACE}+", " "), characters=_ASCII_STRIP)
+    return number, _blank_to_null(words)
+
+
+def _street_parts_exact(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(house number, street) per row exactly as ``features._street_parts`` gives them (None
+    when missing), computed once per distinct value: ASCII values in Arrow, the rest in Python."""
+    raw_codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype="string")  # numbers as text, as blank_to_na reads them
+    number = np.full(len(distinct) + 1, None, dtype=object)
+    street = np.full(len(distinct) + 1, None, dtype=object)
+    arrow = pa.array(distinct.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    is_ascii = pc.string_is_ascii(arrow).to_numpy(zero_copy_only=False)
+    ascii_at = np.flatnonzero(is_ascii)
+    ascii_number, ascii_street = _ascii_street_parts(arrow.take(pa.array(ascii_at)))
+    number[ascii_at] = ascii_number.to_numpy(zero_copy_only=False)
+    street[ascii_at] = ascii_street.to_numpy(zero_copy_only=False)
+    other_at = np.flatnonzero(~is_ascii)
+    if other_at.size:
+        other_number, other_street = _street_parts(blank_to_na(distinct.iloc[other_at]))
+        number[other_at] = other_number.astype(object).where(other_number.notna(), None).to_numpy()
+        street[other_at] = other_street.astype(object).where(other_street.notna(), None).to_numpy()
+    return number[raw_codes], street[raw_codes]
+
+
+def _address_codes(line1_raw: pd.Series, line2_raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of the exact ``house_number`` (line 1's, else line 2's), ``street`` and the
+    blocking's street word (the street's first word) features."""
+    line1_number, street = _street_parts_exact(line1_raw)
+    line2_number, _ = _street_parts_exact(line2_raw)
+    house_number = np.where(pd.isna(line1_number), line2_number, line1_number)
+    street_codes = _factorized(pd.Series(street, dtype=object))
+    street_text = pa.array(street, type=pa.string(), from_pandas=True)
+    street_word = pc.replace_substring_regex(street_text, r"(?s) .*$", "")
+    return _factorized(pd.Series(house_number, dtype=object)), street_codes, _factorized(street_word)
 
 
 def _by_distinct_codes(raw: pd.Series, normalise: Callable[[pd.Series], pd.Series]) -> np.ndarray:
     raw_codes, values = _by_distinct(raw, normalise)
     return _codes(raw_codes, values)
-
-
-def _abbreviated(words: pd.Series) -> pd.Series:
-    words = words.str.casefold()
-    for spelled, short in _STREET_TYPES.items():
-        words = words.str.replace(rf"\b{spelled}\b", short, regex=True)
-    return words.str.strip().mask(lambda w: w == "")
-
-
-def _line2_number_digits(raw: pd.Series) -> np.ndarray:
-    raw_codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
-    number, _ = _street_parts(blank_to_na(pd.Series(uniques, dtype="string")))
-    digits = number.str.extract(r"(\d+)", expand=False).to_numpy(dtype=object)
-    return np.append(digits, None)[raw_codes]
 
 
 def _keep(codes: np.ndarray, new_rows: int, exact: bool = False) -> np.ndarray:
@@ -184,41 +213,42 @@ def prefilter_existing(new: pd.DataFrame, existing: pd.DataFrame) -> Prefiltered
     city_raw, city_text = _by_distinct(_raw(new, existing, "city"), _place)
     city = _codes(city_raw, city_text)
     city_squeezed = _codes(city_raw, city_text.str.replace(" ", "", regex=False))
-    line2_raw_series = _raw(new, existing, "address_line_2")
-    line2 = _by_distinct_codes(line2_raw_series, _place)
+    line2_raw = _raw(new, existing, "address_line_2")
+    line2 = _by_distinct_codes(line2_raw, _place)
     state = _by_distinct_codes(_raw(new, existing, "state"), _place)
     country = _by_distinct_codes(_raw(new, existing, "country"), _place)
     email_local = _email_codes(_raw(new, existing, "email"))
     phone_all, phone_main = _phone_codes(_raw(new, existing, "phone"))
-    number, street_word = _line1_codes(_raw(new, existing, "address_line_1"), _line2_number_digits(line2_raw_series))
+    number, street, street_word = _address_codes(_raw(new, existing, "address_line_1"), line2_raw)
 
     unordered_name = _combine(np.minimum(first, last), np.maximum(first, last))
     unordered_name = np.where((first >= 0) & (last >= 0), unordered_name, -1)
+    # Every part exact, so a key held by more rows than a block may have is skipped, as the
+    # blocking skips it: the same order as blocking.blocking_keys.
     exact_passes = [
         unordered_name,
         _combine(last, postcode),
         _combine(first, postcode),
+        _combine(last, street),
+        _combine(first, street),
+        _combine(number, street),
+        _combine(number, postcode),
         _combine(first_initial, last_prefix, city),
         _combine(last_prefix, postcode),
+        _combine(street, postcode),
         _combine(line2, postcode),
+        _combine(first_initial, last_prefix, street),
+        _combine(first, number, city),
+        _combine(first, number, postcode),
         _combine(first, city_squeezed),
         _combine(last, city_squeezed),
         _combine(line2, city_squeezed),
-    ]
-    # Passes with a coarse part: the exact block is smaller than the coarse one, so no cap.
-    coarse_passes = [
-        email_local,
-        _combine(last, street_word),
-        _combine(first, street_word),
-        _combine(number, street_word),
-        _combine(number, postcode),
-        _combine(street_word, postcode),
-        _combine(first_initial, last_prefix, street_word),
-        _combine(first, number, city),
-        _combine(first, number, postcode),
+        _combine(street_word, number),
         _combine(street_word, last_prefix),
         _combine(last, number, city),
     ]
+    # Coarse keys: the exact block is smaller than the coarse one, so no cap.
+    coarse_passes = [email_local]
     keep = np.zeros(len(existing), dtype=bool)
     for codes in exact_passes:
         keep |= _keep(codes, n, exact=True)

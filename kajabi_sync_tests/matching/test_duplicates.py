@@ -217,3 +217,29 @@ def test_prefilter_keeps_a_row_that_only_one_normalised_key_links(new_row, exist
     new = people({"first_name": "Kim", "last_name": "Quist", **new_row})
 
     assert len(existing) - 1 in set(prefilter_existing(new, existing).positions)
+
+
+def test_prefilter_street_parts_equal_the_features_ones() -> None:
+    from kajabi_sync.matching.features import _street_parts
+    from kajabi_sync.matching.prefilter import _street_parts_exact
+    from kajabi_sync.normalize import blank_to_na
+
+    lines = pd.Series(
+        ["  12B North Main Street ", "12 n. main st", "\x0b5\x1cAvenue\tRoad", "Straße 5", "ÉSTREET 4",
+         "#4, Place", "", "  ", None, "Str. 7a apt 3", "１２ Main", "12 Mainstreet", "Calle ñ 3 street",
+         "Unit 4\x85 Drive", 42, "PO BOX 7"],
+        dtype=object,
+    )
+    number, street = _street_parts_exact(lines)
+    expected_number, expected_street = _street_parts(blank_to_na(lines.astype("string")))
+
+    assert list(number) == [None if pd.isna(v) else v for v in expected_number]
+    assert list(street) == [None if pd.isna(v) else v for v in expected_street]
+
+
+def test_neighbourhood_order_is_pythons_string_order() -> None:
+    from kajabi_sync.matching.blocking import _stable_order
+
+    text = pd.Series(["b", "a", "é", "Z", "a", "ab", "e\u0301", "\U0001f600", "z"], dtype="string")
+
+    assert list(_stable_order(text)) == list(np.argsort(text.to_numpy(dtype=object), kind="stable"))
