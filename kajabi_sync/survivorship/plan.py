@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,9 @@ from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
 from kajabi_sync.normalize import arrow_text_strict, same_text
 from kajabi_sync.survivorship.naive import naive_import_impact
 from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
+
+if TYPE_CHECKING:
+    from kajabi_sync.kajabi.validate import ValidatedExport
 from kajabi_sync.survivorship.policy import (
     POLICY,
     PROVENANCE_COLUMNS,
@@ -83,6 +86,9 @@ class ImpactPlan:
     matched_contacts: int
     provenance: pd.DataFrame     # id + PROVENANCE_COLUMNS of written contacts, as planned
     held: pd.DataFrame = field(default_factory=pd.DataFrame)  # new rows held for review
+    # The planned export without its rows (ValidatedExport.without_rows), for the steps after the
+    # plan that need only its file, rejects and row count: they need not load the whole export.
+    export_summary: ValidatedExport | None = None
 
     def writes(self) -> pd.DataFrame:
         return self.changes[self.changes["decision"].isin(WRITE_DECISIONS)]
