@@ -1,6 +1,6 @@
 """The five assets of the weekly import. Each is a thin call into the domain modules."""
 
-
+import functools
 from dataclasses import replace
 
 import dagster as dg
@@ -35,6 +35,12 @@ from kajabi_sync.weekly_plan import plan_week
 GROUP = "kajabi_weekly_import"
 OWNERS = ["team:operations"]
 TAGS = {"cadence": "weekly", "personal_data": "masked_in_ui"}
+
+# Every asset of the weekly import shares its partitions, group, owners and tags.
+weekly_asset = functools.partial(
+    dg.asset, partitions_def=weekly_partitions, group_name=GROUP, owners=OWNERS, tags=TAGS
+)
+
 REJECTS_REPORT = "kajabi_export_rejects.csv"
 DUPLICATE_EMAILS_REPORT = "kajabi_export_duplicate_emails.csv"
 DUPLICATE_CANDIDATES_REPORT = "duplicate_candidates.csv"
@@ -59,11 +65,7 @@ def _schema(frame: pd.DataFrame) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(str(c), str(frame[c].dtype)) for c in frame.columns])
 
 
-@dg.asset(
-    partitions_def=weekly_partitions,
-    group_name=GROUP,
-    owners=OWNERS,
-    tags=TAGS,
+@weekly_asset(
     kinds={"csv", "kajabi"},
     description="The week's full Kajabi contacts export, read as Kajabi wrote it (card-data columns dropped).",
 )
@@ -87,11 +89,7 @@ def raw_kajabi_export(context: dg.AssetExecutionContext, data_folder: DataFolder
     )
 
 
-@dg.asset(
-    partitions_def=weekly_partitions,
-    group_name=GROUP,
-    owners=OWNERS,
-    tags=TAGS,
+@weekly_asset(
     kinds={"pandas", "pandera"},
     description="The export's usable rows, normalised and checked by a pandera schema; unusable "
     "rows are quarantined into kajabi_export_rejects.csv.",
@@ -117,11 +115,7 @@ def validated_export(
     )
 
 
-@dg.asset(
-    partitions_def=weekly_partitions,
-    group_name=GROUP,
-    owners=OWNERS,
-    tags=TAGS,
+@weekly_asset(
     kinds={"pandas", "postgres"},
     description="The impact plan: for every matched contact and field, what the import will do and "
     "why (fill, update, protected, conflict, ...), before anything is written.",
@@ -178,11 +172,7 @@ def impact_analysis(
     )
 
 
-@dg.asset(
-    partitions_def=weekly_partitions,
-    group_name=GROUP,
-    owners=OWNERS,
-    tags=TAGS,
+@weekly_asset(
     kinds={"postgres"},
     description="The contacts database after applying exactly the impact plan (fills, allowed "
     "updates, new contacts, new bases) in one audited transaction.",
@@ -225,11 +215,7 @@ def protected_contacts(
     )
 
 
-@dg.asset(
-    partitions_def=weekly_partitions,
-    group_name=GROUP,
-    owners=OWNERS,
-    tags=TAGS,
+@weekly_asset(
     kinds={"csv", "kajabi"},
     description="The database's enriched contacts in Kajabi's bulk-import format, so Kajabi "
     "becomes clean: full file, updates only, and contacts Kajabi does not have.",
