@@ -177,12 +177,11 @@ def kajabi_import_guards(
         )
     last = facts.last_import
     pending = pending_earlier_exports(
-        [(day, path.name, file_sha256(path)) for day, path in newest_per_week(data_folder.exports())
-         if source is not None and source.export_date and day < source.export_date
-         and (last is None or not last.get("export_date") or day > last["export_date"])],
+        newest_per_week(data_folder.exports()),
         source.export_date if source else None,
         last.get("export_date") if last else None,
         set(facts.applied_sha256),
+        file_sha256,
     )
     for result in evaluate_guards(
         impact_analysis, validated_export, facts, thresholds, config.allow_stale_export,

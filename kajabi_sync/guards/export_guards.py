@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
 
 from kajabi_sync.guards.facts import ImportFacts
 from kajabi_sync.guards.result import GuardResult, pct_to_pass, percent
@@ -148,18 +150,18 @@ def earlier_export_pending(
 
 
 def pending_earlier_exports(
-    dated_files: list[tuple[dt.date, str, str]], export_date: dt.date | None,
-    last_applied_date: dt.date | None, applied_sha256: set[str],
+    dated_files: list[tuple[dt.date, Path]], export_date: dt.date | None,
+    last_applied_date: dt.date | None, applied_sha256: set[str], sha256_of: Callable[[Path], str],
 ) -> list[tuple[dt.date, str]]:
     """Exports dated after the last applied one and before ``export_date`` that were never
-    applied. ``dated_files``: (date, file name, sha256) of each week's newest file, the one its
-    partition reads (an older file of the same week is superseded, never pending)."""
+    applied. ``dated_files``: each week's newest file, the one its partition reads (an older file
+    of the same week is superseded, never pending). Only files in that date window are hashed."""
     if export_date is None:
         return []
     return [
-        (day, name)
-        for day, name, sha in dated_files
+        (day, path.name)
+        for day, path in dated_files
         if day < export_date
         and (last_applied_date is None or day > last_applied_date)
-        and sha not in applied_sha256
+        and sha256_of(path) not in applied_sha256
     ]
