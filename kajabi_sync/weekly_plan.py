@@ -13,9 +13,11 @@ import psycopg
 
 from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.db.snapshot import load_snapshot
+from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.matching.hold_store import load_holds
 from kajabi_sync.matching.holds import hold_likely_duplicates
 from kajabi_sync.matching.merge_memory import bootstrap_merged_from
+from kajabi_sync.survivorship.match import DRIVING_MATCHES
 from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings, build_plan
 
 
@@ -39,3 +41,13 @@ def plan_week(conn: psycopg.Connection, export: pd.DataFrame, settings: PlanSett
     # New emails that look like a live contact wait for the user instead of being inserted.
     plan, candidates = hold_likely_duplicates(plan, snapshot.contacts, decisions=decisions)
     return WeekPlan(plan, candidates, runs, remembered)
+
+
+def kajabi_values(plan: ImpactPlan, export: pd.DataFrame) -> pd.DataFrame:
+    """What Kajabi sent for each contact that now exists in both systems (the row that decided
+    it, or the row that created it): ``contact_id``, ``email`` and the Kajabi fields."""
+    matches = plan.matches
+    driving = matches[matches["match_kind"].isin(DRIVING_MATCHES)][["row_number", "contact_id"]]
+    created = plan.new_contacts[["row_number", "contact_id"]]
+    linked = pd.concat([driving, created], ignore_index=True)
+    return export.merge(linked, on="row_number")[["contact_id", "email", *CONTACT_FIELDS]]

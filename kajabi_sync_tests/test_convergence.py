@@ -13,13 +13,14 @@ import pandas as pd
 import psycopg
 
 from kajabi_sync.db.apply import ImportRecord, apply_plan
-from kajabi_sync.db.snapshot import load_snapshot, read_query
+from kajabi_sync.db.snapshot import load_live_contacts, load_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.kajabi import read_kajabi_export, validate_export
 from kajabi_sync.kajabi.enriched_export import build_enriched_export, write_enriched_export
 from kajabi_sync.kajabi.import_format import FIELD_HEADERS
 from kajabi_sync.survivorship.plan import WRITE_DECISIONS, build_plan
 from kajabi_sync.survivorship.report import divergence_by_field
+from kajabi_sync.weekly_plan import kajabi_values
 from kajabi_sync_tests.factories import insert_contacts, kajabi_csv
 
 
@@ -33,13 +34,8 @@ def _import(url: str, path: Path):
 
 def _enriched_export(url: str, validated, plan, out_dir: Path) -> Path:
     with psycopg.connect(url) as conn:
-        contacts = read_query(
-            conn, f"SELECT id::text AS id, email::text AS email, {', '.join(CONTACT_FIELDS)} "
-            "FROM contacts WHERE deleted_at IS NULL"
-        )
-    linked = plan.matches[plan.matches["match_kind"].isin(["email", "kajabi_id"])]
-    kajabi = validated.frame.merge(linked[["row_number", "contact_id"]], on="row_number")
-    files = write_enriched_export(build_enriched_export(contacts, kajabi[["contact_id", "email", *CONTACT_FIELDS]]), out_dir)
+        contacts = load_live_contacts(conn)
+    files = write_enriched_export(build_enriched_export(contacts, kajabi_values(plan, validated.frame)), out_dir)
     return files.paths["kajabi_full_enriched_export"][0]
 
 

@@ -72,6 +72,15 @@ def _unique_names(header: list[str]) -> list[str]:
     return names
 
 
+def load_live_contacts(conn: psycopg.Connection, *, arrow: bool = False) -> pd.DataFrame:
+    """Every live contact's id, email and Kajabi fields, as the database holds them now."""
+    fields = sql.SQL(", ").join(sql.Identifier(f) for f in CONTACT_FIELDS)
+    query = sql.SQL(
+        "SELECT id::text AS id, email::text AS email, {} FROM contacts WHERE deleted_at IS NULL"
+    ).format(fields)
+    return read_query(conn, query, arrow=arrow)
+
+
 @dataclass(frozen=True)
 class DatabaseSnapshot:
     """What the plan needs from the database, read in one repeatable-read transaction."""

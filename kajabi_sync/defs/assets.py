@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
+from kajabi_sync.db.snapshot import load_live_contacts
 from kajabi_sync.defs.checks import planned_export, recorded_overrides, require_guards
 from kajabi_sync.defs.partitions import partition_monday, weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
@@ -22,7 +23,6 @@ from kajabi_sync.masking import mask_email
 from kajabi_sync.matching.hold_store import record_holds
 from kajabi_sync.matching.holds import candidates_for_display
 from kajabi_sync.reports import write_csv
-from kajabi_sync.survivorship.match import DRIVING_MATCHES
 from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings
 from kajabi_sync.survivorship.report import (
     divergence_by_field,
@@ -30,7 +30,7 @@ from kajabi_sync.survivorship.report import (
     write_impact_report,
 )
 from kajabi_sync.fields import CONTACT_FIELDS
-from kajabi_sync.weekly_plan import plan_week
+from kajabi_sync.weekly_plan import kajabi_values, plan_week
 
 GROUP = "kajabi_weekly_import"
 OWNERS = ["team:operations"]
@@ -228,22 +228,9 @@ def kajabi_enriched_export(
     database: ContactsDatabase,
     data_folder: DataFolder,
 ) -> dg.Output[dict]:
-    from kajabi_sync.db.snapshot import read_query
-
     with database.connection() as conn:
-        contacts = read_query(
-            conn,
-            "SELECT id::text AS id, email::text AS email, "
-            + ", ".join(CONTACT_FIELDS)
-            + " FROM contacts WHERE deleted_at IS NULL",
-            arrow=True,
-        )
-    matches = impact_analysis.matches
-    driving = matches[matches["match_kind"].isin(DRIVING_MATCHES)][["row_number", "contact_id"]]
-    created = impact_analysis.new_contacts[["row_number", "contact_id"]]
-    linked = pd.concat([driving, created], ignore_index=True)
-    kajabi = validated_export.frame.merge(linked, on="row_number")[["contact_id", "email", *CONTACT_FIELDS]]
-    export = build_enriched_export(contacts, kajabi)
+        contacts = load_live_contacts(conn, arrow=True)
+    export = build_enriched_export(contacts, kajabi_values(impact_analysis, validated_export.frame))
     files = write_enriched_export(export, data_folder.reports())
     summary = export_summary(export)
     return dg.Output(
