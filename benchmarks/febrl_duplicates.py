@@ -55,7 +55,7 @@ def febrl_as_contacts(febrl: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pair_set(left: pd.Series | pd.Index, right: pd.Series | pd.Index) -> set[tuple[str, str]]:
-    return {(a, b) if a < b else (b, a) for a, b in zip(left, right)}
+    return {(a, b) if a < b else (b, a) for a, b in zip(left, right, strict=False)}
 
 
 def evaluate(
@@ -76,13 +76,24 @@ def evaluate(
     precision = hits / len(found) if found else 1.0
     recall = hits / len(truth) if truth else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return Result(name, len(febrl), len(truth), len(found), precision, recall, f1,
-                  candidates.attrs["pairs_compared"], seconds)
+    return Result(
+        name,
+        len(febrl),
+        len(truth),
+        len(found),
+        precision,
+        recall,
+        f1,
+        candidates.attrs["pairs_compared"],
+        seconds,
+    )
 
 
 def load_all() -> list[tuple[str, pd.DataFrame, pd.MultiIndex]]:
-    return [(loader.__name__.removeprefix("load_"), *loader(return_links=True))
-            for loader in (load_febrl1, load_febrl2, load_febrl3)]
+    return [
+        (loader.__name__.removeprefix("load_"), *loader(return_links=True))
+        for loader in (load_febrl1, load_febrl2, load_febrl3)
+    ]
 
 
 def enlarged(febrl: pd.DataFrame, copies: int, seed: int = 0) -> pd.DataFrame:
@@ -93,20 +104,32 @@ def enlarged(febrl: pd.DataFrame, copies: int, seed: int = 0) -> pd.DataFrame:
     parts = [febrl]
     for copy in range(1, copies):
         part = pd.DataFrame(
-            {column: febrl[column].to_numpy()[rng.permutation(len(febrl))] for column in febrl.columns},
+            {
+                column: febrl[column].to_numpy()[rng.permutation(len(febrl))]
+                for column in febrl.columns
+            },
             index=febrl.index + f"-synthetic-{copy}",
         )
         parts.append(part)
     return pd.concat(parts)
 
 
-def scaling(febrl: pd.DataFrame, factors: tuple[int, ...] = (1, 2, 4, 8, 16)) -> list[tuple[int, int, int, float]]:
+def scaling(
+    febrl: pd.DataFrame, factors: tuple[int, ...] = (1, 2, 4, 8, 16)
+) -> list[tuple[int, int, int, float]]:
     rows = []
     for factor in factors:
         contacts = febrl_as_contacts(enlarged(febrl, factor))
         started = time.perf_counter()
         candidates = find_duplicate_candidates(contacts)
-        rows.append((factor, len(contacts), candidates.attrs["pairs_compared"], time.perf_counter() - started))
+        rows.append(
+            (
+                factor,
+                len(contacts),
+                candidates.attrs["pairs_compared"],
+                time.perf_counter() - started,
+            )
+        )
     return rows
 
 
@@ -117,15 +140,23 @@ def main() -> None:
     data = load_all()
     print(f"threshold (HOLD_THRESHOLD) = {HOLD_THRESHOLD}")
     for guard in (False, True):
-        print(f"\nhousehold guard {'ON (different first names never match)' if guard else 'OFF (product default)'}")
-        print(f"{'data set':8} {'rows':>6} {'true':>6} {'held':>6} {'precision':>9} {'recall':>7} {'F1':>6} "
-              f"{'compared':>9} {'seconds':>8}")
+        print(
+            f"\nhousehold guard {'ON (different first names never match)' if guard else 'OFF (product default)'}"
+        )
+        print(
+            f"{'data set':8} {'rows':>6} {'true':>6} {'held':>6} {'precision':>9} {'recall':>7} {'F1':>6} "
+            f"{'compared':>9} {'seconds':>8}"
+        )
         for name, febrl, links in data:
             r = evaluate(name, febrl, links, household_guard=guard)
-            print(f"{r.name:8} {r.rows:6d} {r.true_pairs:6d} {r.found_pairs:6d} {r.precision:9.4f} "
-                  f"{r.recall:7.4f} {r.f1:6.4f} {r.pairs_compared:9d} {r.seconds:8.2f}")
+            print(
+                f"{r.name:8} {r.rows:6d} {r.true_pairs:6d} {r.found_pairs:6d} {r.precision:9.4f} "
+                f"{r.recall:7.4f} {r.f1:6.4f} {r.pairs_compared:9d} {r.seconds:8.2f}"
+            )
     if not args.no_scaling:
-        print("\ncost growth: febrl3 plus synthetic people, k times the rows (all-pairs would grow k^2):")
+        print(
+            "\ncost growth: febrl3 plus synthetic people, k times the rows (all-pairs would grow k^2):"
+        )
         print(f"{'k':>3} {'rows':>7} {'compared':>9} {'seconds':>8} {'pairs/row':>9}")
         for factor, rows, compared, seconds in scaling(data[2][1]):
             print(f"{factor:3d} {rows:7d} {compared:9d} {seconds:8.2f} {compared / rows:9.2f}")

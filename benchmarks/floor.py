@@ -16,9 +16,9 @@ import csv
 from pathlib import Path
 
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-import psycopg
 from psycopg import sql
 
 _COPY_BLOCK = 1 << 20
@@ -28,7 +28,9 @@ def floor_read(path: Path) -> pd.DataFrame:
     table = pa_csv.read_csv(
         path,
         parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-        convert_options=pa_csv.ConvertOptions(strings_can_be_null=False, column_types=_all_text(path)),
+        convert_options=pa_csv.ConvertOptions(
+            strings_can_be_null=False, column_types=_all_text(path)
+        ),
     )
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
@@ -46,7 +48,9 @@ def floor_copy(conn: psycopg.Connection, path: Path) -> int:
     """COPY the file as-is into a fresh unlogged table; returns the rows loaded."""
     with Path(path).open(newline="", encoding="utf-8-sig") as handle:
         header = next(csv.reader(handle))
-    columns = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(f"c{i}")) for i in range(len(header)))
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} text").format(sql.Identifier(f"c{i}")) for i in range(len(header))
+    )
     with conn.transaction():
         conn.execute("DROP TABLE IF EXISTS floor_export")
         conn.execute(sql.SQL("CREATE UNLOGGED TABLE floor_export ({})").format(columns))

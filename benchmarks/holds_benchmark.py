@@ -25,7 +25,9 @@ from kajabi_sync.matching.holds import PEOPLE_COLUMNS
 from kajabi_sync.matching.prefilter import prefilter_existing
 
 
-def planted(existing_count: int, new_count: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+def planted(
+    existing_count: int, new_count: int, seed: int = 7
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     people = draw_people(rng, existing_count + new_count)[list(PEOPLE_COLUMNS)]
     existing = people.iloc[:existing_count].reset_index(drop=True)
@@ -42,10 +44,14 @@ def check(existing_count: int, new_count: int) -> None:
     _, second = candidate_pairs(blocking_keys(build_features(combined)), MAX_BLOCK_SIZE, side=side)
     kept = set(prefilter_existing(new, existing).positions)
     missed = set(second - len(new)) - kept
-    print(f"check at {existing_count:,}: blocking pairs with an existing row outside the pre-filter: {len(missed)}")
+    print(
+        f"check at {existing_count:,}: blocking pairs with an existing row outside the pre-filter: {len(missed)}"
+    )
     full = find_candidates_against(new, existing, prefilter=False)
     fast = find_candidates_against(new, existing)
-    both = full.merge(fast, on=["new", "existing"], how="outer", suffixes=("_full", "_fast"), indicator=True)
+    both = full.merge(
+        fast, on=["new", "existing"], how="outer", suffixes=("_full", "_fast"), indicator=True
+    )
     print(
         f"  pairs >= report threshold: unfiltered {len(full)}, pre-filtered {len(fast)}, common "
         f"{(both['_merge'] == 'both').sum()}; max score difference "
@@ -59,7 +65,9 @@ def main() -> None:
     parser.add_argument("--existing", type=int, nargs="+", default=[100_000])
     parser.add_argument("--new", type=int, nargs="+", default=[30, 2000])
     parser.add_argument("--unfiltered", action="store_true", help="time the old path too")
-    parser.add_argument("--check", type=int, default=0, help="equivalence check at this many existing rows")
+    parser.add_argument(
+        "--check", type=int, default=0, help="equivalence check at this many existing rows"
+    )
     args = parser.parse_args()
     if args.check:
         check(args.check, 200)

@@ -14,7 +14,11 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from kajabi_sync.kajabi.columns import FIELD_FROM_FIXED_COLUMN, FIELD_FROM_HANDLE, mapped_columns_by_handle
+from kajabi_sync.kajabi.columns import (
+    FIELD_FROM_FIXED_COLUMN,
+    FIELD_FROM_HANDLE,
+    mapped_columns_by_handle,
+)
 
 _SELECT = "SELECT id FROM contacts WHERE email = %s AND deleted_at IS NULL"
 
@@ -22,7 +26,13 @@ _SELECT = "SELECT id FROM contacts WHERE email = %s AND deleted_at IS NULL"
 def _column_of_field(header: list[str]) -> dict[str, str]:
     by_handle = mapped_columns_by_handle(header)
     columns = dict(FIELD_FROM_FIXED_COLUMN)
-    columns.update({field: by_handle[handle] for field, handle in FIELD_FROM_HANDLE.items() if handle in by_handle})
+    columns.update(
+        {
+            field: by_handle[handle]
+            for field, handle in FIELD_FROM_HANDLE.items()
+            if handle in by_handle
+        }
+    )
     return columns
 
 
@@ -37,7 +47,8 @@ def naive_import(conn: psycopg.Connection, path: Path) -> dict[str, int]:
         email_at = header.index("Email")
         update = sql.SQL("UPDATE contacts SET {}, updated_at = now() WHERE id = %s").format(
             sql.SQL(", ").join(
-                sql.SQL("{0} = COALESCE(NULLIF(%s, ''), {0})").format(sql.Identifier(f)) for f in fields
+                sql.SQL("{0} = COALESCE(NULLIF(%s, ''), {0})").format(sql.Identifier(f))
+                for f in fields
             )
         )
         insert = sql.SQL("INSERT INTO contacts (email, {}) VALUES (%s, {})").format(

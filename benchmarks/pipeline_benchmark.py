@@ -44,6 +44,7 @@ PIPELINE_STAGES = ("read", "validate", "snapshot", "plan", "apply", "enriched ex
 
 # --- measuring ---------------------------------------------------------------------------------
 
+
 def _reset_peak() -> None:
     gc.collect()
     with open("/proc/self/clear_refs", "w") as handle:  # "5" resets VmHWM to the current RSS
@@ -63,13 +64,25 @@ def measure(stages: list[dict], name: str, rows: int, work: Callable[[], Any], g
     started, cpu = time.perf_counter(), time.process_time()
     result = work()
     seconds = time.perf_counter() - started
-    stages.append({"group": group, "stage": name, "seconds": seconds, "rows": rows, "peak_mb": _peak_mb(),
-                   "cpu_seconds": time.process_time() - cpu, "load": os.getloadavg()[0]})
-    print(f"  {group:9} {name:24} {seconds:8.2f} s  {_peak_mb():7.0f} MB", file=sys.stderr, flush=True)
+    stages.append(
+        {
+            "group": group,
+            "stage": name,
+            "seconds": seconds,
+            "rows": rows,
+            "peak_mb": _peak_mb(),
+            "cpu_seconds": time.process_time() - cpu,
+            "load": os.getloadavg()[0],
+        }
+    )
+    print(
+        f"  {group:9} {name:24} {seconds:8.2f} s  {_peak_mb():7.0f} MB", file=sys.stderr, flush=True
+    )
     return result
 
 
 # --- scratch databases -------------------------------------------------------------------------
+
 
 def _url(admin_url: str, database: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + database
@@ -83,7 +96,9 @@ def _admin(admin_url: str):
 
 def _recreate(admin_url: str, database: str, template: str | None = None) -> str:
     with _admin(admin_url) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+        )
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database))
         if template:
             statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
@@ -93,19 +108,28 @@ def _recreate(admin_url: str, database: str, template: str | None = None) -> str
 
 def _drop_all(admin_url: str) -> None:
     with _admin(admin_url) as conn:
-        names = [r[0] for r in conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", (DB_PREFIX + "%",))]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (DB_PREFIX + "%",)
+            )
+        ]
         for name in names:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 # --- one size ----------------------------------------------------------------------------------
+
 
 def run_pipeline(stages: list[dict], url: str, export_path: Path, reports: Path) -> None:
     """The five assets' domain calls, in order, on ``url`` (mirrors kajabi_sync/defs/assets.py)."""
     import pandas as pd
 
     from kajabi_sync.db.apply import ImportRecord, apply_plan
+    from kajabi_sync.db.connection import connect
+    from kajabi_sync.db.migrate import migrate
     from kajabi_sync.db.snapshot import load_snapshot, read_query
     from kajabi_sync.fields import CONTACT_FIELDS
     from kajabi_sync.kajabi import read_kajabi_export, validate_export
@@ -114,8 +138,6 @@ def run_pipeline(stages: list[dict], url: str, export_path: Path, reports: Path)
     from kajabi_sync.survivorship.match import DRIVING_MATCHES
     from kajabi_sync.survivorship.plan import PlanSettings, build_plan
     from kajabi_sync.survivorship.report import write_impact_report
-    from kajabi_sync.db.connection import connect
-    from kajabi_sync.db.migrate import migrate
 
     with connect(url) as conn:
         migrate(conn)
@@ -138,7 +160,7 @@ def run_pipeline(stages: list[dict], url: str, export_path: Path, reports: Path)
 
     snap = measure(stages, "snapshot", rows, snapshot, "pipeline")
 
-    def plan():
+    def plan(snap=snap):
         built = build_plan(validated.frame, snap, PlanSettings())
         write_impact_report(built, reports)
         return built
@@ -147,8 +169,13 @@ def run_pipeline(stages: list[dict], url: str, export_path: Path, reports: Path)
     del snap
 
     def apply():
-        record = ImportRecord(file_name=export_path.name, file_sha256=raw.sha256, export_rows=rows,
-                              export_date=raw.export_date, partition_key="bench")
+        record = ImportRecord(
+            file_name=export_path.name,
+            file_sha256=raw.sha256,
+            export_rows=rows,
+            export_date=raw.export_date,
+            partition_key="bench",
+        )
         with connect(url) as conn:
             return apply_plan(conn, impact, record)
 
@@ -156,24 +183,43 @@ def run_pipeline(stages: list[dict], url: str, export_path: Path, reports: Path)
 
     def enriched():
         with connect(url) as conn:
-            contacts = read_query(conn, "SELECT id::text AS id, email::text AS email, "
-                                  + ", ".join(CONTACT_FIELDS) + " FROM contacts WHERE deleted_at IS NULL", arrow=True)
+            contacts = read_query(
+                conn,
+                "SELECT id::text AS id, email::text AS email, "
+                + ", ".join(CONTACT_FIELDS)
+                + " FROM contacts WHERE deleted_at IS NULL",
+                arrow=True,
+            )
         matches = impact.matches
         driving = matches[matches["match_kind"].isin(DRIVING_MATCHES)][["row_number", "contact_id"]]
-        linked = pd.concat([driving, impact.new_contacts[["row_number", "contact_id"]]], ignore_index=True)
-        kajabi = validated.frame.merge(linked, on="row_number")[["contact_id", "email", *CONTACT_FIELDS]]
+        linked = pd.concat(
+            [driving, impact.new_contacts[["row_number", "contact_id"]]], ignore_index=True
+        )
+        kajabi = validated.frame.merge(linked, on="row_number")[
+            ["contact_id", "email", *CONTACT_FIELDS]
+        ]
         return write_enriched_export(build_enriched_export(contacts, kajabi), reports)
 
     measure(stages, "enriched export", rows, enriched, "pipeline")
 
 
 def run_dagster_job(url: str, data_dir: Path, partition: str, home: Path) -> dict:
-    env = dict(os.environ, KAJABI_SYNC_DATABASE_URL=url, KAJABI_SYNC_DATA_DIR=str(data_dir), DAGSTER_HOME=str(home))
+    env = dict(
+        os.environ,
+        KAJABI_SYNC_DATABASE_URL=url,
+        KAJABI_SYNC_DATA_DIR=str(data_dir),
+        DAGSTER_HOME=str(home),
+    )
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--dagster-child", partition], env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, __file__, "--dagster-child", partition],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - started
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -194,8 +240,9 @@ def dagster_child(partition: str) -> None:
     loaded = time.perf_counter()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False,
-                                        run_config=quiet)
+        result = job.execute_in_process(
+            partition_key=partition, instance=instance, raise_on_error=False, run_config=quiet
+        )
         finished = time.perf_counter()
         entries = instance.all_logs(result.run_id)
     steps: dict[str, float] = {}
@@ -206,18 +253,28 @@ def dagster_child(partition: str) -> None:
             continue
         if event.event_type == dg.DagsterEventType.STEP_START:
             begun[event.step_key] = entry.timestamp
-        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+        elif event.event_type in (
+            dg.DagsterEventType.STEP_SUCCESS,
+            dg.DagsterEventType.STEP_FAILURE,
+        ):
             steps[event.step_key] = entry.timestamp - begun.get(event.step_key, entry.timestamp)
-    problems = [f"{e.step_key}: {e.step_failure_data.error.message.strip()[:300]}"
-                for e in result.all_events if e.is_step_failure and e.step_failure_data.error is not None]
-    print(json.dumps({
-        "startup": loaded - started,
-        "job": finished - loaded,
-        "steps": steps,
-        "success": result.success,
-        "problems": problems,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    problems = [
+        f"{e.step_key}: {e.step_failure_data.error.message.strip()[:300]}"
+        for e in result.all_events
+        if e.is_step_failure and e.step_failure_data.error is not None
+    ]
+    print(
+        json.dumps(
+            {
+                "startup": loaded - started,
+                "job": finished - loaded,
+                "steps": steps,
+                "success": result.success,
+                "problems": problems,
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def one_size(contacts: int, admin_url: str, naive_up_to: int) -> dict:
@@ -234,21 +291,41 @@ def one_size(contacts: int, admin_url: str, naive_up_to: int) -> dict:
         with tempfile.TemporaryDirectory(prefix="kajabi_bench_") as tmp:
             data_dir = Path(tmp) / "data"
             started = time.perf_counter()
-            summary = generate_demo(_recreate(admin_url, template), data_dir, DemoSpec(contacts=contacts, weeks=1))
+            summary = generate_demo(
+                _recreate(admin_url, template), data_dir, DemoSpec(contacts=contacts, weeks=1)
+            )
             out["generate_seconds"] = time.perf_counter() - started
             export = summary.exports[0]
             out["export_rows"], out["export_mb"] = export.rows, export.path.stat().st_size / 2**20
-            print(f"{contacts:,} contacts: export {export.rows:,} rows, {out['export_mb']:.0f} MB, "
-                  f"generated in {out['generate_seconds']:.0f} s", file=sys.stderr, flush=True)
+            print(
+                f"{contacts:,} contacts: export {export.rows:,} rows, {out['export_mb']:.0f} MB, "
+                f"generated in {out['generate_seconds']:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
             stage_url = _recreate(admin_url, f"{DB_PREFIX}_stages", template)
             dagster_url = _recreate(admin_url, f"{DB_PREFIX}_dagster", template)
-            naive_url = _recreate(admin_url, f"{DB_PREFIX}_naive", template) if contacts <= naive_up_to else None
+            naive_url = (
+                _recreate(admin_url, f"{DB_PREFIX}_naive", template)
+                if contacts <= naive_up_to
+                else None
+            )
 
             rows = export.rows
-            measure(stages, "read (pandas C engine)", rows, lambda: floor_read_pandas_c(export.path), "reference")
-            measure(stages, "read (pyarrow -> pandas)", rows, lambda: floor_read(export.path), "floor")
+            measure(
+                stages,
+                "read (pandas C engine)",
+                rows,
+                lambda: floor_read_pandas_c(export.path),
+                "reference",
+            )
+            measure(
+                stages, "read (pyarrow -> pandas)", rows, lambda: floor_read(export.path), "floor"
+            )
             with psycopg.connect(stage_url) as conn:
-                measure(stages, "COPY (unlogged)", rows, lambda: floor_copy(conn, export.path), "floor")
+                measure(
+                    stages, "COPY (unlogged)", rows, lambda: floor_copy(conn, export.path), "floor"
+                )
                 conn.execute("DROP TABLE floor_export")
                 conn.commit()
 
@@ -257,15 +334,25 @@ def one_size(contacts: int, admin_url: str, naive_up_to: int) -> dict:
             run_pipeline(stages, stage_url, export.path, reports)
 
             print("  dagster   weekly_kajabi_sync ...", file=sys.stderr, flush=True)
-            out["dagster"] = run_dagster_job(dagster_url, data_dir, export.export_date.isoformat(), Path(tmp) / "dh")
-            print(f"  dagster   start-up {out['dagster']['startup']:.1f} s, job {out['dagster']['job']:.1f} s, "
-                  f"peak {out['dagster']['peak_mb']:.0f} MB, success {out['dagster']['success']}",
-                  file=sys.stderr, flush=True)
+            out["dagster"] = run_dagster_job(
+                dagster_url, data_dir, export.export_date.isoformat(), Path(tmp) / "dh"
+            )
+            print(
+                f"  dagster   start-up {out['dagster']['startup']:.1f} s, job {out['dagster']['job']:.1f} s, "
+                f"peak {out['dagster']['peak_mb']:.0f} MB, success {out['dagster']['success']}",
+                file=sys.stderr,
+                flush=True,
+            )
 
             if naive_url:
                 with psycopg.connect(naive_url) as conn:
-                    out["naive_counts"] = measure(stages, "per-row SELECT+UPDATE", rows,
-                                                  lambda: naive_import(conn, export.path), "naive")
+                    out["naive_counts"] = measure(
+                        stages,
+                        "per-row SELECT+UPDATE",
+                        rows,
+                        lambda: naive_import(conn, export.path),
+                        "naive",
+                    )
     finally:
         _drop_all(admin_url)
     return out
@@ -273,8 +360,13 @@ def one_size(contacts: int, admin_url: str, naive_up_to: int) -> dict:
 
 # --- the table ---------------------------------------------------------------------------------
 
+
 def _seconds(result: dict, group: str, stage: str | None = None) -> float | None:
-    picked = [s["seconds"] for s in result["stages"] if s["group"] == group and (stage is None or s["stage"] == stage)]
+    picked = [
+        s["seconds"]
+        for s in result["stages"]
+        if s["group"] == group and (stage is None or s["stage"] == stage)
+    ]
     return sum(picked) if picked else None
 
 
@@ -284,41 +376,66 @@ def table(results: list[dict]) -> str:
     if measured_naive:
         largest = max(measured_naive, key=lambda r: r["contacts"])
         naive_rate = largest["export_rows"] / _seconds(largest, "naive")  # rows per second
-    lines = ["| contacts | stage | seconds | rows/s | peak MB | Python CPU s | load avg |",
-             "|---:|---|---:|---:|---:|---:|---:|"]
-    summary = ["| contacts | pipeline s | floor s | pipeline/floor | naive s | naive/pipeline | Dagster job s "
-               "| Dagster start-up s | Dagster peak MB |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| contacts | stage | seconds | rows/s | peak MB | Python CPU s | load avg |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    summary = [
+        "| contacts | pipeline s | floor s | pipeline/floor | naive s | naive/pipeline | Dagster job s "
+        "| Dagster start-up s | Dagster peak MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         n, rows = f"{r['contacts']:,}", r["export_rows"]
         for s in r["stages"]:
-            lines.append(f"| {n} | {s['group']}: {s['stage']} | {s['seconds']:.2f} | {rows / s['seconds']:,.0f} "
-                         f"| {s['peak_mb']:,.0f} | {s['cpu_seconds']:.2f} | {s['load']:.1f} |")
+            lines.append(
+                f"| {n} | {s['group']}: {s['stage']} | {s['seconds']:.2f} | {rows / s['seconds']:,.0f} "
+                f"| {s['peak_mb']:,.0f} | {s['cpu_seconds']:.2f} | {s['load']:.1f} |"
+            )
         pipeline, floor = _seconds(r, "pipeline"), _seconds(r, "floor")
         naive = _seconds(r, "naive")
         naive_note = ""
         if naive is None and naive_rate:
             naive, naive_note = rows / naive_rate, " (extrapolated)"
-        lines.append(f"| {n} | **pipeline total** | **{pipeline:.2f}** | {rows / pipeline:,.0f} | | | |")
+        lines.append(
+            f"| {n} | **pipeline total** | **{pipeline:.2f}** | {rows / pipeline:,.0f} | | | |"
+        )
         d = r["dagster"]
-        lines.append(f"| {n} | Dagster: whole weekly job (5 assets + checks) | {d['job']:.2f} | "
-                     f"{rows / d['job']:,.0f} | {d['peak_mb']:,.0f} | | |")
-        lines.append(f"| {n} | Dagster: start-up (imports, definitions) | {d['startup']:.2f} | | | | |")
+        lines.append(
+            f"| {n} | Dagster: whole weekly job (5 assets + checks) | {d['job']:.2f} | "
+            f"{rows / d['job']:,.0f} | {d['peak_mb']:,.0f} | | |"
+        )
+        lines.append(
+            f"| {n} | Dagster: start-up (imports, definitions) | {d['startup']:.2f} | | | | |"
+        )
         summary.append(
             f"| {n} | {pipeline:.2f} | {floor:.2f} | {pipeline / floor:.1f}x | "
             f"{'' if naive is None else f'{naive:.1f}{naive_note}'} | "
             f"{'' if naive is None else f'{naive / pipeline:.0f}x'} | {d['job']:.2f} | {d['startup']:.2f} "
             f"| {d['peak_mb']:,.0f} |"
         )
-    steps = ["| contacts | " + " | ".join(sorted(results[0]["dagster"]["steps"])) + " |",
-             "|---:|" + "---:|" * len(results[0]["dagster"]["steps"])]
+    steps = [
+        "| contacts | " + " | ".join(sorted(results[0]["dagster"]["steps"])) + " |",
+        "|---:|" + "---:|" * len(results[0]["dagster"]["steps"]),
+    ]
     for r in results:
-        steps.append(f"| {r['contacts']:,} | " + " | ".join(
-            f"{r['dagster']['steps'].get(k, float('nan')):.2f}" for k in sorted(results[0]["dagster"]["steps"])) + " |")
-    return "\n".join(["### Stages", *lines, "", "### Summary", *summary, "", "### Dagster steps (s)", *steps])
+        steps.append(
+            f"| {r['contacts']:,} | "
+            + " | ".join(
+                f"{r['dagster']['steps'].get(k, float('nan')):.2f}"
+                for k in sorted(results[0]["dagster"]["steps"])
+            )
+            + " |"
+        )
+    return "\n".join(
+        ["### Stages", *lines, "", "### Summary", *summary, "", "### Dagster steps (s)", *steps]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[6555, 10_000, 100_000, 1_000_000])
     parser.add_argument("--naive-up-to", type=int, default=100_000)
     parser.add_argument("--admin-url", default=ADMIN_URL)
@@ -334,8 +451,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = []
     for size in args.sizes:
-        done = subprocess.run([sys.executable, __file__, "--one", str(size), "--admin-url", args.admin_url,
-                               "--naive-up-to", str(args.naive_up_to)], stdout=subprocess.PIPE, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                str(size),
+                "--admin-url",
+                args.admin_url,
+                "--naive-up-to",
+                str(args.naive_up_to),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         if done.returncode != 0:
             print(f"the {size:,}-contact run failed", file=sys.stderr)
             return 1

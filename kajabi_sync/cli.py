@@ -108,8 +108,14 @@ def progress(steps: int, what: str) -> Iterator[Callable[[str], None]]:
     """A bar over a long job's steps on a terminal; silent when stderr is not one (scripts, CI)."""
     from tqdm import tqdm
 
-    with tqdm(total=steps, desc=what, unit="step", file=sys.stderr, disable=not sys.stderr.isatty(),
-              leave=False) as bar:
+    with tqdm(
+        total=steps,
+        desc=what,
+        unit="step",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+    ) as bar:
         started = False
 
         def step(label: str) -> None:
@@ -129,15 +135,16 @@ def _frame_text(frame: pd.DataFrame) -> str:
 
 # --- plan -----------------------------------------------------------------------------------
 
+
 def cmd_plan(args: argparse.Namespace) -> int:
     """The impact plan of one export, as impact_analysis computes it, without Dagster running."""
     from kajabi_sync import settings
+    from kajabi_sync.defs.assets import DUPLICATE_CANDIDATES_REPORT
     from kajabi_sync.defs.resources import ContactsDatabase
     from kajabi_sync.defs.summary import code_span, impact_summary, previous_import
     from kajabi_sync.guards.evaluate import evaluate_guards
     from kajabi_sync.guards.facts import read_import_facts
     from kajabi_sync.guards.thresholds import load_thresholds
-    from kajabi_sync.defs.assets import DUPLICATE_CANDIDATES_REPORT
     from kajabi_sync.kajabi import read_kajabi_export, validate_export
     from kajabi_sync.reports import write_csv
     from kajabi_sync.survivorship.plan import PlanSettings
@@ -166,8 +173,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
         candidates_path = write_csv(candidates, out / DUPLICATE_CANDIDATES_REPORT)
     for warning in validated.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(impact_summary(plan, previous_import(runs, raw.export_date), {"every decision, with its reason": str(report), "duplicate candidates": str(candidates_path)},
-                         title=f"Plan for {code_span(path.name)}"))
+    print(
+        impact_summary(
+            plan,
+            previous_import(runs, raw.export_date),
+            {
+                "every decision, with its reason": str(report),
+                "duplicate candidates": str(candidates_path),
+            },
+            title=f"Plan for {code_span(path.name)}",
+        )
+    )
     results = evaluate_guards(plan, validated, facts, load_thresholds())
     blocking = [r for r in results if r.blocks]
     for result in results:
@@ -182,6 +198,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 # --- status ---------------------------------------------------------------------------------
+
 
 def _dagster_problems(limit: int) -> list[str]:
     """Recent Dagster runs that stopped, with the blocking checks that stopped them."""
@@ -198,13 +215,17 @@ def _dagster_problems(limit: int) -> list[str]:
         for run in instance.get_runs(limit=limit):
             week = run.tags.get("dagster/partition", "-")
             blocked = []
-            for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            for entry in instance.all_logs(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            ):
                 check = entry.dagster_event.asset_check_evaluation_data
                 if not check.passed and check.severity == dg.AssetCheckSeverity.ERROR:
                     why = (check.description or "failed").strip().splitlines()[0]
                     blocked.append(f"    blocked by {check.check_name}: {why}")
             if blocked or run.status == dg.DagsterRunStatus.FAILURE:
-                lines.append(f"  run {run.run_id[:8]} ({run.job_name}, week {week}): {run.status.value}")
+                lines.append(
+                    f"  run {run.run_id[:8]} ({run.job_name}, week {week}): {run.status.value}"
+                )
                 lines.extend(blocked)
     return lines or ["  none: no recent Dagster run failed or was blocked"]
 
@@ -222,9 +243,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         shown = runs.assign(
             applied_at=pd.to_datetime(runs["applied_at"]).dt.strftime("%Y-%m-%d %H:%M"),
             undone=runs["rolled_back_by"].map(lambda r: "" if pd.isna(r) else f"by run {int(r)}"),
-        )[["id", "kind", "applied_at", "partition_key", "file_name", "export_rows", "fields_changed",
-           "contacts_created", "contacts_deleted", "undone"]]
-        print(_frame_text(shown.rename(columns={"partition_key": "week", "rolled_back_by": "undone"})))
+        )[
+            [
+                "id",
+                "kind",
+                "applied_at",
+                "partition_key",
+                "file_name",
+                "export_rows",
+                "fields_changed",
+                "contacts_created",
+                "contacts_deleted",
+                "undone",
+            ]
+        ]
+        print(
+            _frame_text(shown.rename(columns={"partition_key": "week", "rolled_back_by": "undone"}))
+        )
     print("\nDagster runs that failed or were blocked by a check:")
     for line in _dagster_problems(args.limit):
         print(line)
@@ -233,6 +268,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 # --- contact --------------------------------------------------------------------------------
 
+
 def _contact_row(conn, email: str) -> pd.DataFrame:
     from psycopg import sql
 
@@ -240,15 +276,20 @@ def _contact_row(conn, email: str) -> pd.DataFrame:
 
     columns = sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in CONTACT_COLUMNS)
     key = sql.Literal(email.strip().lower())
-    return read_query(conn, sql.SQL(
-        """SELECT {columns}, c.source_system, c.deleted_at::text AS deleted_at FROM contacts c
+    return read_query(
+        conn,
+        sql.SQL(
+            """SELECT {columns}, c.source_system, c.deleted_at::text AS deleted_at FROM contacts c
            WHERE lower(c.email::text) = {key}
               OR c.id IN (SELECT contact_id FROM contact_emails WHERE lower(email::text) = {key})
            ORDER BY c.deleted_at NULLS FIRST LIMIT 1"""
-    ).format(columns=columns, key=key))
+        ).format(columns=columns, key=key),
+    )
 
 
-def contact_fields(contact: pd.DataFrame, bases: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+def contact_fields(
+    contact: pd.DataFrame, bases: pd.DataFrame, history: pd.DataFrame
+) -> pd.DataFrame:
     """One row per contact field: its value, what protects it, the last kajabi_sync write, and
     what Kajabi last sent (the three-way base)."""
     from kajabi_sync.fields import CONTACT_FIELDS
@@ -261,14 +302,19 @@ def contact_fields(contact: pd.DataFrame, bases: pd.DataFrame, history: pd.DataF
         written = ""
         if field in last.index:
             change = last.loc[field]
-            written = f"run {change['run_id']} ({change['kind']}, {str(change['applied_at'])[:10]}): {change['decision']}"
-        rows.append({
-            "field": field,
-            "value": contact[field].iloc[0],
-            "provenance": f"protected: {why.iloc[0]}" if bool(protected.iloc[0]) else "",
-            "last written by kajabi_sync": written,
-            "Kajabi last sent": bases[field].iloc[0] if len(bases) else "",
-        })
+            applied_on = str(change["applied_at"])[:10]
+            written = (
+                f"run {change['run_id']} ({change['kind']}, {applied_on}): {change['decision']}"
+            )
+        rows.append(
+            {
+                "field": field,
+                "value": contact[field].iloc[0],
+                "provenance": f"protected: {why.iloc[0]}" if bool(protected.iloc[0]) else "",
+                "last written by kajabi_sync": written,
+                "Kajabi last sent": bases[field].iloc[0] if len(bases) else "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -287,21 +333,34 @@ def cmd_contact(args: argparse.Namespace) -> int:
         others = pd.DataFrame()
         if len(contact):
             contact_id = sql.Literal(contact["id"].iloc[0])
-            bases = read_query(conn, sql.SQL(
-                "SELECT {} FROM kajabi_sync.kajabi_base WHERE contact_id = {}::uuid"
-            ).format(sql.SQL(", ").join(map(sql.Identifier, CONTACT_FIELDS)), contact_id))
-            others = read_query(conn, sql.SQL(
-                "SELECT email::text AS email, source FROM contact_emails WHERE contact_id = {}::uuid ORDER BY 1"
-            ).format(contact_id))
+            bases = read_query(
+                conn,
+                sql.SQL(
+                    "SELECT {} FROM kajabi_sync.kajabi_base WHERE contact_id = {}::uuid"
+                ).format(sql.SQL(", ").join(map(sql.Identifier, CONTACT_FIELDS)), contact_id),
+            )
+            others = read_query(
+                conn,
+                sql.SQL(
+                    "SELECT email::text AS email, source FROM contact_emails WHERE contact_id = {}::uuid ORDER BY 1"
+                ).format(contact_id),
+            )
     if contact.empty and history.empty:
         print(f"kajabi-sync: no contact is known by {args.email}", file=sys.stderr)
         return EXIT_FAILED
     if len(contact):
         row = contact.iloc[0]
         state = f", soft-deleted {row['deleted_at']}" if pd.notna(row["deleted_at"]) else ""
-        print(f"Contact {row['email']}  (id {row['id']}, source_system {row['source_system']}{state})")
+        print(
+            f"Contact {row['email']}  (id {row['id']}, source_system {row['source_system']}{state})"
+        )
         if len(others):
-            print("Other addresses: " + ", ".join(f"{e} ({s})" for e, s in zip(others["email"], others["source"])))
+            print(
+                "Other addresses: "
+                + ", ".join(
+                    f"{e} ({s})" for e, s in zip(others["email"], others["source"], strict=False)
+                )
+            )
         mine = history[history["contact_id"] == row["id"]] if len(history) else history
         print("\n" + _frame_text(contact_fields(contact, bases, mine)))
     else:
@@ -310,15 +369,32 @@ def cmd_contact(args: argparse.Namespace) -> int:
     if history.empty:
         print("  kajabi_sync never changed this contact")
     else:
-        shown = history.assign(applied_at=pd.to_datetime(history["applied_at"]).dt.strftime("%Y-%m-%d %H:%M"))
-        print(_frame_text(shown[["applied_at", "run_id", "kind", "field", "old_value", "new_value", "decision",
-                                 "reason"]].head(args.limit)))
+        shown = history.assign(
+            applied_at=pd.to_datetime(history["applied_at"]).dt.strftime("%Y-%m-%d %H:%M")
+        )
+        print(
+            _frame_text(
+                shown[
+                    [
+                        "applied_at",
+                        "run_id",
+                        "kind",
+                        "field",
+                        "old_value",
+                        "new_value",
+                        "decision",
+                        "reason",
+                    ]
+                ].head(args.limit)
+            )
+        )
         if len(history) > args.limit:
             print(f"  ... {len(history) - args.limit} older changes (--limit to see more)")
     return EXIT_OK
 
 
 # --- merge, unmerge, rollback -------------------------------------------------------------
+
 
 def _contact_id_of(conn, who: str, role: str) -> str:
     """A contact id as given, or the live contact whose primary email or other address it is."""
@@ -352,10 +428,14 @@ def cmd_merge(args: argparse.Namespace) -> int:
             try:
                 merged = _contact_id_of(conn, args.merged, "merged contact")
             except NotFound as missing:
-                raise NotFound(f"{missing}; to attach an email that has no contact (e.g. a held "
-                                  "Kajabi address), add --address-only") from None
+                raise NotFound(
+                    f"{missing}; to attach an email that has no contact (e.g. a held "
+                    "Kajabi address), add --address-only"
+                ) from None
             run = merge_contacts(conn, survivor, merged, args.reason)
-    print(f"merged {args.merged} into {args.survivor}: run {run}. Undo with: kajabi-sync unmerge {run}")
+    print(
+        f"merged {args.merged} into {args.survivor}: run {run}. Undo with: kajabi-sync unmerge {run}"
+    )
     return EXIT_OK
 
 
@@ -382,20 +462,27 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from kajabi_sync.db.audit import rollback_run
     from kajabi_sync.db.connection import connect
 
-    answer = _confirmed(f"Undo import run {args.run} (restores every field it wrote, deletes the "
-                        "contacts it created)?", args.yes)
+    answer = _confirmed(
+        f"Undo import run {args.run} (restores every field it wrote, deletes the "
+        "contacts it created)?",
+        args.yes,
+    )
     if answer is None:
-        print("kajabi-sync: rollback needs --yes when not run from a terminal; nothing was written",
-              file=sys.stderr)
+        print(
+            "kajabi-sync: rollback needs --yes when not run from a terminal; nothing was written",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if not answer:
         print("nothing was written")
         return EXIT_FAILED
     with connect(_database_url(args)) as conn:
         result = rollback_run(conn, args.run, args.note)
-    print(f"import run {args.run} rolled back by run {result.rollback_run_id}: "
-          f"{result.fields_restored} field(s) restored, {result.contacts_deleted} contact(s) deleted, "
-          f"{result.bases_restored + result.bases_deleted} Kajabi base(s) put back")
+    print(
+        f"import run {args.run} rolled back by run {result.rollback_run_id}: "
+        f"{result.fields_restored} field(s) restored, {result.contacts_deleted} contact(s) deleted, "
+        f"{result.bases_restored + result.bases_deleted} Kajabi base(s) put back"
+    )
     return EXIT_OK
 
 
@@ -416,17 +503,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Callable[[argparse.Namespace], int], summary: str,
-                details: str = "") -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], int], summary: str, details: str = ""
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=summary, description=details or summary, epilog=EPILOG)
         sub.set_defaults(handler=handler)
         return sub
 
-    status = command("status", cmd_status, "last import runs, what they changed, checks that blocked")
+    status = command(
+        "status", cmd_status, "last import runs, what they changed, checks that blocked"
+    )
     status.add_argument("--limit", type=int, default=10, help="how many runs to show (default 10)")
 
     plan = command(
-        "plan", cmd_plan, "the impact plan of an export, without Dagster running",
+        "plan",
+        cmd_plan,
+        "the impact plan of an export, without Dagster running",
         "Read and validate FILE, plan it against the database exactly as impact_analysis does "
         "(duplicate candidates held), print the summary and the checks, and write the reports. "
         "Writes no contact (only the idempotent merge memory impact_analysis also records). "
@@ -434,35 +526,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("file", metavar="FILE", help="a Kajabi contacts export (CSV)")
     plan.add_argument("--out", help="folder for the reports (default data/plans/<file name>)")
-    plan.add_argument("--first-import", choices=["keep_database", "trust_kajabi"], default="keep_database",
-                      help="how the first import treats differing unprotected fields (see README)")
+    plan.add_argument(
+        "--first-import",
+        choices=["keep_database", "trust_kajabi"],
+        default="keep_database",
+        help="how the first import treats differing unprotected fields (see README)",
+    )
 
-    contact = command("contact", cmd_contact, "a contact's fields, their provenance and history of changes")
+    contact = command(
+        "contact", cmd_contact, "a contact's fields, their provenance and history of changes"
+    )
     contact.add_argument("email", metavar="EMAIL", help="any of the contact's email addresses")
     contact.add_argument("--limit", type=int, default=50, help="history rows to show (default 50)")
 
     merge = command(
-        "merge", cmd_merge, "merge a duplicate into the contact that stays (undo with unmerge)",
+        "merge",
+        cmd_merge,
+        "merge a duplicate into the contact that stays (undo with unmerge)",
         "Fill SURVIVOR's empty fields from MERGED, move MERGED's emails to SURVIVOR and soft-delete "
         "MERGED, in one audited transaction. Each can be a contact id or an email address.",
     )
     merge.add_argument("survivor", metavar="SURVIVOR", help="the contact that stays (id or email)")
     merge.add_argument("merged", metavar="MERGED", help="the duplicate merged away (id or email)")
     merge.add_argument("--reason", required=True, help="why (kept in the audit trail)")
-    merge.add_argument("--address-only", action="store_true",
-                       help="MERGED is an email with no contact (e.g. a held Kajabi address): attach it")
+    merge.add_argument(
+        "--address-only",
+        action="store_true",
+        help="MERGED is an email with no contact (e.g. a held Kajabi address): attach it",
+    )
 
-    unmerge_cmd = command("unmerge", cmd_unmerge, "undo a merge exactly (refuses if something changed since)")
+    unmerge_cmd = command(
+        "unmerge", cmd_unmerge, "undo a merge exactly (refuses if something changed since)"
+    )
     unmerge_cmd.add_argument("merge_run", metavar="MERGE_RUN", type=int, help="the merge's run id")
-    unmerge_cmd.add_argument("--reason", default="merge undone by the user", help="why (kept in the audit trail)")
+    unmerge_cmd.add_argument(
+        "--reason", default="merge undone by the user", help="why (kept in the audit trail)"
+    )
 
-    rollback = command("rollback", cmd_rollback, "undo a whole import run (refuses if anything changed since)")
-    rollback.add_argument("run", metavar="RUN", type=int, help="the import run id (see: kajabi-sync status)")
+    rollback = command(
+        "rollback", cmd_rollback, "undo a whole import run (refuses if anything changed since)"
+    )
+    rollback.add_argument(
+        "run", metavar="RUN", type=int, help="the import run id (see: kajabi-sync status)"
+    )
     rollback.add_argument("--note", help="why (kept in the audit trail)")
     rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     demo = command("demo", cmd_demo, "generate demo data and run the weekly job on it")
-    demo.add_argument("--contacts", type=int, default=6555, help="contacts to generate (default 6555)")
+    demo.add_argument(
+        "--contacts", type=int, default=6555, help="contacts to generate (default 6555)"
+    )
     demo.add_argument("--weeks", type=int, default=2, help="weekly exports to generate and import")
 
     command("migrate", cmd_migrate, "create or update the database's tables (idempotent)")
@@ -481,7 +594,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        with warnings.catch_warnings():  # library deprecation notices are not the operator's business
+        with (
+            warnings.catch_warnings()
+        ):  # library deprecation notices are not the operator's business
             warnings.simplefilter("ignore", FutureWarning)
             return handler(args)
     except KeyboardInterrupt:

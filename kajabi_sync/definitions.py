@@ -6,7 +6,11 @@ import dagster as dg
 
 from kajabi_sync.defs import assets
 from kajabi_sync.defs.checks import kajabi_import_guards
-from kajabi_sync.defs.jobs import new_kajabi_export_sensor, weekly_kajabi_sync, weekly_kajabi_sync_schedule
+from kajabi_sync.defs.jobs import (
+    new_kajabi_export_sensor,
+    weekly_kajabi_sync,
+    weekly_kajabi_sync_schedule,
+)
 from kajabi_sync.defs.merge_jobs import merge_contacts_job
 from kajabi_sync.defs.resources import default_resources
 

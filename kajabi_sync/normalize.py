@@ -9,8 +9,8 @@ distinct value.
 from __future__ import annotations
 
 import numpy as np
-import phonenumbers
 import pandas as pd
+import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 

@@ -120,11 +120,15 @@ def text_csv_body(frame: pd.DataFrame) -> memoryview | None:
     if len(cells) == 1:  # the csv module quotes a row whose only field is empty
         cells[0] = pc.if_else(pc.equal(cells[0], _text("")), _text('""'), cells[0])
     rows = pc.binary_join_element_wise(*cells, _text(","))
-    rows = pc.binary_join_element_wise(rows, _text(""), _text("\n"))  # each row followed by its line end
+    rows = pc.binary_join_element_wise(
+        rows, _text(""), _text("\n")
+    )  # each row followed by its line end
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
     rows = rows.cast(pa.large_string())
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[
+        rows.offset : rows.offset + len(rows) + 1
+    ]
     if not len(rows):
         return memoryview(b"")
     return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]

@@ -24,9 +24,9 @@ from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings, build_plan
 @dataclass(frozen=True)
 class WeekPlan:
     plan: ImpactPlan
-    candidates: pd.DataFrame      # likely duplicates found among the new emails (see holds.py)
-    recent_runs: pd.DataFrame     # for "this week vs last week"
-    merge_memory_added: int       # hand merges turned into merge memory by this plan
+    candidates: pd.DataFrame  # likely duplicates found among the new emails (see holds.py)
+    recent_runs: pd.DataFrame  # for "this week vs last week"
+    merge_memory_added: int  # hand merges turned into merge memory by this plan
 
 
 def plan_week(conn: psycopg.Connection, export: pd.DataFrame, settings: PlanSettings) -> WeekPlan:

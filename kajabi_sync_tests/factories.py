@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -44,8 +46,19 @@ def export_frame(*rows: dict) -> pd.DataFrame:
 
 
 FIXED_COLUMNS = [
-    "Name", "First Name", "Last Name", "Email", "Products", "Tags", "ID", "Member ID",
-    "External User ID", "Created At", "Member Created At", "Sign In Count", "Last Activity",
+    "Name",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Products",
+    "Tags",
+    "ID",
+    "Member ID",
+    "External User ID",
+    "Created At",
+    "Member Created At",
+    "Sign In Count",
+    "Last Activity",
     "Last Sign In At",
 ]
 FORM_COLUMNS = {
@@ -59,12 +72,10 @@ FORM_COLUMNS = {
 }
 
 
-def kajabi_csv(path, *rows: dict) -> "Path":
+def kajabi_csv(path, *rows: dict) -> Path:
     """Write a Kajabi-layout export (BOM, fixed columns, ``Label (handle)`` form columns)."""
-    from pathlib import Path
-
     records = []
-    for number, row in enumerate(rows):
+    for row in rows:
         record = dict.fromkeys(FIXED_COLUMNS, "")
         record.update(
             {

@@ -33,7 +33,9 @@ def applied(db_url, data_dir, monkeypatch, tmp_path) -> int:
     return result.import_run_id
 
 
-@pytest.mark.parametrize("command", ["", "status", "plan", "contact", "merge", "unmerge", "rollback", "demo", "migrate"])
+@pytest.mark.parametrize(
+    "command", ["", "status", "plan", "contact", "merge", "unmerge", "rollback", "demo", "migrate"]
+)
 def test_every_command_has_help(capsys, command):
     code, out, _ = run(capsys, *filter(None, [command]), "--help")
     assert code == EXIT_OK
@@ -43,18 +45,32 @@ def test_every_command_has_help(capsys, command):
 def test_wrong_usage_exits_2(capsys):
     assert run(capsys, "no-such-command")[0] == EXIT_USAGE
     assert run(capsys, "rollback", "not-a-number")[0] == EXIT_USAGE
-    assert run(capsys, "merge", "a@example.com", "b@example.com")[0] == EXIT_USAGE  # --reason missing
+    assert (
+        run(capsys, "merge", "a@example.com", "b@example.com")[0] == EXIT_USAGE
+    )  # --reason missing
     assert set(build_parser()._subparsers._group_actions[0].choices) == {
-        "status", "plan", "contact", "merge", "unmerge", "rollback", "demo", "migrate"}
+        "status",
+        "plan",
+        "contact",
+        "merge",
+        "unmerge",
+        "rollback",
+        "demo",
+        "migrate",
+    }
 
 
 def test_plan_prints_the_summary_and_checks_and_writes_nothing(db_url, data_dir, capsys, tmp_path):
     insert_contacts(db_url, *SEED)
     export = kajabi_csv(data_dir / "kajabi_exports" / "kajabi_contacts_2025-11-10.csv", *WEEK)
-    code, out, err = run(capsys, "--database-url", db_url, "plan", str(export), "--out", str(tmp_path / "plan"))
+    code, out, err = run(
+        capsys, "--database-url", db_url, "plan", str(export), "--out", str(tmp_path / "plan")
+    )
     assert code in (EXIT_OK, EXIT_FAILED)
     assert "## Plan for `kajabi_contacts_2025-11-10.csv`" in out
-    assert "Will write 1 fields** (1 fills, 0 updates)" in out  # Ann's city; Bob's phone differs: unattributed
+    assert (
+        "Will write 1 fields** (1 fills, 0 updates)" in out
+    )  # Ann's city; Bob's phone differs: unattributed
     assert "| `first_name` |" in out
     assert ("WOULD BLOCK" in out) == (code == EXIT_FAILED)
     report = (tmp_path / "plan" / "import_impact_analysis.csv").read_text()
@@ -77,7 +93,7 @@ def test_plan_of_a_missing_or_broken_file_fails_clearly(db_url, data_dir, capsys
 def test_status_lists_runs_with_what_they_changed(db_url, applied, capsys):
     code, out, _ = run(capsys, "--database-url", db_url, "status")
     assert code == EXIT_OK
-    line = next(l for l in out.splitlines() if "kajabi_contacts_2025-11-03.csv" in l)
+    line = next(ln for ln in out.splitlines() if "kajabi_contacts_2025-11-03.csv" in ln)
     assert line.split()[:2] == [str(applied), "import"]
     assert "no Dagster run history" in out
 
@@ -86,9 +102,11 @@ def test_contact_shows_fields_provenance_and_history(db_url, applied, capsys):
     code, out, _ = run(capsys, "--database-url", db_url, "contact", "ANN@example.com")
     assert code == EXIT_OK
     assert "Contact ann@example.com" in out
-    first_name = next(l for l in out.splitlines() if l.strip().startswith("first_name"))
-    assert "Ann" in first_name and "protected" in first_name and "Annie" in first_name  # kept; Kajabi's base
-    city = next(l for l in out.splitlines() if l.strip().startswith("city"))
+    first_name = next(ln for ln in out.splitlines() if ln.strip().startswith("first_name"))
+    assert (
+        "Ann" in first_name and "protected" in first_name and "Annie" in first_name
+    )  # kept; Kajabi's base
+    city = next(ln for ln in out.splitlines() if ln.strip().startswith("city"))
     assert "Denver" in city and f"run {applied} (import" in city and "fill" in city
     assert "History of changes" in out and "Denver" in out.split("History of changes")[1]
 
@@ -103,7 +121,9 @@ def test_rollback_needs_yes_without_a_terminal_then_undoes_once(db_url, applied,
     assert code == EXIT_USAGE and "--yes" in err
     assert contact(db_url, "ann@example.com")["city"] == "Denver"
 
-    code, out, _ = run(capsys, "--database-url", db_url, "rollback", str(applied), "--yes", "--note", "test")
+    code, out, _ = run(
+        capsys, "--database-url", db_url, "rollback", str(applied), "--yes", "--note", "test"
+    )
     assert code == EXIT_OK and "1 field(s) restored" in out  # the city fill
     assert contact(db_url, "ann@example.com")["city"] is None
 
@@ -117,8 +137,16 @@ def test_merge_by_email_then_unmerge(db_url, capsys):
         dict(email="ann@example.com", first_name="Ann"),
         dict(email="ann.other@example.com", first_name="Ann", city="Denver"),
     )
-    code, out, _ = run(capsys, "--database-url", db_url, "merge", "ann@example.com", duplicate,
-                       "--reason", "same person")
+    code, out, _ = run(
+        capsys,
+        "--database-url",
+        db_url,
+        "merge",
+        "ann@example.com",
+        duplicate,
+        "--reason",
+        "same person",
+    )
     assert code == EXIT_OK
     merge_run = int(out.split("run ")[1].split(".")[0])
     assert contact(db_url, "ann@example.com")["city"] == "Denver"
@@ -132,13 +160,32 @@ def test_merge_by_email_then_unmerge(db_url, capsys):
 
 def test_merge_of_an_unknown_email_says_what_to_do(db_url, capsys):
     insert_contacts(db_url, dict(email="ann@example.com", first_name="Ann"))
-    code, _, err = run(capsys, "--database-url", db_url, "merge", "ann@example.com", "held@example.com",
-                       "--reason", "same person")
+    code, _, err = run(
+        capsys,
+        "--database-url",
+        db_url,
+        "merge",
+        "ann@example.com",
+        "held@example.com",
+        "--reason",
+        "same person",
+    )
     assert code == EXIT_FAILED and "--address-only" in err
-    code, out, _ = run(capsys, "--database-url", db_url, "merge", "ann@example.com", "held@example.com",
-                       "--reason", "same person", "--address-only")
+    code, out, _ = run(
+        capsys,
+        "--database-url",
+        db_url,
+        "merge",
+        "ann@example.com",
+        "held@example.com",
+        "--reason",
+        "same person",
+        "--address-only",
+    )
     assert code == EXIT_OK
-    assert count(db_url, "SELECT count(*) FROM contact_emails WHERE email = 'held@example.com'") == 1
+    assert (
+        count(db_url, "SELECT count(*) FROM contact_emails WHERE email = 'held@example.com'") == 1
+    )
 
 
 def test_unreachable_database_fails_without_showing_the_password(capsys):

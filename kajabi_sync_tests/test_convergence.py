@@ -28,14 +28,18 @@ def _import(url: str, path: Path):
     validated = validate_export(read_kajabi_export(path))
     with psycopg.connect(url) as conn:
         plan = build_plan(validated.frame, load_snapshot(conn))
-        apply_plan(conn, plan, ImportRecord(path.name, validated.source.sha256, len(validated.frame)))
+        apply_plan(
+            conn, plan, ImportRecord(path.name, validated.source.sha256, len(validated.frame))
+        )
     return validated, plan
 
 
 def _enriched_export(url: str, validated, plan, out_dir: Path) -> Path:
     with psycopg.connect(url) as conn:
         contacts = load_live_contacts(conn)
-    files = write_enriched_export(build_enriched_export(contacts, kajabi_values(plan, validated.frame)), out_dir)
+    files = write_enriched_export(
+        build_enriched_export(contacts, kajabi_values(plan, validated.frame)), out_dir
+    )
     return files.paths["kajabi_full_enriched_export"][0]
 
 
@@ -59,19 +63,45 @@ def test_export_reimport_converges_and_later_kajabi_edits_flow_in(db_url, tmp_pa
     insert_contacts(
         db_url,
         # enriched from PayPal: Kajabi still has the old first name
-        {"email": "ann@example.com", "first_name": "Annabel", "paypal_first_name": "Annabel",
-         "kajabi_id": "1", "phone": "+13035550101", "phone_source": "paypal"},
+        {
+            "email": "ann@example.com",
+            "first_name": "Annabel",
+            "paypal_first_name": "Annabel",
+            "kajabi_id": "1",
+            "phone": "+13035550101",
+            "phone_source": "paypal",
+        },
         # an unflagged correction: the database fixed the city's capitalisation and the street
-        {"email": "bo@example.com", "first_name": "Bo", "city": "Denver",
-         "address_line_1": "12 Main Street", "kajabi_id": "2"},
+        {
+            "email": "bo@example.com",
+            "first_name": "Bo",
+            "city": "Denver",
+            "address_line_1": "12 Main Street",
+            "kajabi_id": "2",
+        },
         # plain Kajabi contact
         {"email": "cy@example.com", "first_name": "Cy", "kajabi_id": "3"},
     )
     kajabi_rows = [
-        {"email": "Ann@Example.com", "first_name": "Ann", "kajabi_id": "1", "phone": "303-555-0199"},
-        {"email": "bo@example.com", "first_name": "Bo", "city": "denver", "address_line_1": "12 main st",
-         "kajabi_id": "2"},
-        {"email": "cy@example.com", "first_name": "Cy", "kajabi_id": "3", "phone": "(720) 555-0100"},
+        {
+            "email": "Ann@Example.com",
+            "first_name": "Ann",
+            "kajabi_id": "1",
+            "phone": "303-555-0199",
+        },
+        {
+            "email": "bo@example.com",
+            "first_name": "Bo",
+            "city": "denver",
+            "address_line_1": "12 main st",
+            "kajabi_id": "2",
+        },
+        {
+            "email": "cy@example.com",
+            "first_name": "Cy",
+            "kajabi_id": "3",
+            "phone": "(720) 555-0100",
+        },
     ]
     exports = tmp_path / "exports"
     exports.mkdir()

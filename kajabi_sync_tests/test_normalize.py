@@ -25,7 +25,7 @@ def test_phone_key_matches_phonenumbers_value_by_value(values):
     series = pd.Series(values, dtype="string")
     keys = phone_key(series)
     stripped = series.str.strip()
-    for raw, key in zip(stripped, keys):
+    for raw, key in zip(stripped, keys, strict=False):
         if raw == "":
             assert pd.isna(key)
         else:
@@ -33,7 +33,9 @@ def test_phone_key_matches_phonenumbers_value_by_value(values):
 
 
 def test_phone_key_keeps_index_name_and_empty_cells():
-    series = pd.Series(["(303) 555-1234", "  ", None, "+44 20 7946 0958"], index=[5, 3, 9, 1], name="phone")
+    series = pd.Series(
+        ["(303) 555-1234", "  ", None, "+44 20 7946 0958"], index=[5, 3, 9, 1], name="phone"
+    )
     keys = phone_key(series)
     assert keys.name == "phone" and list(keys.index) == [5, 3, 9, 1]
     assert keys.tolist()[0] == "+13035551234" and keys.tolist()[3] == "+442079460958"
@@ -44,6 +46,11 @@ def test_same_text_is_exact_positional_equality_with_na_never_equal():
     from kajabi_sync.normalize import same_text
 
     left = pd.Series(["Ann", "ann", None, "Bo", "", "x"], dtype="string")
-    right = pd.Series(["Ann", "Ann", None, pd.NA, "", "x"], dtype=pd.StringDtype("pyarrow"), index=range(5, 11))
+    right = pd.Series(
+        ["Ann", "Ann", None, pd.NA, "", "x"], dtype=pd.StringDtype("pyarrow"), index=range(5, 11)
+    )
     assert same_text(left, right).tolist() == [True, False, False, False, True, True]
-    assert same_text(pd.Series([1, None], dtype=object), pd.Series(["1", "2"])).tolist() == [True, False]
+    assert same_text(pd.Series([1, None], dtype=object), pd.Series(["1", "2"])).tolist() == [
+        True,
+        False,
+    ]

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from kajabi_sync.reports import text_csv_body, write_csv
 
 # The characters csv quoting and line ends care about, plus ordinary and non-ASCII text.
-_CELL = st.none() | st.text(alphabet=st.sampled_from(list(',"\r\n\t =+-@\'aZ9é€ 😀')), max_size=8)
+_CELL = st.none() | st.text(alphabet=st.sampled_from(list(",\"\r\n\t =+-@'aZ9é€ 😀")), max_size=8)
 
 
 def _pandas_bytes(frame: pd.DataFrame) -> bytes:
@@ -30,14 +30,23 @@ def test_text_body_equals_pandas_to_csv(rows, columns, storage):
 
 
 def test_frames_that_are_not_all_text_are_left_to_pandas(tmp_path):
-    for frame in (pd.DataFrame({"x": [1.5]}), pd.DataFrame({"x": [["a"]]}), pd.DataFrame({"x": [True]}),
-                  pd.DataFrame({"x": [pd.Timestamp("2025-01-01")]}), pd.DataFrame()):
+    for frame in (
+        pd.DataFrame({"x": [1.5]}),
+        pd.DataFrame({"x": [["a"]]}),
+        pd.DataFrame({"x": [True]}),
+        pd.DataFrame({"x": [pd.Timestamp("2025-01-01")]}),
+        pd.DataFrame(),
+    ):
         assert text_csv_body(frame) is None
         path = write_csv(frame, tmp_path / "f.csv")
         assert path.read_bytes() == _pandas_bytes(frame)
 
 
 def test_write_csv_writes_neutralised_text_through_the_fast_body(tmp_path):
-    frame = pd.DataFrame({"Email": ["a@x.com", None], "First Name": ["=1+1", 'say "hi", ok']}, dtype="string")
+    frame = pd.DataFrame(
+        {"Email": ["a@x.com", None], "First Name": ["=1+1", 'say "hi", ok']}, dtype="string"
+    )
     path = write_csv(frame, tmp_path / "f.csv")
-    assert path.read_text(encoding="utf-8") == 'Email,First Name\na@x.com,\'=1+1\n,"say ""hi"", ok"\n'
+    assert (
+        path.read_text(encoding="utf-8") == 'Email,First Name\na@x.com,\'=1+1\n,"say ""hi"", ok"\n'
+    )

@@ -86,7 +86,9 @@ def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> Non
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
     with conn.cursor() as cur:
         with cur.copy(
-            sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(sql.Identifier(table), columns)
+            sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+                sql.Identifier(table), columns
+            )
         ) as copy:
             copy.write(body)
 
@@ -96,13 +98,20 @@ def _text_columns(names) -> sql.Composable:
 
 
 def _stage(conn: psycopg.Connection, plan: ImpactPlan) -> None:
-    writes = plan.writes()[["contact_id", "field", "db_value", "kajabi_value", "decision", "reason"]]
+    writes = plan.writes()[
+        ["contact_id", "field", "db_value", "kajabi_value", "decision", "reason"]
+    ]
     conn.execute(
         "CREATE TEMP TABLE stage_changes (contact_id uuid, field text, old_value text, "
         "new_value text, decision text, reason text) ON COMMIT DROP"
     )
-    copy_frame(conn, "stage_changes", writes.set_axis(
-        ["contact_id", "field", "old_value", "new_value", "decision", "reason"], axis=1))
+    copy_frame(
+        conn,
+        "stage_changes",
+        writes.set_axis(
+            ["contact_id", "field", "old_value", "new_value", "decision", "reason"], axis=1
+        ),
+    )
     conn.execute(
         sql.SQL("CREATE TEMP TABLE stage_provenance (id uuid, {}) ON COMMIT DROP").format(
             _text_columns(PROVENANCE_COLUMNS)
@@ -116,12 +125,17 @@ def _stage(conn: psycopg.Connection, plan: ImpactPlan) -> None:
     )
     new = plan.new_contacts
     email = new["email_raw"].astype("string").str.strip() if "email_raw" in new else new["email"]
-    copy_frame(conn, "stage_new", new[["contact_id", *CONTACT_FIELDS]].assign(email=email)[
-        ["contact_id", "email", *CONTACT_FIELDS]])
+    copy_frame(
+        conn,
+        "stage_new",
+        new[["contact_id", *CONTACT_FIELDS]].assign(email=email)[
+            ["contact_id", "email", *CONTACT_FIELDS]
+        ],
+    )
     conn.execute(
-        sql.SQL("CREATE TEMP TABLE stage_base (contact_id uuid, kajabi_email text, {}) ON COMMIT DROP").format(
-            _text_columns(CONTACT_FIELDS)
-        )
+        sql.SQL(
+            "CREATE TEMP TABLE stage_base (contact_id uuid, kajabi_email text, {}) ON COMMIT DROP"
+        ).format(_text_columns(CONTACT_FIELDS))
     )
     copy_frame(conn, "stage_base", plan.new_bases[["contact_id", "kajabi_email", *CONTACT_FIELDS]])
 
@@ -129,7 +143,9 @@ def _stage(conn: psycopg.Connection, plan: ImpactPlan) -> None:
 def _field_value(alias: str) -> sql.Composable:
     """CASE s.field WHEN 'first_name' THEN c.first_name ... END (NULLIF: '' counts as empty)."""
     whens = sql.SQL(" ").join(
-        sql.SQL("WHEN {} THEN NULLIF({}.{}, '')").format(sql.Literal(f), sql.Identifier(alias), sql.Identifier(f))
+        sql.SQL("WHEN {} THEN NULLIF({}.{}, '')").format(
+            sql.Literal(f), sql.Identifier(alias), sql.Identifier(f)
+        )
         for f in CONTACT_FIELDS
     )
     return sql.SQL("CASE s.field {} END").format(whens)
@@ -161,15 +177,15 @@ def _moved_contacts(conn: psycopg.Connection) -> list[str]:
     masked = mask_email(pd.Series([email for _, email in rows], dtype="string"))
     return [
         f"{email} (contact {contact_id})" if pd.notna(email) else f"contact {contact_id} (deleted)"
-        for (contact_id, _), email in zip(rows, masked)
+        for (contact_id, _), email in zip(rows, masked, strict=False)
     ]
 
 
 def _update_contacts(conn: psycopg.Connection) -> int:
     pivot = sql.SQL(", ").join(
-        sql.SQL("bool_or(field = {0}) AS {1}, max(new_value) FILTER (WHERE field = {0}) AS {2}").format(
-            sql.Literal(f), sql.Identifier(f"has_{f}"), sql.Identifier(f"new_{f}")
-        )
+        sql.SQL(
+            "bool_or(field = {0}) AS {1}, max(new_value) FILTER (WHERE field = {0}) AS {2}"
+        ).format(sql.Literal(f), sql.Identifier(f"has_{f}"), sql.Identifier(f"new_{f}"))
         for f in CONTACT_FIELDS
     )
     assignments = sql.SQL(", ").join(
@@ -246,7 +262,9 @@ def _write_bases(conn: psycopg.Connection, run_id: int) -> int:
         ).format(cols=cols, base_cols=base_cols, replaced=replaced),
         (run_id,),
     )
-    updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(f)) for f in fields)
+    updates = sql.SQL(", ").join(
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(f)) for f in fields
+    )
     # In key order: the primary key and the contacts lookups of the foreign key walk their
     # indexes in order instead of at random.
     return conn.execute(
@@ -286,7 +304,9 @@ def apply_plan(conn: psycopg.Connection, plan: ImpactPlan, record: ImportRecord)
     return result
 
 
-def _apply_in_transaction(conn: psycopg.Connection, plan: ImpactPlan, record: ImportRecord) -> ApplyResult:
+def _apply_in_transaction(
+    conn: psycopg.Connection, plan: ImpactPlan, record: ImportRecord
+) -> ApplyResult:
     take_write_lock(conn)
     _stage(conn, plan)
     moved = _moved_contacts(conn)

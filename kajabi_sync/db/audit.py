@@ -66,7 +66,9 @@ def _run_to_undo(conn: psycopg.Connection, run_id: int) -> dict:
     if run is None:
         raise RollbackRefused(f"import run {run_id} does not exist; nothing was written")
     if run["kind"] != "import":
-        raise RollbackRefused(f"run {run_id} is a {run['kind']}, not an import; only imports can be rolled back")
+        raise RollbackRefused(
+            f"run {run_id} is a {run['kind']}, not an import; only imports can be rolled back"
+        )
     if run["rolled_back_by"] is not None:
         raise RollbackRefused(
             f"import run {run_id} was already rolled back (by run {run['rolled_back_by']}); nothing was written"
@@ -104,7 +106,8 @@ def _blockers(conn: psycopg.Connection, run_id: int) -> list[str]:
         for f in CONTACT_FIELDS
     )
     enriched = sql.SQL(" OR ").join(
-        sql.SQL("NULLIF(c.{0}::text, '') IS NOT NULL").format(sql.Identifier(f)) for f in ENRICHMENT_COLUMNS
+        sql.SQL("NULLIF(c.{0}::text, '') IS NOT NULL").format(sql.Identifier(f))
+        for f in ENRICHMENT_COLUMNS
     )
     query = sql.SQL(
         """
@@ -154,7 +157,9 @@ def _restore_bases(conn: psycopg.Connection, run_id: int) -> tuple[int, int]:
     fields = ["kajabi_email", *CONTACT_FIELDS]
     cols = sql.SQL(", ").join(sql.Identifier(f) for f in fields)
     history_cols = sql.SQL(", ").join(sql.SQL("h.{}").format(sql.Identifier(f)) for f in fields)
-    updates = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(f)) for f in fields)
+    updates = sql.SQL(", ").join(
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(f)) for f in fields
+    )
     # The restored row's writer: the newest earlier import still standing that wrote that base.
     restored = conn.execute(
         sql.SQL(
@@ -187,8 +192,12 @@ def _restore_bases(conn: psycopg.Connection, run_id: int) -> tuple[int, int]:
 
 
 def _delete_created(conn: psycopg.Connection) -> int:
-    conn.execute("DELETE FROM contact_emails WHERE contact_id IN (SELECT contact_id FROM stage_created)")
-    return conn.execute("DELETE FROM contacts WHERE id IN (SELECT contact_id FROM stage_created)").rowcount
+    conn.execute(
+        "DELETE FROM contact_emails WHERE contact_id IN (SELECT contact_id FROM stage_created)"
+    )
+    return conn.execute(
+        "DELETE FROM contacts WHERE id IN (SELECT contact_id FROM stage_created)"
+    ).rowcount
 
 
 def rollback_run(conn: psycopg.Connection, run_id: int, note: str | None = None) -> RollbackResult:
@@ -200,7 +209,9 @@ def rollback_run(conn: psycopg.Connection, run_id: int, note: str | None = None)
         _stage(conn, run_id)
         blockers = _blockers(conn, run_id)
         if blockers:
-            shown = "; ".join(blockers[:10]) + (f"; and {len(blockers) - 10} more" if len(blockers) > 10 else "")
+            shown = "; ".join(blockers[:10]) + (
+                f"; and {len(blockers) - 10} more" if len(blockers) > 10 else ""
+            )
             raise RollbackRefused(
                 f"import run {run_id} cannot be rolled back, {len(blockers)} change(s) since would be lost "
                 f"({shown}); nothing was written"
@@ -236,7 +247,8 @@ def rollback_run(conn: psycopg.Connection, run_id: int, note: str | None = None)
         )
         counts = {k: v for k, v in result.__dict__.items() if k != "rollback_run_id"}
         conn.execute(
-            "UPDATE kajabi_sync.import_runs SET counts = %s WHERE id = %s", (json.dumps(counts), rollback_id)
+            "UPDATE kajabi_sync.import_runs SET counts = %s WHERE id = %s",
+            (json.dumps(counts), rollback_id),
         )
         conn.execute(
             "UPDATE kajabi_sync.import_runs SET rolled_back_at = now(), rolled_back_by = %s WHERE id = %s",

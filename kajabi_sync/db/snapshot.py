@@ -7,11 +7,11 @@ import io
 from dataclasses import dataclass
 
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-import psycopg
-from psycopg.rows import dict_row
 from psycopg import sql
+from psycopg.rows import dict_row
 
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.survivorship.policy import PROVENANCE_COLUMNS
@@ -24,7 +24,9 @@ CONTACT_COLUMNS: tuple[str, ...] = tuple(
 )
 
 
-def read_query(conn: psycopg.Connection, query: sql.Composable | str, *, arrow: bool = False) -> pd.DataFrame:
+def read_query(
+    conn: psycopg.Connection, query: sql.Composable | str, *, arrow: bool = False
+) -> pd.DataFrame:
     """Run a SELECT through COPY and read it as text columns (NULL and '' both become NA).
 
     ``arrow``: Arrow-backed text (``string[pyarrow]``) instead of Python strings, for readers
@@ -33,7 +35,9 @@ def read_query(conn: psycopg.Connection, query: sql.Composable | str, *, arrow: 
         query = sql.SQL(query)
     buffer = io.BytesIO()
     with conn.cursor() as cur:
-        with cur.copy(sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)) as copy:
+        with cur.copy(
+            sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(query)
+        ) as copy:
             for block in copy:
                 buffer.write(block)
     return _text_frame(buffer.getvalue(), arrow)
@@ -54,7 +58,9 @@ def _text_frame(data: bytes, arrow: bool = False) -> pd.DataFrame:
         ),
     )
     text = pd.StringDtype("pyarrow") if arrow else pd.StringDtype()
-    return table.rename_columns(_unique_names(header)).to_pandas(types_mapper={pa.string(): text}.get)
+    return table.rename_columns(_unique_names(header)).to_pandas(
+        types_mapper={pa.string(): text}.get
+    )
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -85,12 +91,12 @@ def load_live_contacts(conn: psycopg.Connection, *, arrow: bool = False) -> pd.D
 class DatabaseSnapshot:
     """What the plan needs from the database, read in one repeatable-read transaction."""
 
-    contacts: pd.DataFrame        # live contacts, CONTACT_COLUMNS, indexed by nothing
-    emails: pd.DataFrame          # email_key, contact_id: every known email of a live contact
-    deleted: pd.DataFrame         # email_key (any of their emails), kajabi_id of soft-deleted contacts
-    merged: pd.DataFrame          # email_key, contact_id from kajabi_sync.merged_from (active)
-    bases: pd.DataFrame           # kajabi_base rows: contact_id, kajabi_email, CONTACT_FIELDS
-    last_import: dict | None      # the newest applied, not rolled back, import run
+    contacts: pd.DataFrame  # live contacts, CONTACT_COLUMNS, indexed by nothing
+    emails: pd.DataFrame  # email_key, contact_id: every known email of a live contact
+    deleted: pd.DataFrame  # email_key (any of their emails), kajabi_id of soft-deleted contacts
+    merged: pd.DataFrame  # email_key, contact_id from kajabi_sync.merged_from (active)
+    bases: pd.DataFrame  # kajabi_base rows: contact_id, kajabi_email, CONTACT_FIELDS
+    last_import: dict | None  # the newest applied, not rolled back, import run
 
 
 def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
@@ -123,9 +129,9 @@ def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
         base_columns = sql.SQL(", ").join(sql.Identifier(c) for c in CONTACT_FIELDS)
         bases = read_query(
             conn,
-            sql.SQL("SELECT contact_id::text AS contact_id, kajabi_email, {} FROM kajabi_sync.kajabi_base").format(
-                base_columns
-            ),
+            sql.SQL(
+                "SELECT contact_id::text AS contact_id, kajabi_email, {} FROM kajabi_sync.kajabi_base"
+            ).format(base_columns),
         )
         last_import = last_applied_import(conn)
     return DatabaseSnapshot(contacts, emails, deleted, merged, bases, last_import)

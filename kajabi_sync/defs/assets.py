@@ -13,6 +13,7 @@ from kajabi_sync.defs.partitions import partition_monday, weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync.defs.summary import impact_summary, previous_import, week_figures
 from kajabi_sync.exports_folder import export_for_week
+from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.kajabi import RawExport, ValidatedExport, read_kajabi_export, validate_export
 from kajabi_sync.kajabi.enriched_export import (
     build_enriched_export,
@@ -29,7 +30,6 @@ from kajabi_sync.survivorship.report import (
     plan_figures,
     write_impact_report,
 )
-from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.weekly_plan import kajabi_values, plan_week
 
 GROUP = "kajabi_weekly_import"
@@ -53,23 +53,31 @@ class PlanConfig(dg.Config):
 
 
 def _table(frame: pd.DataFrame) -> dg.TableMetadataValue:
-    records = [dg.TableRecord({k: (None if pd.isna(v) else v) for k, v in row.items()})
-               for row in frame.astype(object).to_dict("records")]
-    columns = [dg.TableColumn(str(c), "int" if pd.api.types.is_integer_dtype(frame[c]) else "string")
-               for c in frame.columns]
+    records = [
+        dg.TableRecord({k: (None if pd.isna(v) else v) for k, v in row.items()})
+        for row in frame.astype(object).to_dict("records")
+    ]
+    columns = [
+        dg.TableColumn(str(c), "int" if pd.api.types.is_integer_dtype(frame[c]) else "string")
+        for c in frame.columns
+    ]
     return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
 
 
 def _schema(frame: pd.DataFrame) -> dg.TableSchema:
     """``dagster/column_schema``: the columns the asset page lists, with their dtypes."""
-    return dg.TableSchema(columns=[dg.TableColumn(str(c), str(frame[c].dtype)) for c in frame.columns])
+    return dg.TableSchema(
+        columns=[dg.TableColumn(str(c), str(frame[c].dtype)) for c in frame.columns]
+    )
 
 
 @weekly_asset(
     kinds={"csv", "kajabi"},
     description="The week's full Kajabi contacts export, read as Kajabi wrote it (card-data columns dropped).",
 )
-def raw_kajabi_export(context: dg.AssetExecutionContext, data_folder: DataFolder) -> dg.Output[RawExport]:
+def raw_kajabi_export(
+    context: dg.AssetExecutionContext, data_folder: DataFolder
+) -> dg.Output[RawExport]:
     path = export_for_week(data_folder.exports(), partition_monday(context.partition_key))
     raw = read_kajabi_export(path)
     for warning in raw.warnings:
@@ -128,7 +136,9 @@ def impact_analysis(
     data_folder: DataFolder,
 ) -> dg.Output[ImpactPlan]:
     with database.connection() as conn:
-        week = plan_week(conn, validated_export.frame, PlanSettings(first_import=config.first_import))
+        week = plan_week(
+            conn, validated_export.frame, PlanSettings(first_import=config.first_import)
+        )
     # The later steps read the export's file, rejects and row count from the plan: at 1M rows
     # unpickling the whole validated export took ~3.5 s in each step that loaded it.
     plan = replace(week.plan, export_summary=validated_export.without_rows())

@@ -25,8 +25,8 @@ import dagster as dg
 from kajabi_sync.defs.partitions import weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync.exports_folder import file_sha256, newest_per_week
-from kajabi_sync.guards.export_guards import pending_earlier_exports
 from kajabi_sync.guards.evaluate import GUARDS, evaluate_guards
+from kajabi_sync.guards.export_guards import pending_earlier_exports
 from kajabi_sync.guards.facts import read_import_facts
 from kajabi_sync.guards.result import GuardResult
 from kajabi_sync.guards.thresholds import FIELDS, env_name, load_thresholds
@@ -95,16 +95,25 @@ def planned_export(plan: ImpactPlan) -> ValidatedExport:
 
 
 def override_snippet(override: Mapping[str, Any]) -> str:
-    lines = [f"      {key}: {str(value).lower() if isinstance(value, bool) else value}"
-             for key, value in override.items()]
+    lines = [
+        f"      {key}: {str(value).lower() if isinstance(value, bool) else value}"
+        for key, value in override.items()
+    ]
     return "\n".join(
-        ["ops:", f"  {GUARDS_OP}:", "    config:", *lines,
-         '      override_reason: "<why this week is fine>"']
+        [
+            "ops:",
+            f"  {GUARDS_OP}:",
+            "    config:",
+            *lines,
+            '      override_reason: "<why this week is fine>"',
+        ]
     )
 
 
 def describe(result: GuardResult) -> str:
-    verdict = "Passed" if result.passed else ("BLOCKED the import" if result.blocking else "Warning")
+    verdict = (
+        "Passed" if result.passed else ("BLOCKED the import" if result.blocking else "Warning")
+    )
     text = (
         f"{verdict}. {result.explanation}\n\nMeasured: {result.value}; limit: "
         f"{'none' if result.limit is None else result.limit}; threshold: {result.threshold}."
@@ -184,8 +193,13 @@ def kajabi_import_guards(
         file_sha256,
     )
     for result in evaluate_guards(
-        impact_analysis, validated_export, facts, thresholds, config.allow_stale_export,
-        pending, config.allow_earlier_export_pending,
+        impact_analysis,
+        validated_export,
+        facts,
+        thresholds,
+        config.allow_stale_export,
+        pending,
+        config.allow_earlier_export_pending,
     ):
         if result.blocks:
             context.log.error(f"{result.name}: {result.explanation}")

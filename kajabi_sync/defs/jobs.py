@@ -1,6 +1,5 @@
 """The weekly job, its schedule, and a sensor for exports that arrive later in the week."""
 
-
 from datetime import datetime
 
 import dagster as dg

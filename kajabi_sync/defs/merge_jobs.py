@@ -51,8 +51,9 @@ def run_decision(config: MergeDecision, conn, dagster_run_id: str | None = None)
     """Carry out one decision; return what happened (for metadata). Raises MergeRefused."""
     if config.action == "merge":
         _need(config, "survivor_id", "merged_id")
-        run = merge_contacts(conn, config.survivor_id, config.merged_id, config.reason,
-                             dagster_run_id=dagster_run_id)
+        run = merge_contacts(
+            conn, config.survivor_id, config.merged_id, config.reason, dagster_run_id=dagster_run_id
+        )
         return {"action": "merge", "merge_run_id": run}
     if config.action == "unmerge":
         _need(config, "merge_run_id")
@@ -62,12 +63,18 @@ def run_decision(config: MergeDecision, conn, dagster_run_id: str | None = None)
     if config.action == "release":
         release_hold(conn, config.email, config.reason)
         return {"action": "release", "email": _masked(config.email)}
-    run = approve_hold(conn, config.email, config.contact_id, config.reason, dagster_run_id=dagster_run_id)
+    run = approve_hold(
+        conn, config.email, config.contact_id, config.reason, dagster_run_id=dagster_run_id
+    )
     return {"action": "approve", "email": _masked(config.email), "merge_run_id": run}
 
 
-@dg.op(description="Carry out one merge decision (merge, unmerge, release, approve) in one transaction.")
-def decide_merge(context: dg.OpExecutionContext, config: MergeDecision, database: ContactsDatabase) -> dict:
+@dg.op(
+    description="Carry out one merge decision (merge, unmerge, release, approve) in one transaction."
+)
+def decide_merge(
+    context: dg.OpExecutionContext, config: MergeDecision, database: ContactsDatabase
+) -> dict:
     with database.connection() as conn:
         outcome = run_decision(config, conn, context.run.run_id)
     context.add_output_metadata({k: v for k, v in outcome.items()})
@@ -75,6 +82,8 @@ def decide_merge(context: dg.OpExecutionContext, config: MergeDecision, database
     return outcome
 
 
-@dg.job(description="Merge two contacts, undo a merge, or decide a held duplicate (release or approve).")
+@dg.job(
+    description="Merge two contacts, undo a merge, or decide a held duplicate (release or approve)."
+)
 def merge_contacts_job():
     decide_merge()

@@ -24,7 +24,12 @@ from kajabi_sync.survivorship.report import divergence_by_field, plan_figures
 # The decisions where the database keeps its value while Kajabi holds another: together, how
 # far the two systems still disagree (``divergence_by_field`` sums the same ones).
 DIVERGENCE_DECISIONS: tuple[str, ...] = (
-    "cosmetic", "protected", "kept_db", "conflict", "unattributed", "keep_db_kajabi_blank",
+    "cosmetic",
+    "protected",
+    "kept_db",
+    "conflict",
+    "unattributed",
+    "keep_db_kajabi_blank",
 )
 
 # (figure, label) in reading order for the week-over-week table.
@@ -87,8 +92,11 @@ def run_figures(run: Mapping | None) -> dict[str, int] | None:
     decisions = counts.get("decisions") or {}
     figures: dict[str, int] = {d: int(decisions.get(d, 0)) for d, _ in DECISION_COLUMNS}
     figures["divergence"] = int(sum(int(decisions.get(d, 0)) for d in DIVERGENCE_DECISIONS))
-    for stored, name in (("fields_written", "fields_to_write"), ("contacts_created", "new_contacts"),
-                         ("held_for_review", "held_for_review")):
+    for stored, name in (
+        ("fields_written", "fields_to_write"),
+        ("contacts_created", "new_contacts"),
+        ("held_for_review", "held_for_review"),
+    ):
         if counts.get(stored) is not None:
             figures[name] = int(counts[stored])
     if run.get("export_rows") is not None and not pd.isna(run.get("export_rows")):
@@ -107,7 +115,11 @@ def previous_import(runs: pd.DataFrame, before: date | None = None) -> dict | No
         candidates = candidates[exported.notna() & (exported < before)]
     if candidates.empty:
         return None
-    return candidates.sort_values(["export_date", "id"], ascending=False, na_position="last").iloc[0].to_dict()
+    return (
+        candidates.sort_values(["export_date", "id"], ascending=False, na_position="last")
+        .iloc[0]
+        .to_dict()
+    )
 
 
 def escape_markdown(text: object) -> str:
@@ -182,8 +194,12 @@ def _week_over_week(figures: Mapping[str, int], previous: Mapping | None) -> lis
         label = f"last import (run {previous.get('id')}, {code_span(when) if isinstance(when, str) else when})"
         lines = []
     rows = [
-        [text, _number(figures.get(name)), _number(None if before is None else before.get(name)),
-         _change(figures[name], None if before is None else before.get(name))]
+        [
+            text,
+            _number(figures.get(name)),
+            _number(None if before is None else before.get(name)),
+            _change(figures[name], None if before is None else before.get(name)),
+        ]
         for name, text in WEEK_FIGURES
         if name in figures
     ]
@@ -204,8 +220,10 @@ def _decisions_by_field(plan: ImpactPlan) -> list[str]:
 def _naive(naive: Mapping[str, int]) -> list[str]:
     if not naive:
         return ["Nothing: the export matched no contact."]
-    return [f"- {NAIVE_LABELS.get(name, name.replace('_', ' '))}: **{int(value):,}**"
-            for name, value in naive.items()]
+    return [
+        f"- {NAIVE_LABELS.get(name, name.replace('_', ' '))}: **{int(value):,}**"
+        for name, value in naive.items()
+    ]
 
 
 def _conflicts(plan: ImpactPlan, limit: int, report: str) -> list[str]:
@@ -213,14 +231,23 @@ def _conflicts(plan: ImpactPlan, limit: int, report: str) -> list[str]:
     if conflicts.empty:
         return ["No conflicts."]
     shown = conflicts.head(limit)
-    masked = {c: mask_values(shown["field"], shown[c]) for c in ("db_value", "kajabi_value", "base_value")}
+    masked = {
+        c: mask_values(shown["field"], shown[c]) for c in ("db_value", "kajabi_value", "base_value")
+    }
     emails = mask_email(shown["email"])
     rows = [
-        [escape_markdown(emails[i]), f"`{shown.at[i, 'field']}`", escape_markdown(masked["db_value"][i]),
-         escape_markdown(masked["kajabi_value"][i]), escape_markdown(masked["base_value"][i])]
+        [
+            escape_markdown(emails[i]),
+            f"`{shown.at[i, 'field']}`",
+            escape_markdown(masked["db_value"][i]),
+            escape_markdown(masked["kajabi_value"][i]),
+            escape_markdown(masked["base_value"][i]),
+        ]
         for i in shown.index
     ]
-    lines = _table(["contact", "field", "database (kept)", "Kajabi now", "Kajabi last import"], rows)
+    lines = _table(
+        ["contact", "field", "database (kept)", "Kajabi now", "Kajabi last import"], rows
+    )
     if len(conflicts) > limit:
         lines += ["", f"… and {len(conflicts) - limit:,} more in {code_span(report)}."]
     return lines
@@ -232,14 +259,23 @@ def _held(plan: ImpactPlan, limit: int) -> list[str]:
         return ["No duplicate candidates held."]
     shown = candidates_for_display(held.head(limit))  # emails and phones masked, evidence too
     rows = [
-        [escape_markdown(new), escape_markdown(old), "" if pd.isna(score) else f"{float(score):.2f}",
-         escape_markdown(evidence)]
-        for new, old, score, evidence in zip(shown["email"], shown["existing_email"], shown["score"], shown["evidence"])
+        [
+            escape_markdown(new),
+            escape_markdown(old),
+            "" if pd.isna(score) else f"{float(score):.2f}",
+            escape_markdown(evidence),
+        ]
+        for new, old, score, evidence in zip(
+            shown["email"], shown["existing_email"], shown["score"], shown["evidence"], strict=False
+        )
     ]
     lines = _table(["new Kajabi email", "looks like", "score", "evidence"], rows)
     if len(held) > limit:
         lines += ["", f"… and {len(held) - limit:,} more."]
-    lines += ["", "Decide each with `kajabi-sync merge` (same person) or release it (a new contact)."]
+    lines += [
+        "",
+        "Decide each with `kajabi-sync merge` (same person) or release it (a new contact).",
+    ]
     return lines
 
 
@@ -260,12 +296,26 @@ def impact_summary(
     lines = [f"## {title}", "", *_headline(figures, plan.naive), ""]
     lines += ["### This week vs last week", "", *_week_over_week(figures, previous), ""]
     lines += ["### Decisions per field", "", *_decisions_by_field(plan), ""]
-    lines += ["### What a naive import would have destroyed", "",
-              "The old `COALESCE(kajabi, database)` import, on the same export:", "", *_naive(plan.naive), ""]
-    lines += [f"### Conflicts to review ({figures['conflict']:,})", "",
-              *_conflicts(plan, review_limit, impact_report), ""]
-    lines += [f"### Duplicate candidates held ({figures['held_for_review']:,})", "",
-              *_held(plan, review_limit), ""]
+    lines += [
+        "### What a naive import would have destroyed",
+        "",
+        "The old `COALESCE(kajabi, database)` import, on the same export:",
+        "",
+        *_naive(plan.naive),
+        "",
+    ]
+    lines += [
+        f"### Conflicts to review ({figures['conflict']:,})",
+        "",
+        *_conflicts(plan, review_limit, impact_report),
+        "",
+    ]
+    lines += [
+        f"### Duplicate candidates held ({figures['held_for_review']:,})",
+        "",
+        *_held(plan, review_limit),
+        "",
+    ]
     lines += ["### Full reports", ""]
     lines += [f"- {escape_markdown(what)}: {code_span(path)}" for what, path in reports.items()]
     return "\n".join(lines) + "\n"

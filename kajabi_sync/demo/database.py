@@ -39,8 +39,16 @@ class NotADemoDatabase(RuntimeError):
     """The target database holds contacts this generator did not make: it will not wipe them."""
 
 
-def load_demo(url: str, contacts: pd.DataFrame, contact_emails: pd.DataFrame, *, contacts_wanted: int,
-              weeks: int, seed: int, reset: bool) -> None:
+def load_demo(
+    url: str,
+    contacts: pd.DataFrame,
+    contact_emails: pd.DataFrame,
+    *,
+    contacts_wanted: int,
+    weeks: int,
+    seed: int,
+    reset: bool,
+) -> None:
     """Migrate, then replace the database's contacts with the demo's, committing once."""
     with connect(url) as conn:
         migrate(conn)
@@ -49,7 +57,9 @@ def load_demo(url: str, contacts: pd.DataFrame, contact_emails: pd.DataFrame, *,
             _check_safe(conn, url, reset)
             conn.execute(_MARKER)
             if reset:
-                tables = sql.SQL(", ").join(sql.Identifier(*name.split(".")) for name in RESET_TABLES)
+                tables = sql.SQL(", ").join(
+                    sql.Identifier(*name.split(".")) for name in RESET_TABLES
+                )
                 conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(tables))
             _copy(conn, "contacts", contacts)
             _copy(conn, "contact_emails", contact_emails)
@@ -64,9 +74,13 @@ def _check_safe(conn: psycopg.Connection, url: str, reset: bool) -> None:
     has_contacts = conn.execute("SELECT EXISTS (SELECT 1 FROM contacts)").fetchone()[0]
     if not has_contacts:
         return
-    is_demo = conn.execute("SELECT to_regclass('kajabi_sync.demo_marker') IS NOT NULL").fetchone()[0]
+    is_demo = conn.execute("SELECT to_regclass('kajabi_sync.demo_marker') IS NOT NULL").fetchone()[
+        0
+    ]
     if is_demo:
-        is_demo = conn.execute("SELECT EXISTS (SELECT 1 FROM kajabi_sync.demo_marker)").fetchone()[0]
+        is_demo = conn.execute("SELECT EXISTS (SELECT 1 FROM kajabi_sync.demo_marker)").fetchone()[
+            0
+        ]
     where = redact_url(url)
     if not is_demo:
         raise NotADemoDatabase(
@@ -74,13 +88,19 @@ def _check_safe(conn: psycopg.Connection, url: str, reset: bool) -> None:
             "did not create. Point --database-url (or KAJABI_SYNC_DATABASE_URL) at an empty or demo database."
         )
     if not reset:
-        raise NotADemoDatabase(f"{where} already holds a demo; pass reset=True (the default) to replace it")
+        raise NotADemoDatabase(
+            f"{where} already holds a demo; pass reset=True (the default) to replace it"
+        )
 
 
 def _copy(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
     """COPY ``frame`` in CSV blocks; ``None`` becomes an unquoted empty cell, which COPY reads as NULL."""
     columns = sql.SQL(", ").join(sql.Identifier(column) for column in frame.columns)
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(sql.Identifier(table), columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        sql.Identifier(table), columns
+    )
     with conn.cursor().copy(statement) as copy:
-        for block in csv_blocks([frame[column].to_numpy(dtype=object) for column in frame.columns], eol="\n"):
+        for block in csv_blocks(
+            [frame[column].to_numpy(dtype=object) for column in frame.columns], eol="\n"
+        ):
             copy.write(block)

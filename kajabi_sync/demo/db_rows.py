@@ -9,17 +9,49 @@ from kajabi_sync.demo.formats import utc_text, uuids
 from kajabi_sync.demo.population import ADDRESS_PARTS, Population
 
 CONTACT_COLUMNS: tuple[str, ...] = (
-    "id", "email", "first_name", "last_name", "phone", *ADDRESS_PARTS, "email_subscribed",
-    "source_system", "kajabi_id", "kajabi_member_id", "zoho_id", "paypal_email", "paypal_first_name",
-    "paypal_last_name", "paypal_phone", "paypal_business_name", "shipping_address_line_1",
-    "shipping_address_line_2", "shipping_city", "shipping_state", "shipping_postal_code",
-    "shipping_country", "phone_source", "billing_address_source", "billing_address_updated_at",
-    "notes", "deleted_at", "created_at", "updated_at",
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    *ADDRESS_PARTS,
+    "email_subscribed",
+    "source_system",
+    "kajabi_id",
+    "kajabi_member_id",
+    "zoho_id",
+    "paypal_email",
+    "paypal_first_name",
+    "paypal_last_name",
+    "paypal_phone",
+    "paypal_business_name",
+    "shipping_address_line_1",
+    "shipping_address_line_2",
+    "shipping_city",
+    "shipping_state",
+    "shipping_postal_code",
+    "shipping_country",
+    "phone_source",
+    "billing_address_source",
+    "billing_address_updated_at",
+    "notes",
+    "deleted_at",
+    "created_at",
+    "updated_at",
 )
-CONTACT_EMAIL_COLUMNS: tuple[str, ...] = ("id", "contact_id", "email", "is_primary", "source", "created_at")
+CONTACT_EMAIL_COLUMNS: tuple[str, ...] = (
+    "id",
+    "contact_id",
+    "email",
+    "is_primary",
+    "source",
+    "created_at",
+)
 
 
-def contact_table(rng: np.random.Generator, population: Population, merged: pd.DataFrame, kajabi: pd.DataFrame) -> pd.DataFrame:
+def contact_table(
+    rng: np.random.Generator, population: Population, merged: pd.DataFrame, kajabi: pd.DataFrame
+) -> pd.DataFrame:
     """Live contacts then merged-away (soft-deleted) ones; Kajabi IDs taken from ``kajabi``."""
     live = population.live
     n, m = len(live), len(merged)
@@ -54,9 +86,20 @@ def contact_table(rng: np.random.Generator, population: Population, merged: pd.D
 
 
 _LIVE_ONLY = (
-    "zoho_id", "paypal_email", "paypal_first_name", "paypal_last_name", "paypal_phone", "paypal_business_name",
-    "shipping_address_line_1", "shipping_address_line_2", "shipping_city", "shipping_state",
-    "shipping_postal_code", "shipping_country", "phone_source", "billing_address_source",
+    "zoho_id",
+    "paypal_email",
+    "paypal_first_name",
+    "paypal_last_name",
+    "paypal_phone",
+    "paypal_business_name",
+    "shipping_address_line_1",
+    "shipping_address_line_2",
+    "shipping_city",
+    "shipping_state",
+    "shipping_postal_code",
+    "shipping_country",
+    "phone_source",
+    "billing_address_source",
 )
 
 
@@ -66,7 +109,9 @@ def _column(values: object, length: int) -> np.ndarray:
     return np.full(length, values, dtype=object)
 
 
-def contact_email_table(rng: np.random.Generator, contacts: pd.DataFrame, merged: pd.DataFrame, live_count: int) -> pd.DataFrame:
+def contact_email_table(
+    rng: np.random.Generator, contacts: pd.DataFrame, merged: pd.DataFrame, live_count: int
+) -> pd.DataFrame:
     """Every live contact's primary email, and each merged-away email under its survivor."""
     live = contacts.iloc[:live_count]
     source = live["source_system"].to_numpy()

@@ -21,7 +21,10 @@ def cat(*parts: object) -> np.ndarray:
 
 
 # Small integers as text by table lookup (numpy's int -> str cast is slow at a million rows).
-_NUMBER_TABLES = {width: np.array([f"{i:0{width}d}" for i in range(10_000)], dtype=object) for width in (1, 2, 3, 4)}
+_NUMBER_TABLES = {
+    width: np.array([f"{i:0{width}d}" for i in range(10_000)], dtype=object)
+    for width in (1, 2, 3, 4)
+}
 
 
 def number_text(values: np.ndarray, width: int = 1) -> np.ndarray:
@@ -31,12 +34,12 @@ def number_text(values: np.ndarray, width: int = 1) -> np.ndarray:
 
 # How people write a US number, over (area, exchange, line) string columns.
 US_PHONE_STYLES = (
-    lambda a, e, l: cat("+1", a, e, l),
-    lambda a, e, l: cat("(", a, ") ", e, "-", l),
-    lambda a, e, l: cat(a, ".", e, ".", l),
-    lambda a, e, l: cat(a, "-", e, "-", l),
-    lambda a, e, l: cat(a, " ", e, " ", l),
-    lambda a, e, l: cat("+1 ", a, "-", e, "-", l),
+    lambda a, e, n: cat("+1", a, e, n),
+    lambda a, e, n: cat("(", a, ") ", e, "-", n),
+    lambda a, e, n: cat(a, ".", e, ".", n),
+    lambda a, e, n: cat(a, "-", e, "-", n),
+    lambda a, e, n: cat(a, " ", e, " ", n),
+    lambda a, e, n: cat("+1 ", a, "-", e, "-", n),
 )
 
 
@@ -49,7 +52,9 @@ def us_phone_text(digits10: np.ndarray, style: np.ndarray) -> np.ndarray:
         if chosen.any():
             picked = digits[chosen]
             text = build(
-                np.strings.slice(picked, 0, 3), np.strings.slice(picked, 3, 6), np.strings.slice(picked, 6, 10)
+                np.strings.slice(picked, 0, 3),
+                np.strings.slice(picked, 3, 6),
+                np.strings.slice(picked, 6, 10),
             )
             out[chosen] = text.astype(object)
     return out
@@ -62,7 +67,9 @@ def other_style(rng: np.random.Generator, style: np.ndarray) -> np.ndarray:
 
 
 # Every time of day as text, so a million timestamps cost table lookups, not formatting.
-_TIMES_OF_DAY = np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)], dtype=object)
+_TIMES_OF_DAY = np.array(
+    [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)], dtype=object
+)
 
 
 def _day_and_time(seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,7 +107,9 @@ def unique_integers(rng: np.random.Generator, count: int, base: int, mean_gap: i
     return base + np.cumsum(gaps)
 
 
-def csv_blocks(columns: list[np.ndarray], eol: str = "\r\n", block_rows: int = 100_000) -> Iterator[str]:
+def csv_blocks(
+    columns: list[np.ndarray], eol: str = "\r\n", block_rows: int = 100_000
+) -> Iterator[str]:
     """Rows of ``columns`` as CSV text in blocks (minimal quoting; ``None`` -> an empty cell).
 
     The csv module's C writer is several times faster than ``DataFrame.to_csv`` on text columns.
@@ -108,5 +117,7 @@ def csv_blocks(columns: list[np.ndarray], eol: str = "\r\n", block_rows: int = 1
     count = len(columns[0]) if columns else 0
     for start in range(0, count, block_rows):
         block = io.StringIO()
-        csv.writer(block, lineterminator=eol).writerows(zip(*(c[start : start + block_rows] for c in columns)))
+        csv.writer(block, lineterminator=eol).writerows(
+            zip(*(c[start : start + block_rows] for c in columns), strict=False)
+        )
         yield block.getvalue()

@@ -62,7 +62,9 @@ class DemoSummary:
     exports: tuple[ExportWeek, ...]
     seconds: float
     # Row-level truth for tests: Kajabi ID -> what it is.
-    likely_duplicates: pd.DataFrame = field(repr=False)  # kajabi_id, email, duplicate_kind, existing_email
+    likely_duplicates: pd.DataFrame = field(
+        repr=False
+    )  # kajabi_id, email, duplicate_kind, existing_email
     changed_email_ids: tuple[str, ...] = field(repr=False)
     edits: pd.DataFrame = field(repr=False)  # week, kajabi_id, field, pool
 
@@ -76,7 +78,9 @@ class DemoSummary:
             f"{self.shipping_addresses:,} shipping addresses, {self.zoho_linked:,} Zoho links, "
             f"{self.corrected_addresses:,} corrected addresses ({self.corrected_flagged:,} flagged)",
             "  a naive COALESCE(kajabi, db) import of week 1 would overwrite: "
-            + ", ".join(f"{key.replace('_', ' ')} {value:,}" for key, value in self.naive_overwrites.items()),
+            + ", ".join(
+                f"{key.replace('_', ' ')} {value:,}" for key, value in self.naive_overwrites.items()
+            ),
         ]
         for week in self.exports:
             out.append(
@@ -89,15 +93,24 @@ class DemoSummary:
 
 def _spare_needed(spec: DemoSpec) -> int:
     later_weeks = spec.weeks - 1
-    stale = sum(spec.count(c) for c in ("stale_zoho_phones", "stale_other_phones", "stale_kajabi_source_phones"))
+    stale = sum(
+        spec.count(c)
+        for c in ("stale_zoho_phones", "stale_other_phones", "stale_kajabi_source_phones")
+    )
     return (
-        spec.count("merged_duplicates") + spec.count("new_signups_first_week") + spec.count("changed_emails")
-        + stale + later_weeks * (spec.count("new_signups_per_week") + spec.count("kajabi_edits_per_week"))
+        spec.count("merged_duplicates")
+        + spec.count("new_signups_first_week")
+        + spec.count("changed_emails")
+        + stale
+        + later_weeks * (spec.count("new_signups_per_week") + spec.count("kajabi_edits_per_week"))
     )
 
 
-def generate_demo(url: str, data_dir: Path | None = None, spec: DemoSpec = DemoSpec(), reset: bool = True) -> DemoSummary:
+def generate_demo(
+    url: str, data_dir: Path | None = None, spec: DemoSpec | None = None, reset: bool = True
+) -> DemoSummary:
     """Load the demo database (one transaction) and write its weekly exports under ``data_dir``."""
+    spec = spec or DemoSpec()
     started = time.perf_counter()
     exports_dir = settings.exports_dir(Path(data_dir) if data_dir else None)
     rng = np.random.default_rng(spec.seed)
@@ -110,11 +123,23 @@ def generate_demo(url: str, data_dir: Path | None = None, spec: DemoSpec = DemoS
     emails = contact_email_table(rng, contacts, merged, spec.contacts)
     naive = naive_overwrites(contacts, rows)
 
-    load_demo(url, contacts, emails, contacts_wanted=spec.contacts, weeks=spec.weeks, seed=spec.seed, reset=reset)
+    load_demo(
+        url,
+        contacts,
+        emails,
+        contacts_wanted=spec.contacts,
+        weeks=spec.weeks,
+        seed=spec.seed,
+        reset=reset,
+    )
 
     weeks, edits = [], []
     for week in range(1, spec.weeks + 1):
-        week_edits = advance_week(spec, rng, rows, week, spare) if week > 1 else pd.DataFrame(columns=list(EDIT_COLUMNS))
+        week_edits = (
+            advance_week(spec, rng, rows, week, spare)
+            if week > 1
+            else pd.DataFrame(columns=list(EDIT_COLUMNS))
+        )
         export_date = spec.first_export + timedelta(weeks=week - 1)
         path = export_path(exports_dir, export_date)
         count = write_export(rows, np.flatnonzero(present(rows, week)), path)
@@ -124,24 +149,50 @@ def generate_demo(url: str, data_dir: Path | None = None, spec: DemoSpec = DemoS
                 export_date=export_date,
                 path=path,
                 rows=count,
-                new_signups=int((added & (rows["role"].to_numpy() != "contact") & (rows["role"].to_numpy() != "merged_away")).sum()),
-                likely_duplicates=int((added & (rows["role"].to_numpy() == "likely_duplicate")).sum()),
+                new_signups=int(
+                    (
+                        added
+                        & (rows["role"].to_numpy() != "contact")
+                        & (rows["role"].to_numpy() != "merged_away")
+                    ).sum()
+                ),
+                likely_duplicates=int(
+                    (added & (rows["role"].to_numpy() == "likely_duplicate")).sum()
+                ),
                 gone=int((rows["gone_week"].to_numpy() == week).sum()),
                 edits=len(week_edits),
-                edits_by_pool={k: int(v) for k, v in week_edits["pool"].value_counts().sort_index().items()},
+                edits_by_pool={
+                    k: int(v) for k, v in week_edits["pool"].value_counts().sort_index().items()
+                },
             )
         )
         edits.append(week_edits)
-    return _summary(spec, url, contacts, emails, population, rows, changed, naive, weeks, edits, started)
+    return _summary(
+        spec, url, contacts, emails, population, rows, changed, naive, weeks, edits, started
+    )
 
 
-def _kajabi_rows(spec: DemoSpec, rng: np.random.Generator, population: Population, spare: Spare, merged: pd.DataFrame):
+def _kajabi_rows(
+    spec: DemoSpec,
+    rng: np.random.Generator,
+    population: Population,
+    spare: Spare,
+    merged: pd.DataFrame,
+):
     first_s = export_seconds(spec.first_export, 1)
-    duplicate_count = min(spec.count("likely_duplicate_signups"), spec.count("new_signups_first_week"))
+    duplicate_count = min(
+        spec.count("likely_duplicate_signups"), spec.count("new_signups_first_week")
+    )
     duplicates = likely_duplicates(rng, population, spare, duplicate_count, first_s)
-    fresh = new_signups(rng, spare, spec.count("new_signups_first_week") - duplicate_count, first_s, week=1)
-    later = [new_signups(rng, spare, spec.count("new_signups_per_week"), export_seconds(spec.first_export, w), w)
-             for w in range(2, spec.weeks + 1)]
+    fresh = new_signups(
+        rng, spare, spec.count("new_signups_first_week") - duplicate_count, first_s, week=1
+    )
+    later = [
+        new_signups(
+            rng, spare, spec.count("new_signups_per_week"), export_seconds(spec.first_export, w), w
+        )
+        for w in range(2, spec.weeks + 1)
+    ]
 
     live = population.live
     pick = Chooser(rng, len(live))
@@ -163,7 +214,9 @@ def _kajabi_rows(spec: DemoSpec, rng: np.random.Generator, population: Populatio
     return rows, changed
 
 
-def _summary(spec, url, contacts, emails, population, rows, changed, naive, weeks, edits, started) -> DemoSummary:
+def _summary(
+    spec, url, contacts, emails, population, rows, changed, naive, weeks, edits, started
+) -> DemoSummary:
     live = contacts[contacts["deleted_at"].isna()]
     live_story = population.live
     enriched = live["phone_source"].isin(_PROVENANCE) | live["paypal_phone"].notna()
@@ -184,7 +237,10 @@ def _summary(spec, url, contacts, emails, population, rows, changed, naive, week
         merged_duplicates=int(contacts["deleted_at"].notna().sum()),
         contact_emails=len(emails),
         stale_names=int(live_story["story_stale_name"].sum()),
-        stale_phones=int(live_story["story_stale_phone"].sum() + live_story["story_stale_kajabi_source_phone"].sum()),
+        stale_phones=int(
+            live_story["story_stale_phone"].sum()
+            + live_story["story_stale_kajabi_source_phone"].sum()
+        ),
         changed_emails=len(changed),
         naive_overwrites=naive,
         exports=tuple(weeks),
@@ -197,6 +253,10 @@ def _summary(spec, url, contacts, emails, population, rows, changed, naive, week
                 "existing_email": live["email"].to_numpy()[duplicates["duplicate_of"].to_numpy()],
             }
         ),
-        changed_email_ids=tuple(rows.loc[rows["db_row"].isin(changed) & (rows["role"] == "contact"), "kajabi_id"]),
-        edits=pd.concat(edits, ignore_index=True) if edits else pd.DataFrame(columns=list(EDIT_COLUMNS)),
+        changed_email_ids=tuple(
+            rows.loc[rows["db_row"].isin(changed) & (rows["role"] == "contact"), "kajabi_id"]
+        ),
+        edits=pd.concat(edits, ignore_index=True)
+        if edits
+        else pd.DataFrame(columns=list(EDIT_COLUMNS)),
     )

@@ -16,15 +16,28 @@ from kajabi_sync.demo.formats import cat, kajabi_time_text, number_text, unique_
 from kajabi_sync.demo.population import ADDRESS_PARTS, DAY, Population
 
 # Which pool a contact's row belongs to when a later week picks Kajabi-side edits.
-EDIT_POOLS = ("plain", "protected_phone", "protected_name", "protected_address", "db_changed_phone", "db_changed_address")
+EDIT_POOLS = (
+    "plain",
+    "protected_phone",
+    "protected_name",
+    "protected_address",
+    "db_changed_phone",
+    "db_changed_address",
+)
 
 
-def contact_rows(population: Population, changed_email: np.ndarray, new_emails: np.ndarray) -> pd.DataFrame:
+def contact_rows(
+    population: Population, changed_email: np.ndarray, new_emails: np.ndarray
+) -> pd.DataFrame:
     """The live Kajabi contacts as Kajabi shows them (``changed_email`` rows get ``new_emails``)."""
     live = population.live
     rows = np.flatnonzero(live["story_in_kajabi"].to_numpy())
-    frame = pd.DataFrame({column: live["k_" + column].to_numpy()[rows] for column in
-                          ("email", "first_name", "last_name", "phone", *ADDRESS_PARTS)})
+    frame = pd.DataFrame(
+        {
+            column: live["k_" + column].to_numpy()[rows]
+            for column in ("email", "first_name", "last_name", "phone", *ADDRESS_PARTS)
+        }
+    )
     frame["middle_name"] = live["middle_name"].to_numpy()[rows]
     frame["created_s"] = live["created_s"].to_numpy()[rows]
     frame["week_added"] = 1
@@ -74,7 +87,9 @@ def add_kajabi_cells(rng: np.random.Generator, rows: pd.DataFrame, first_export_
     rows["kajabi_email"] = _email_variants(rng, rows["email"].to_numpy())
     rows["products"] = _combinations(rng, n, vocab.PRODUCTS, vocab.PRODUCT_PROBABILITIES)
     rows["tags"] = _combinations(rng, n, vocab.TAGS, vocab.TAG_PROBABILITIES)
-    rows["external_user_id"] = np.where(rng.random(n) < 0.02, cat("ext-", number_text(rng.integers(1000, 10_000, n))), None).astype(object)
+    rows["external_user_id"] = np.where(
+        rng.random(n) < 0.02, cat("ext-", number_text(rng.integers(1000, 10_000, n))), None
+    ).astype(object)
 
     created = rows["created_s"].to_numpy()
     export_s = first_export_s + (rows["week_added"].to_numpy() - 1) * 7 * DAY
@@ -84,18 +99,28 @@ def add_kajabi_cells(rng: np.random.Generator, rows: pd.DataFrame, first_export_
     last_activity = created + (rng.random(n) * (export_s - created)).astype(np.int64)
     last_sign_in = np.maximum(created, last_activity - (rng.random(n) * 30 * DAY).astype(np.int64))
     rows["created_at"] = kajabi_time_text(created).astype(object)
-    rows["member_created_at"] = np.where(member, kajabi_time_text(member_created), None).astype(object)
+    rows["member_created_at"] = np.where(member, kajabi_time_text(member_created), None).astype(
+        object
+    )
     rows["sign_in_count"] = number_text(np.minimum(sign_ins, 9999))
-    rows["last_activity"] = np.where(rng.random(n) < 0.9, kajabi_time_text(last_activity), None).astype(object)
-    rows["last_sign_in_at"] = np.where(sign_ins > 0, kajabi_time_text(last_sign_in), None).astype(object)
+    rows["last_activity"] = np.where(
+        rng.random(n) < 0.9, kajabi_time_text(last_activity), None
+    ).astype(object)
+    rows["last_sign_in_at"] = np.where(sign_ins > 0, kajabi_time_text(last_sign_in), None).astype(
+        object
+    )
 
     rows["form_name"] = np.where(rng.random(n) < 0.4, rows["first_name"], None)
     rows["form_email"] = np.where(rng.random(n) < 0.35, rows["email"], None)
-    rows["mobile_phone"] = np.where(rows["phone"].notna() & (rng.random(n) < 0.03), rows["phone"], None)
+    rows["mobile_phone"] = np.where(
+        rows["phone"].notna() & (rng.random(n) < 0.03), rows["phone"], None
+    )
     business = cat("(303) 555-01", number_text(rng.integers(0, 100, n), 2))
     rows["business_number"] = np.where(rng.random(n) < 0.01, business, None).astype(object)
     sources = np.array(vocab.SOURCES, dtype=object)[
-        rng.choice(len(vocab.SOURCES), n, p=np.array(vocab.SOURCE_WEIGHTS) / sum(vocab.SOURCE_WEIGHTS))
+        rng.choice(
+            len(vocab.SOURCES), n, p=np.array(vocab.SOURCE_WEIGHTS) / sum(vocab.SOURCE_WEIGHTS)
+        )
     ]
     rows["custom_1"] = np.where(sources == "", None, sources)
     rows["custom_2"] = np.where(rng.random(n) < 0.15, rows["last_name"], None)
@@ -115,12 +140,17 @@ def _email_variants(rng: np.random.Generator, email: np.ndarray) -> np.ndarray:
     return text.to_numpy()
 
 
-def _combinations(rng: np.random.Generator, n: int, items: tuple[str, ...], probabilities: tuple[float, ...]) -> np.ndarray:
+def _combinations(
+    rng: np.random.Generator, n: int, items: tuple[str, ...], probabilities: tuple[float, ...]
+) -> np.ndarray:
     """Each row holds each item with its probability, written ``"a, b"`` (one quoted cell)."""
     bits = rng.random((n, len(items))) < np.asarray(probabilities)
     codes = bits @ (1 << np.arange(len(items)))
     table = np.array(
-        [", ".join(item for i, item in enumerate(items) if code >> i & 1) or None for code in range(1 << len(items))],
+        [
+            ", ".join(item for i, item in enumerate(items) if code >> i & 1) or None
+            for code in range(1 << len(items))
+        ],
         dtype=object,
     )
     return table[codes]

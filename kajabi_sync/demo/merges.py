@@ -32,7 +32,9 @@ class Spare:
         return rows
 
 
-def build_merges(spec: DemoSpec, rng: np.random.Generator, population: Population, spare: Spare) -> pd.DataFrame:
+def build_merges(
+    spec: DemoSpec, rng: np.random.Generator, population: Population, spare: Spare
+) -> pd.DataFrame:
     """One row per merged-away contact: its own values, ``survivor`` (a live row) and ``deleted_s``."""
     live = population.live
     count = spec.count("merged_duplicates")
@@ -64,7 +66,9 @@ def build_merges(spec: DemoSpec, rng: np.random.Generator, population: Populatio
     for part in ADDRESS_PARTS:
         merged[part] = np.where(same_address, live[part].to_numpy()[survivors], None)
 
-    start = np.minimum(live["created_s"].to_numpy()[survivors], _seconds(spec.first_export) - 400 * DAY)
+    start = np.minimum(
+        live["created_s"].to_numpy()[survivors], _seconds(spec.first_export) - 400 * DAY
+    )
     merged["created_s"] = start - (rng.random(count) * 300 * DAY).astype(np.int64)
     last_merge = _seconds(spec.first_export) - 7 * DAY
     merged["deleted_s"] = merged["created_s"] + (

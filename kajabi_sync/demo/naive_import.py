@@ -11,7 +11,17 @@ import pandas as pd
 
 from kajabi_sync.normalize import blank_to_na, text_key
 
-FIELDS = ("first_name", "last_name", "phone", "address_line_1", "address_line_2", "city", "state", "postal_code", "country")
+FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "address_line_1",
+    "address_line_2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+)
 _PROVENANCE = ("manual", "paypal", "unknown_legacy", "ticket_tailor", "zoho")
 
 
@@ -41,10 +51,17 @@ def naive_overwrites(contacts: pd.DataFrame, kajabi_rows: pd.DataFrame) -> dict[
             key_new, key_old = text_key(new), text_key(old)
         meaning_any[rows] |= (key_new != key_old).fillna(True).to_numpy()
 
-    paypal = db[["paypal_first_name", "paypal_phone", "shipping_address_line_1", "paypal_email"]].notna().any(axis=1).to_numpy()
+    paypal = (
+        db[["paypal_first_name", "paypal_phone", "shipping_address_line_1", "paypal_email"]]
+        .notna()
+        .any(axis=1)
+        .to_numpy()
+    )
     zoho = db["zoho_id"].notna().to_numpy()
     flagged_phone = db["phone_source"].isin(_PROVENANCE).to_numpy()
-    flagged_address = db["billing_address_source"].isin(["manual", "paypal", "unknown_legacy"]).to_numpy()
+    flagged_address = (
+        db["billing_address_source"].isin(["manual", "paypal", "unknown_legacy"]).to_numpy()
+    )
     enriched = paypal | zoho | flagged_phone | flagged_address
     return {
         "contacts_with_any_difference": int(exact_any.sum()),

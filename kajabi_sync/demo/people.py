@@ -36,7 +36,9 @@ _FOREIGN_PHONE = {
 }
 
 
-def _pick(rng: np.random.Generator, pool: tuple, count: int, weights: tuple[float, ...] | None = None) -> np.ndarray:
+def _pick(
+    rng: np.random.Generator, pool: tuple, count: int, weights: tuple[float, ...] | None = None
+) -> np.ndarray:
     p = None if weights is None else np.asarray(weights) / np.sum(weights)
     return rng.choice(len(pool), size=count, p=p)
 
@@ -116,14 +118,20 @@ def phone_text(kind: np.ndarray, digits: np.ndarray, style: np.ndarray) -> np.nd
     for country, (international, national) in _FOREIGN_PHONE.items():
         rows = np.flatnonzero(kind == country)
         if len(rows):
-            text = np.where(style[rows] % 2 == 0, international(digits[rows]), national(digits[rows]))
+            text = np.where(
+                style[rows] % 2 == 0, international(digits[rows]), national(digits[rows])
+            )
             out[rows] = text.astype(object)
     return out
 
 
 def _addresses(rng: np.random.Generator, count: int) -> pd.DataFrame:
-    country = np.array(_COUNTRY_CODES, dtype=object)[_pick(rng, _COUNTRY_CODES, count, _COUNTRY_WEIGHTS)]
-    us_places = np.array(vocab.US_PLACES, dtype=object)[_pick(rng, vocab.US_PLACES, count, vocab.US_PLACE_WEIGHTS)]
+    country = np.array(_COUNTRY_CODES, dtype=object)[
+        _pick(rng, _COUNTRY_CODES, count, _COUNTRY_WEIGHTS)
+    ]
+    us_places = np.array(vocab.US_PLACES, dtype=object)[
+        _pick(rng, vocab.US_PLACES, count, vocab.US_PLACE_WEIGHTS)
+    ]
     city, state = us_places[:, 0].copy(), us_places[:, 1].copy()
     zip_code = cat(us_places[:, 2], number_text(rng.integers(0, 100, count), 2)).astype(object)
     foreign_places = np.array(vocab.FOREIGN_PLACES, dtype=object)
@@ -135,7 +143,9 @@ def _addresses(rng: np.random.Generator, count: int) -> pd.DataFrame:
     number = number_text(np.exp(rng.uniform(0, np.log(9999), count)).astype(int))
     street = np.array(vocab.STREET_NAMES, dtype=object)[_pick(rng, vocab.STREET_NAMES, count)]
     suffix = np.array(vocab.STREET_SUFFIXES, dtype=object)[_pick(rng, vocab.STREET_SUFFIXES, count)]
-    unit_prefix = np.array(vocab.UNIT_PREFIXES, dtype=object)[_pick(rng, vocab.UNIT_PREFIXES, count)]
+    unit_prefix = np.array(vocab.UNIT_PREFIXES, dtype=object)[
+        _pick(rng, vocab.UNIT_PREFIXES, count)
+    ]
     unit = cat(unit_prefix, " ", number_text(rng.integers(1, 400, count))).astype(object)
     return pd.DataFrame(
         {
@@ -156,5 +166,7 @@ def draw_people(rng: np.random.Generator, count: int) -> pd.DataFrame:
     phones = _phones(rng, addresses["country"].to_numpy())
     people = pd.concat([names, addresses, phones], axis=1)
     people["email"] = _emails(rng, names)
-    people["phone"] = phone_text(people["phone_kind"], people["phone_digits"], people["phone_style"])
+    people["phone"] = phone_text(
+        people["phone_kind"], people["phone_digits"], people["phone_style"]
+    )
     return people

@@ -57,7 +57,9 @@ def _mask(size: int, rows: np.ndarray) -> np.ndarray:
 def _restyle_phone(rng: np.random.Generator, frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """The same numbers as ``frame.phone`` on ``rows``, written in another style."""
     style = other_style(rng, frame["phone_style"].to_numpy()[rows])
-    return phone_text(frame["phone_kind"].to_numpy()[rows], frame["phone_digits"].to_numpy()[rows], style)
+    return phone_text(
+        frame["phone_kind"].to_numpy()[rows], frame["phone_digits"].to_numpy()[rows], style
+    )
 
 
 def build_population(spec: DemoSpec, rng: np.random.Generator, people: pd.DataFrame) -> Population:
@@ -87,7 +89,9 @@ def _seconds(day) -> int:
     return int(pd.Timestamp(day).timestamp())
 
 
-def _blank_unused_fields(rng: np.random.Generator, live: pd.DataFrame, in_kajabi: np.ndarray) -> None:
+def _blank_unused_fields(
+    rng: np.random.Generator, live: pd.DataFrame, in_kajabi: np.ndarray
+) -> None:
     """Who has a phone and an address at all (PayPal buyers: decided by the PayPal stories)."""
     n = len(live)
     has_phone = in_kajabi & (rng.random(n) < 0.33)
@@ -110,7 +114,10 @@ def _phone_stories(
     stale_zoho = pick.take(kajabi_with_phone, spec.count("stale_zoho_phones"))
     stale_other = pick.take(kajabi_with_phone, spec.count("stale_other_phones"))
     stale_kajabi_source = pick.take(kajabi_with_phone, spec.count("stale_kajabi_source_phones"))
-    rest = pick.take(in_kajabi & ~kajabi_with_phone, total - len(paypal_only) - len(stale_zoho) - len(stale_other))
+    rest = pick.take(
+        in_kajabi & ~kajabi_with_phone,
+        total - len(paypal_only) - len(stale_zoho) - len(stale_other),
+    )
 
     phone_source = np.full(n, None, dtype=object)
     paypal_phone = np.full(n, None, dtype=object)
@@ -134,11 +141,15 @@ def _phone_stories(
     live.loc[rest, "phone"] = own_phone[rest]
     same_in_kajabi = rest[rng.random(len(rest)) < 0.15]
     live.loc[same_in_kajabi, "k_phone"] = _restyle_phone(rng, people, same_in_kajabi)
-    phone_source[rest] = rng.choice(["paypal", "zoho", "ticket_tailor", "manual"], len(rest), p=[0.4, 0.3, 0.15, 0.15])
+    phone_source[rest] = rng.choice(
+        ["paypal", "zoho", "ticket_tailor", "manual"], len(rest), p=[0.4, 0.3, 0.15, 0.15]
+    )
     unrecorded = rest[rng.random(len(rest)) < 0.06]
     phone_source[unrecorded] = None  # only paypal_phone tells where it came from
     from_paypal = np.concatenate([stale_other, rest])
-    from_paypal = from_paypal[(phone_source[from_paypal] == "paypal") | np.isin(from_paypal, unrecorded)]
+    from_paypal = from_paypal[
+        (phone_source[from_paypal] == "paypal") | np.isin(from_paypal, unrecorded)
+    ]
     paypal_phone[from_paypal] = live["phone"].to_numpy()[from_paypal]
 
     # Everyone else with a Kajabi phone: same number, often typed differently in the database.
@@ -149,7 +160,9 @@ def _phone_stories(
 
     live["phone_source"] = phone_source
     live["paypal_phone"] = paypal_phone
-    live["story_phone_enriched"] = _mask(n, np.concatenate([paypal_only, stale_zoho, stale_other, rest]))
+    live["story_phone_enriched"] = _mask(
+        n, np.concatenate([paypal_only, stale_zoho, stale_other, rest])
+    )
     live["story_stale_phone"] = _mask(n, np.concatenate([stale_zoho, stale_other]))
     live["story_stale_kajabi_source_phone"] = _mask(n, stale_kajabi_source)
     return spare
@@ -172,7 +185,9 @@ def _name_stories(spec: DemoSpec, rng: np.random.Generator, live: pd.DataFrame) 
     # Kajabi keeps the pre-PayPal name: a nickname or a former last name.
     nickname = rng.random(len(stale)) < 0.5
     live.loc[stale[nickname], "k_first_name"] = rng.choice(vocab.NICKNAMES, int(nickname.sum()))
-    live.loc[stale[~nickname], "k_last_name"] = rng.choice(vocab.MAIDEN_NAMES, int((~nickname).sum()))
+    live.loc[stale[~nickname], "k_last_name"] = rng.choice(
+        vocab.MAIDEN_NAMES, int((~nickname).sum())
+    )
     # Or only differs cosmetically, or has no last name at all.
     kind = rng.random(len(kajabi_rest))
     lower = kajabi_rest[kind < 0.3]
@@ -183,7 +198,9 @@ def _name_stories(spec: DemoSpec, rng: np.random.Generator, live: pd.DataFrame) 
     live["story_stale_name"] = _mask(n, stale)
 
 
-def _paypal_and_zoho(spec: DemoSpec, rng: np.random.Generator, live: pd.DataFrame, people: pd.DataFrame) -> None:
+def _paypal_and_zoho(
+    spec: DemoSpec, rng: np.random.Generator, live: pd.DataFrame, people: pd.DataFrame
+) -> None:
     n = len(live)
     in_kajabi = live["story_in_kajabi"].to_numpy()
     pick = Chooser(rng, n)
@@ -206,12 +223,18 @@ def _paypal_and_zoho(spec: DemoSpec, rng: np.random.Generator, live: pd.DataFram
     live["story_paypal_only_address"] = _mask(n, paypal_only)
     live["story_legacy_address"] = _mask(n, legacy)
 
-    touched = (~in_kajabi) | live["story_paypal_name"].to_numpy() | live["paypal_phone"].notna().to_numpy()
+    touched = (
+        (~in_kajabi)
+        | live["story_paypal_name"].to_numpy()
+        | live["paypal_phone"].notna().to_numpy()
+    )
     touched |= live["story_shipping"].to_numpy()
     live["paypal_email"] = live["email"].where(touched, None)
     business = touched & (rng.random(n) < 0.03)
     live["paypal_business_name"] = np.where(
-        business, rng.choice(["StarHouse Healing LLC", "Sound & Breath Co.", "Mesa Yoga Studio"], n), None
+        business,
+        rng.choice(["StarHouse Healing LLC", "Sound & Breath Co.", "Mesa Yoga Studio"], n),
+        None,
     )
 
     zoho_forced = np.flatnonzero(live["phone_source"].to_numpy() == "zoho")
@@ -231,7 +254,9 @@ def _corrected_addresses(spec: DemoSpec, rng: np.random.Generator, live: pd.Data
     eligible = live["story_in_kajabi"].to_numpy() & live["story_has_address"].to_numpy()
     junk_flagged = pick.take(eligible, spec.count("junk_line2_flagged"))
     junk_unflagged = pick.take(eligible, spec.count("junk_line2_unflagged"))
-    city_only = pick.take(eligible, spec.count("corrected_addresses") - len(junk_flagged) - len(junk_unflagged))
+    city_only = pick.take(
+        eligible, spec.count("corrected_addresses") - len(junk_flagged) - len(junk_unflagged)
+    )
     junk = np.concatenate([junk_flagged, junk_unflagged])
 
     line1 = live["address_line_1"].to_numpy()
@@ -248,7 +273,9 @@ def _corrected_addresses(spec: DemoSpec, rng: np.random.Generator, live: pd.Data
     recased = np.concatenate([city_only, junk[rng.random(len(junk)) < 0.2]])
     city = live["city"].to_numpy()[recased].astype(str)
     upper = rng.random(len(recased)) < 0.4
-    live.loc[recased, "k_city"] = np.where(upper, np.char.upper(city), np.char.lower(city)).astype(object)
+    live.loc[recased, "k_city"] = np.where(upper, np.char.upper(city), np.char.lower(city)).astype(
+        object
+    )
 
     flag = np.full(n, None, dtype=object)
     flag[junk_flagged] = "manual"

@@ -19,7 +19,9 @@ DUPLICATE_KINDS = ("same_phone", "gmail_alias", "same_name_postal_code", "gmail_
 SIGNUP_COLUMNS = ("email", "first_name", "last_name", "middle_name", "phone", *ADDRESS_PARTS)
 
 
-def new_signups(rng: np.random.Generator, spare: Spare, count: int, export_s: int, week: int) -> pd.DataFrame:
+def new_signups(
+    rng: np.random.Generator, spare: Spare, count: int, export_s: int, week: int
+) -> pd.DataFrame:
     """``count`` genuinely new people who signed up in the week before ``export_s``."""
     people = spare.take(count)
     rows = people[list(SIGNUP_COLUMNS)].copy()
@@ -53,7 +55,9 @@ def likely_duplicates(
         "same_name_postal_code": eligible_base & live["postal_code"].notna().to_numpy(),
         "gmail_plus_tag": eligible_base & gmail,
     }
-    kinds = np.array([DUPLICATE_KINDS[i % len(DUPLICATE_KINDS)] for i in range(count)], dtype=object)
+    kinds = np.array(
+        [DUPLICATE_KINDS[i % len(DUPLICATE_KINDS)] for i in range(count)], dtype=object
+    )
     targets = np.empty(count, dtype=np.int64)
     for kind in DUPLICATE_KINDS:
         slots = np.flatnonzero(kinds == kind)
@@ -69,22 +73,31 @@ def likely_duplicates(
         rows[part] = None
 
     phone = kinds == "same_phone"
-    style = (people["phone_style"].to_numpy()[targets] + rng.integers(1, len(US_PHONE_STYLES), count)) % len(
-        US_PHONE_STYLES
+    style = (
+        people["phone_style"].to_numpy()[targets] + rng.integers(1, len(US_PHONE_STYLES), count)
+    ) % len(US_PHONE_STYLES)
+    text = phone_text(
+        people["phone_kind"].to_numpy()[targets], people["phone_digits"].to_numpy()[targets], style
     )
-    text = phone_text(people["phone_kind"].to_numpy()[targets], people["phone_digits"].to_numpy()[targets], style)
     same_text = text == live["phone"].to_numpy()[targets]
     style2 = (style + 1) % len(US_PHONE_STYLES)
-    text2 = phone_text(people["phone_kind"].to_numpy()[targets], people["phone_digits"].to_numpy()[targets], style2)
+    text2 = phone_text(
+        people["phone_kind"].to_numpy()[targets], people["phone_digits"].to_numpy()[targets], style2
+    )
     rows.loc[phone, "phone"] = np.where(same_text, text2, text)[phone]
 
     local, _, _ = np.char.partition(email[targets].astype(object).astype(str), "@").T
     dot_alias = np.char.add(np.char.replace(local, ".", ""), "@gmail.com")
-    plus_alias = np.char.add(np.char.add(local, "+"), np.char.add(rng.choice(["retreat", "kajabi", "bali"], count), "@gmail.com"))
+    plus_alias = np.char.add(
+        np.char.add(local, "+"),
+        np.char.add(rng.choice(["retreat", "kajabi", "bali"], count), "@gmail.com"),
+    )
     alias_rows = np.flatnonzero(kinds == "gmail_alias")
     # A dot alias that is somebody else's real address falls back to a +tag alias.
     clash = pd.Series(dot_alias[alias_rows]).isin(people["email"]).to_numpy()
-    rows.loc[alias_rows, "email"] = np.where(clash, plus_alias[alias_rows], dot_alias[alias_rows]).astype(object)
+    rows.loc[alias_rows, "email"] = np.where(
+        clash, plus_alias[alias_rows], dot_alias[alias_rows]
+    ).astype(object)
     plus_rows = np.flatnonzero(kinds == "gmail_plus_tag")
     rows.loc[plus_rows, "email"] = plus_alias[plus_rows].astype(object)
 
@@ -92,7 +105,9 @@ def likely_duplicates(
     for part in ("city", "state", "postal_code", "country"):
         rows.loc[postal, part] = live[part].to_numpy()[targets[postal]]
     same_street = postal[rng.random(len(postal)) < 0.5]
-    rows.loc[same_street, "address_line_1"] = live["address_line_1"].to_numpy()[targets[same_street]]
+    rows.loc[same_street, "address_line_1"] = live["address_line_1"].to_numpy()[
+        targets[same_street]
+    ]
 
     rows["role"] = "likely_duplicate"
     rows["duplicate_of"] = targets

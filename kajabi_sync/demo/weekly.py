@@ -34,7 +34,9 @@ def present(rows: pd.DataFrame, week: int) -> np.ndarray:
     return (rows["week_added"].to_numpy() <= week) & ((gone == 0) | (gone > week))
 
 
-def advance_week(spec: DemoSpec, rng: np.random.Generator, rows: pd.DataFrame, week: int, spare: Spare) -> pd.DataFrame:
+def advance_week(
+    spec: DemoSpec, rng: np.random.Generator, rows: pd.DataFrame, week: int, spare: Spare
+) -> pd.DataFrame:
     """Apply week ``week``'s deletions and edits to ``rows`` in place; return the edits made."""
     total = spec.count("kajabi_edits_per_week")
     protected = max(1, round(total * 0.15))
@@ -52,7 +54,13 @@ def advance_week(spec: DemoSpec, rng: np.random.Generator, rows: pd.DataFrame, w
         wanted = pools_wanted.count(pool_name)
         available = int((editable & (pool == pool_name) & ~pick.taken).sum())
         if wanted and available:
-            edits.append((pick.take(editable & (pool == pool_name), min(wanted, available)), field, pool_name))
+            edits.append(
+                (
+                    pick.take(editable & (pool == pool_name), min(wanted, available)),
+                    field,
+                    pool_name,
+                )
+            )
     for field in _PLAIN_FIELDS:
         wanted = plain_fields.count(field)
         edits.append((pick.take(editable & (pool == "plain"), wanted), field, "plain"))
@@ -64,16 +72,29 @@ def advance_week(spec: DemoSpec, rng: np.random.Generator, rows: pd.DataFrame, w
         _edit(rng, rows, targets, field, spare)
         rows.loc[targets, "edited"] = True
         records.append(
-            pd.DataFrame({"week": week, "kajabi_id": rows["kajabi_id"].to_numpy()[targets], "field": field, "pool": pool_name})
+            pd.DataFrame(
+                {
+                    "week": week,
+                    "kajabi_id": rows["kajabi_id"].to_numpy()[targets],
+                    "field": field,
+                    "pool": pool_name,
+                }
+            )
         )
-    return pd.concat(records, ignore_index=True) if records else pd.DataFrame(columns=list(EDIT_COLUMNS))
+    return (
+        pd.concat(records, ignore_index=True)
+        if records
+        else pd.DataFrame(columns=list(EDIT_COLUMNS))
+    )
 
 
 def _cycle(values: tuple[str, ...], count: int) -> list[str]:
     return [values[i % len(values)] for i in range(count)]
 
 
-def _edit(rng: np.random.Generator, rows: pd.DataFrame, targets: np.ndarray, field: str, spare: Spare) -> None:
+def _edit(
+    rng: np.random.Generator, rows: pd.DataFrame, targets: np.ndarray, field: str, spare: Spare
+) -> None:
     if not len(targets):
         return
     if field == "phone":

@@ -35,26 +35,67 @@ class Guard:
 
 
 GUARDS: tuple[Guard, ...] = (
-    Guard("overwrite_volume", True, "Existing non-empty database values the plan would replace: "
-          "blocks above max_overwrite_pct of matched contacts (at least min_overwrite_limit)."),
-    Guard("protected_overwrites", True, "Protected (enriched) values the plan would overwrite: "
-          "must be zero by construction; any is a bug and blocks."),
-    Guard("truncated_export", True, "The file's rows against the last applied export (before any "
-          "import: live contacts with a Kajabi ID): blocks on a drop above max_export_drop_pct."),
-    Guard("rejected_rows", True, "Rows quarantined by validation: blocks above max_rejected_pct of the file."),
-    Guard("duplicate_recreation", True, "New contacts whose email the database already knows "
-          "(merged away, deleted): blocks above max_duplicate_recreations."),
-    Guard("new_contact_surge", True, "New contacts: blocks above max_new_contacts_pct of the file."),
-    Guard("stale_export", True, "A file older than the last applied export, or the same file applied "
-          "again: blocks the write (the plan and reports are still computed)."),
-    Guard("earlier_export_pending", True, "An earlier week's export not applied yet: blocks, so "
-          "weeks apply in date order and a backfill in any order ends as a forward run."),
-    Guard("conflicts_for_review", False, "Fields changed on both sides since the last import: warns "
-          "above max_conflicts."),
-    Guard("divergence_growth", False, "Fields where the database and Kajabi disagree: warns when they "
-          "grow by more than max_divergence_growth_pct since the last import."),
-    Guard("kajabi_converged", False, "Fields where Kajabi still disagrees with the database: warns "
-          "above max_divergence_pct of matched contacts (import the enriched export into Kajabi)."),
+    Guard(
+        "overwrite_volume",
+        True,
+        "Existing non-empty database values the plan would replace: "
+        "blocks above max_overwrite_pct of matched contacts (at least min_overwrite_limit).",
+    ),
+    Guard(
+        "protected_overwrites",
+        True,
+        "Protected (enriched) values the plan would overwrite: "
+        "must be zero by construction; any is a bug and blocks.",
+    ),
+    Guard(
+        "truncated_export",
+        True,
+        "The file's rows against the last applied export (before any "
+        "import: live contacts with a Kajabi ID): blocks on a drop above max_export_drop_pct.",
+    ),
+    Guard(
+        "rejected_rows",
+        True,
+        "Rows quarantined by validation: blocks above max_rejected_pct of the file.",
+    ),
+    Guard(
+        "duplicate_recreation",
+        True,
+        "New contacts whose email the database already knows "
+        "(merged away, deleted): blocks above max_duplicate_recreations.",
+    ),
+    Guard(
+        "new_contact_surge", True, "New contacts: blocks above max_new_contacts_pct of the file."
+    ),
+    Guard(
+        "stale_export",
+        True,
+        "A file older than the last applied export, or the same file applied "
+        "again: blocks the write (the plan and reports are still computed).",
+    ),
+    Guard(
+        "earlier_export_pending",
+        True,
+        "An earlier week's export not applied yet: blocks, so "
+        "weeks apply in date order and a backfill in any order ends as a forward run.",
+    ),
+    Guard(
+        "conflicts_for_review",
+        False,
+        "Fields changed on both sides since the last import: warns above max_conflicts.",
+    ),
+    Guard(
+        "divergence_growth",
+        False,
+        "Fields where the database and Kajabi disagree: warns when they "
+        "grow by more than max_divergence_growth_pct since the last import.",
+    ),
+    Guard(
+        "kajabi_converged",
+        False,
+        "Fields where Kajabi still disagrees with the database: warns "
+        "above max_divergence_pct of matched contacts (import the enriched export into Kajabi).",
+    ),
 )
 
 

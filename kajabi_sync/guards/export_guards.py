@@ -19,7 +19,9 @@ def file_rows(export: ValidatedExport) -> int:
     return len(export.frame) + len(export.rejects)
 
 
-def truncated_export(export: ValidatedExport, facts: ImportFacts, thresholds: Thresholds) -> GuardResult:
+def truncated_export(
+    export: ValidatedExport, facts: ImportFacts, thresholds: Thresholds
+) -> GuardResult:
     """Rows against the last applied export; before any import, against the live contacts that
     carry a Kajabi ID. (After the first import that count only grows, as contacts deleted in
     Kajabi keep their ID here, so it would drift into false alarms.)"""
@@ -32,7 +34,11 @@ def truncated_export(export: ValidatedExport, facts: ImportFacts, thresholds: Th
         against = f"the {reference} live contacts that carry a Kajabi ID (no import applied yet)"
     else:
         return GuardResult(
-            name="truncated_export", passed=True, blocking=True, value=rows, limit=None,
+            name="truncated_export",
+            passed=True,
+            blocking=True,
+            value=rows,
+            limit=None,
             threshold=f"a drop of at most {thresholds.max_export_drop_pct}%",
             explanation=f"The file has {rows} rows. No applied import and no contact with a Kajabi "
             "ID to compare with: passed with nothing to compare.",
@@ -50,8 +56,12 @@ def truncated_export(export: ValidatedExport, facts: ImportFacts, thresholds: Th
         explanation=f"The file has {rows} rows, a drop of {drop}% against {against}. A download "
         "that stopped early, or an export of a filtered list, looks like this.",
         override={"max_export_drop_pct": pct_to_pass(reference - rows, reference)},
-        metadata={"file_rows": rows, "reference_rows": reference, "drop_pct": drop,
-                  "live_kajabi_ids": facts.live_kajabi_ids},
+        metadata={
+            "file_rows": rows,
+            "reference_rows": reference,
+            "drop_pct": drop,
+            "live_kajabi_ids": facts.live_kajabi_ids,
+        },
     )
 
 
@@ -91,7 +101,10 @@ def stale_export(export: ValidatedExport, facts: ImportFacts, allow_stale: bool)
     if last is None:
         explanation = "No import applied yet: nothing to be stale against."
     elif not problems:
-        explanation = f"The file is newer than the last applied export ({last['file_name']}) and was not applied before."
+        explanation = (
+            f"The file is newer than the last applied export ({last['file_name']}) "
+            "and was not applied before."
+        )
     else:
         said = "; ".join(problems)
         explanation = (
@@ -144,14 +157,19 @@ def earlier_export_pending(
         threshold="every earlier week's export applied first",
         explanation=explanation,
         override={"allow_earlier_export_pending": True},
-        metadata={"pending_exports": shown or "none",
-                  "export_date": str(export.source.export_date) if export.source else "unknown"},
+        metadata={
+            "pending_exports": shown or "none",
+            "export_date": str(export.source.export_date) if export.source else "unknown",
+        },
     )
 
 
 def pending_earlier_exports(
-    dated_files: list[tuple[dt.date, Path]], export_date: dt.date | None,
-    last_applied_date: dt.date | None, applied_sha256: set[str], sha256_of: Callable[[Path], str],
+    dated_files: list[tuple[dt.date, Path]],
+    export_date: dt.date | None,
+    last_applied_date: dt.date | None,
+    applied_sha256: set[str],
+    sha256_of: Callable[[Path], str],
 ) -> list[tuple[dt.date, str]]:
     """Exports dated after the last applied one and before ``export_date`` that were never
     applied. ``dated_files``: each week's newest file, the one its partition reads (an older file

@@ -12,11 +12,11 @@ from kajabi_sync.db.snapshot import last_applied_import
 
 @dataclass(frozen=True)
 class ImportFacts:
-    last_import: dict | None           # the newest applied, not rolled back, import run
-    last_import_decisions: dict        # its decision counts ({} when none)
-    live_kajabi_ids: int               # live contacts that carry a Kajabi ID
-    sha256_applied: bool               # this very file was applied already (not rolled back)
-    known_new_emails: pd.Series        # the plan's new-contact emails the database already knows
+    last_import: dict | None  # the newest applied, not rolled back, import run
+    last_import_decisions: dict  # its decision counts ({} when none)
+    live_kajabi_ids: int  # live contacts that carry a Kajabi ID
+    sha256_applied: bool  # this very file was applied already (not rolled back)
+    known_new_emails: pd.Series  # the plan's new-contact emails the database already knows
     applied_sha256: frozenset[str] = frozenset()  # every applied, not rolled back, export file
 
 
@@ -27,9 +27,13 @@ def read_import_facts(conn: psycopg.Connection, sha256: str, new_emails: pd.Seri
         last = last_applied_import(conn)
         decisions = {}
         if last is not None:
-            decisions = conn.execute(
-                "SELECT counts->'decisions' FROM kajabi_sync.import_runs WHERE id = %s", (last["id"],)
-            ).fetchone()[0] or {}
+            decisions = (
+                conn.execute(
+                    "SELECT counts->'decisions' FROM kajabi_sync.import_runs WHERE id = %s",
+                    (last["id"],),
+                ).fetchone()[0]
+                or {}
+            )
         live_ids = conn.execute(
             "SELECT count(*) FROM contacts WHERE deleted_at IS NULL AND NULLIF(kajabi_id, '') IS NOT NULL"
         ).fetchone()[0]
@@ -40,7 +44,8 @@ def read_import_facts(conn: psycopg.Connection, sha256: str, new_emails: pd.Seri
         ).fetchone()[0]
         known = known_emails(conn, new_emails)
         applied_files = frozenset(
-            row[0] for row in conn.execute(
+            row[0]
+            for row in conn.execute(
                 """SELECT file_sha256 FROM kajabi_sync.import_runs
                    WHERE kind = 'import' AND rolled_back_at IS NULL"""
             )

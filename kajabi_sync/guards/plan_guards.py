@@ -10,7 +10,9 @@ from kajabi_sync.survivorship.plan import DECISIONS, WRITE_DECISIONS, ImpactPlan
 from kajabi_sync.survivorship.report import divergence_by_field
 
 # Decisions that leave the database and Kajabi disagreeing (as report.divergence_by_field).
-DIVERGENT_DECISIONS: tuple[str, ...] = tuple(d for d in DECISIONS if d not in ("unchanged", *WRITE_DECISIONS))
+DIVERGENT_DECISIONS: tuple[str, ...] = tuple(
+    d for d in DECISIONS if d not in ("unchanged", *WRITE_DECISIONS)
+)
 
 
 def _overwrites(plan: ImpactPlan) -> pd.DataFrame:
@@ -39,8 +41,10 @@ def overwrite_volume(plan: ImpactPlan, thresholds: Thresholds) -> GuardResult:
         "shows up here first: compare db_value and kajabi_value of the 'update' rows in "
         "import_impact_analysis.csv.",
         override={"max_overwrite_pct": pct_to_pass(count, matched)},
-        metadata={"matched_contacts": matched,
-                  **{f"overwrites/{f}": int(n) for f, n in by_field.items()}},
+        metadata={
+            "matched_contacts": matched,
+            **{f"overwrites/{f}": int(n) for f, n in by_field.items()},
+        },
     )
 
 
@@ -130,7 +134,10 @@ def divergence_growth(
         value=now,
         threshold=f"at most {thresholds.max_divergence_growth_pct}% more diverging fields than "
         "at the last import (a warning, never a stop)",
-        metadata={"previous_divergence": before, **{f"divergence/{f}": n for f, n in by_field.items()}},
+        metadata={
+            "previous_divergence": before,
+            **{f"divergence/{f}": n for f, n in by_field.items()},
+        },
     )
     if not last_import_decisions or before == 0:
         return GuardResult(

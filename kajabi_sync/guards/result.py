@@ -8,13 +8,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class GuardResult:
-    name: str                      # the check's name, e.g. "overwrite_volume"
+    name: str  # the check's name, e.g. "overwrite_volume"
     passed: bool
-    blocking: bool                 # a failure stops the write (False: a warning only)
-    value: float | int | None      # what was measured (None: could not be computed)
-    limit: float | int | None      # the largest value that passes
-    threshold: str                 # the setting, in words: "2.0% of matched contacts, at least 25"
-    explanation: str               # what the numbers mean, in a sentence or two
+    blocking: bool  # a failure stops the write (False: a warning only)
+    value: float | int | None  # what was measured (None: could not be computed)
+    limit: float | int | None  # the largest value that passes
+    threshold: str  # the setting, in words: "2.0% of matched contacts, at least 25"
+    explanation: str  # what the numbers mean, in a sentence or two
     # The per-run setting that would let this value pass, e.g. {"max_overwrite_pct": 6.0};
     # empty when the guard cannot be overridden.
     override: dict[str, Any] = field(default_factory=dict)

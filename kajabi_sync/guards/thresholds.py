@@ -95,8 +95,15 @@ def _coerce(values: Mapping[str, Any], where: str) -> dict[str, float | int]:
             number = kind(value) if not isinstance(value, bool) else None
         except (TypeError, ValueError):
             number = None
-        if number is None or not math.isfinite(number) or number < 0 or (kind is int and float(value) != number):
-            raise ThresholdError(f"{where}: {name} must be a non-negative {kind.__name__}, not {value!r}")
+        if (
+            number is None
+            or not math.isfinite(number)
+            or number < 0
+            or (kind is int and float(value) != number)
+        ):
+            raise ThresholdError(
+                f"{where}: {name} must be a non-negative {kind.__name__}, not {value!r}"
+            )
         coerced[name] = number
     return coerced
 

@@ -69,8 +69,15 @@ class RawExport:
 
     def file(self) -> ExportFile:
         """What later steps need of the file once its rows are validated: everything but the rows."""
-        return ExportFile(self.path, self.sha256, self.export_date, self.encoding, len(self.frame),
-                          list(self.warnings), list(self.dropped_columns))
+        return ExportFile(
+            self.path,
+            self.sha256,
+            self.export_date,
+            self.encoding,
+            len(self.frame),
+            list(self.warnings),
+            list(self.dropped_columns),
+        )
 
 
 @dataclass(frozen=True)
@@ -150,7 +157,8 @@ def _to_utf8(path: Path, data: bytes, warnings: list[str]) -> tuple[bytes, str]:
         # it would alter a value without anyone noticing, so refuse.
         line = data.count(b"\n", 0, nul) + 1
         raise KajabiFormatError(
-            path, f"the file contains NUL bytes (first on line {line}): damaged or not a CSV text file"
+            path,
+            f"the file contains NUL bytes (first on line {line}): damaged or not a CSV text file",
         )
 
     if data.startswith(codecs.BOM_UTF8):
@@ -166,7 +174,8 @@ def _to_utf8(path: Path, data: bytes, warnings: list[str]) -> tuple[bytes, str]:
         except UnicodeDecodeError as error:
             line = data.count(b"\n", 0, error.start) + 1
             raise KajabiFormatError(
-                path, f"the file is neither UTF-8 nor Windows-1252 (undecodable byte on line {line})"
+                path,
+                f"the file is neither UTF-8 nor Windows-1252 (undecodable byte on line {line})",
             ) from None
         line = data.count(b"\n", 0, _first_invalid_utf8(data)) + 1
         warnings.append(
@@ -221,7 +230,9 @@ def _check_header(path: Path, header: list[str]) -> None:
     duplicated = [label for label in header if label in seen or seen.add(label)]
     if duplicated:
         raise KajabiFormatError(
-            path, f"the header repeats the column label(s) {', '.join(sorted(set(duplicated)))}", row=1
+            path,
+            f"the header repeats the column label(s) {', '.join(sorted(set(duplicated)))}",
+            row=1,
         )
     if ROW_NUMBER in header:
         raise KajabiFormatError(path, f"the header has a column named {ROW_NUMBER!r}", row=1)

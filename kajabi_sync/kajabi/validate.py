@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import email_validator
-from email_validator.rfc_constants import EMAIL_MAX_LENGTH
 import numpy as np
 import pandas as pd
+from email_validator.rfc_constants import EMAIL_MAX_LENGTH
 
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.kajabi.columns import (
@@ -67,7 +67,9 @@ class ValidatedExport:
         """This export with a column-less frame of the same length: what the guards and the
         apply read (file, rejects, duplicates, row count) at a few kB instead of the whole frame."""
         source = self.source.file() if isinstance(self.source, RawExport) else self.source
-        return replace(self, frame=pd.DataFrame(index=pd.RangeIndex(len(self.frame))), source=source)
+        return replace(
+            self, frame=pd.DataFrame(index=pd.RangeIndex(len(self.frame))), source=source
+        )
 
 
 def validate_export(raw: RawExport) -> ValidatedExport:
@@ -137,7 +139,9 @@ def _email_validator_verdict(value: str) -> str | pd.NA:
     return pd.NA
 
 
-def _email_rejects(row_number: pd.Series, email_raw: pd.Series, problems: pd.Series) -> pd.DataFrame:
+def _email_rejects(
+    row_number: pd.Series, email_raw: pd.Series, problems: pd.Series
+) -> pd.DataFrame:
     bad = problems.notna().to_numpy()
     shown = blank_to_na(email_raw[bad])
     masked = pd.Series(pd.NA, index=shown.index, dtype="string")
@@ -205,9 +209,12 @@ def per_distinct(transform: Callable[[pd.Series], pd.Series], series: pd.Series)
 
 def comma_list(series: pd.Series) -> pd.Series:
     """``" quiz, Bali 2027 Attendee,"`` -> ``["quiz", "Bali 2027 Attendee"]``; empty cell -> ``[]``."""
+
     # Each match is one item without its surrounding whitespace; empty items match nothing.
     def split(text: pd.Series) -> pd.Series:
-        return text.astype("string").fillna("").str.findall(r"[^,\s](?:[^,]*[^,\s])?").astype(object)
+        return (
+            text.astype("string").fillna("").str.findall(r"[^,\s](?:[^,]*[^,\s])?").astype(object)
+        )
 
     shared = per_distinct(split, series.astype("string").fillna(""))
     # Rows with the same cell got the same list object: give each row its own list.
@@ -236,7 +243,9 @@ def drop_duplicate_emails(contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     if not repeated.any():
         return contacts, _empty_duplicates()
     compared = ["name", *CONTACT_FIELDS]
-    group = contacts.loc[repeated].assign(_filled=contacts.loc[repeated, compared].notna().sum(axis=1))
+    group = contacts.loc[repeated].assign(
+        _filled=contacts.loc[repeated, compared].notna().sum(axis=1)
+    )
     group = group.sort_values(["email", "_filled", "row_number"], kind="stable")
     dropped_mask = group["email"].duplicated(keep="last")
     kept = group.loc[~dropped_mask]
@@ -257,16 +266,27 @@ def drop_duplicate_emails(contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
         "same email (ignoring case and surrounding spaces) on several rows; kept row "
         + report["kept_row_number"].astype(str)
         + ", which has the most filled fields (ties go to the later row); "
-        + np.where(differ == "", "the dropped rows hold no different values", "the dropped rows differ in: " + differ)
+        + np.where(
+            differ == "",
+            "the dropped rows hold no different values",
+            "the dropped rows differ in: " + differ,
+        )
     )
     report = report.astype(
-        {"email": "string", "kept_row_number": "int64", "dropped_row_numbers": "string", "reason": "string"}
+        {
+            "email": "string",
+            "kept_row_number": "int64",
+            "dropped_row_numbers": "string",
+            "reason": "string",
+        }
     )[list(DUPLICATE_COLUMNS)]
     survivors = contacts.drop(index=dropped.index)
     return survivors.reset_index(drop=True), report
 
 
-def _conflicting_fields(kept: pd.DataFrame, dropped: pd.DataFrame, compared: list[str]) -> pd.Series:
+def _conflicting_fields(
+    kept: pd.DataFrame, dropped: pd.DataFrame, compared: list[str]
+) -> pd.Series:
     """Per email, the fields where a dropped row holds a value different from the kept row's."""
     # Phones compare by E.164, everything else ignoring case and spacing.
     key_of = {name: "phone_e164" if name == "phone" else name for name in compared}

@@ -77,6 +77,7 @@ def blocking_keys(features: pd.DataFrame) -> dict[str, pd.Series]:
 
 def neighbourhood_keys(features: pd.DataFrame) -> dict[str, pd.Series]:
     """Sort keys for the sorted-neighbourhood passes: whole-record strings, most telling first."""
+
     def squeezed(name: str) -> pd.Series:
         return features[name].fillna("").str.replace(" ", "", regex=False)
 

@@ -11,10 +11,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kajabi_sync.matching.blocking import MAX_BLOCK_SIZE, blocking_keys, candidate_pairs, neighbourhood_keys
+from kajabi_sync.matching.blocking import (
+    MAX_BLOCK_SIZE,
+    blocking_keys,
+    candidate_pairs,
+    neighbourhood_keys,
+)
 from kajabi_sync.matching.features import build_features
 from kajabi_sync.matching.prefilter import prefilter_existing
-from kajabi_sync.matching.scoring import Comparer, PairComparison, estimate_log2_prior, to_probability
+from kajabi_sync.matching.scoring import (
+    Comparer,
+    PairComparison,
+    estimate_log2_prior,
+    to_probability,
+)
 
 # An import holds a new contact for review when it scores at/above this against a live contact.
 # 0.9: nine in ten such pairs are expected to be one person; on the FEBRL benchmarks this gives
@@ -64,9 +74,13 @@ def find_duplicate_candidates(
     """
     _require_unique_index(people)
     features = build_features(people)
-    left, right = candidate_pairs(blocking_keys(features), MAX_BLOCK_SIZE, sort_keys=neighbourhood_keys(features))
+    left, right = candidate_pairs(
+        blocking_keys(features), MAX_BLOCK_SIZE, sort_keys=neighbourhood_keys(features)
+    )
     comparison = Comparer(features, household_guard).compare(left, right)
-    prior = estimate_log2_prior(comparison.weights, len(people) - 1, len(people), pairs_per_duplicate=2.0)
+    prior = estimate_log2_prior(
+        comparison.weights, len(people) - 1, len(people), pairs_per_duplicate=2.0
+    )
     scores = to_probability(comparison.weights + prior)
     keep = scores >= min_score
     left_labels = people.index.to_numpy()[left[keep]]
@@ -117,14 +131,22 @@ def find_candidates_against(
     # Keys built in Arrow (same values): their joins, slices and factorizing are C loops.
     arrow_features = features.astype("string[pyarrow]")
     first, second = candidate_pairs(
-        blocking_keys(arrow_features), MAX_BLOCK_SIZE, side=side, sort_keys=neighbourhood_keys(arrow_features)
+        blocking_keys(arrow_features),
+        MAX_BLOCK_SIZE,
+        side=side,
+        sort_keys=neighbourhood_keys(arrow_features),
     )
     # Pairs come back as (lower, higher) positions and new rows come first in the frame.
     comparer = Comparer(
-        features, household_guard, population=len(new) + len(existing), population_counts=population_counts
+        features,
+        household_guard,
+        population=len(new) + len(existing),
+        population_counts=population_counts,
     )
     comparison = comparer.compare(first, second)
-    prior = estimate_log2_prior(comparison.weights, len(existing), len(new), pairs_per_duplicate=1.0)
+    prior = estimate_log2_prior(
+        comparison.weights, len(existing), len(new), pairs_per_duplicate=1.0
+    )
     scores = to_probability(comparison.weights + prior)
     keep = scores >= min_score
     result = pd.DataFrame(
@@ -140,7 +162,9 @@ def find_candidates_against(
 
 def _require_unique_index(frame: pd.DataFrame) -> None:
     if not frame.index.is_unique:
-        raise ValueError("duplicate finding needs a unique index: pairs are reported by index label")
+        raise ValueError(
+            "duplicate finding needs a unique index: pairs are reported by index label"
+        )
 
 
 def _ordered(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +185,9 @@ def _subset(comparison: PairComparison, keep: np.ndarray) -> PairComparison:
 
 
 def _finish(result: pd.DataFrame, label_columns: list[str], pairs_compared: int) -> pd.DataFrame:
-    result = result.sort_values(["score", *label_columns], ascending=[False, True, True], kind="stable")
+    result = result.sort_values(
+        ["score", *label_columns], ascending=[False, True, True], kind="stable"
+    )
     result = result.reset_index(drop=True)
     result["score"] = result["score"].astype(float)
     result["evidence"] = result["evidence"].astype("string")
@@ -194,9 +220,15 @@ def _evidence(
         _phrase(levels["email"] == 0, "same mailbox " + email),
         _phrase(levels["email"] == 1, "same email name " + local),
         _phrase(~np.isnan(comparison.name_similarity), name_text),
-        _phrase(levels["street"] >= 0, np.asarray(_STREET_WORDS, dtype=object)[np.clip(levels["street"], 0, None)]),
+        _phrase(
+            levels["street"] >= 0,
+            np.asarray(_STREET_WORDS, dtype=object)[np.clip(levels["street"], 0, None)],
+        ),
         _phrase(levels["line2"] == 0, "same address line 2"),
-        _phrase(levels["locality"] >= 0, np.asarray(_LOCALITY_WORDS, dtype=object)[np.clip(levels["locality"], 0, None)]),
+        _phrase(
+            levels["locality"] >= 0,
+            np.asarray(_LOCALITY_WORDS, dtype=object)[np.clip(levels["locality"], 0, None)],
+        ),
     ]
     text = np.full(len(left), "", dtype=object)
     for piece in phrases:

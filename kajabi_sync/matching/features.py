@@ -98,7 +98,9 @@ def _street_parts(line: pd.Series) -> tuple[pd.Series, pd.Series]:
     for spelled, short in _STREET_TYPES.items():
         abbreviated = abbreviated.str.replace(rf"\b{spelled}\b", short, regex=True)
     abbreviated = abbreviated.str.replace(r"\s+", " ", regex=True).str.strip()
-    street = words.map(dict(zip(distinct, abbreviated)), na_action="ignore").astype("string")
+    street = words.map(dict(zip(distinct, abbreviated, strict=False)), na_action="ignore").astype(
+        "string"
+    )
     return number.mask(number == ""), street.mask(street == "")
 
 

@@ -35,7 +35,9 @@ def record_holds(conn: psycopg.Connection, held: pd.DataFrame) -> int:
     """Upsert ``plan.held`` rows as ``held``; decided emails keep their decision. Returns rows touched."""
     if held.empty:
         return 0
-    rows = held[["email", "existing_contact_id", "existing_email", "score", "evidence"]].drop_duplicates("email")
+    rows = held[
+        ["email", "existing_contact_id", "existing_email", "score", "evidence"]
+    ].drop_duplicates("email")
     with conn.transaction():
         conn.execute(
             "CREATE TEMP TABLE stage_holds (email text, existing_contact_id uuid, existing_email text, "
@@ -67,7 +69,9 @@ def release_hold(conn: psycopg.Connection, email: str, note: str | None = None) 
             "SELECT status FROM kajabi_sync.duplicate_holds WHERE email = %s FOR UPDATE", (key,)
         ).fetchone()
         if status and status[0] == "merged":
-            raise MergeRefused(f"{key} was merged into a contact; undo that merge before releasing it")
+            raise MergeRefused(
+                f"{key} was merged into a contact; undo that merge before releasing it"
+            )
         conn.execute(
             """INSERT INTO kajabi_sync.duplicate_holds (email, status, decided_at, note)
                VALUES (%(e)s, 'released', now(), %(note)s)

@@ -20,7 +20,10 @@ from kajabi_sync.matching.duplicates import HOLD_THRESHOLD, find_candidates_agai
 from kajabi_sync.survivorship.plan import ImpactPlan
 
 # The fields the duplicate finder reads (it ignores the Kajabi IDs).
-PEOPLE_COLUMNS: tuple[str, ...] = ("email", *(f for f in CONTACT_FIELDS if not f.startswith("kajabi")))
+PEOPLE_COLUMNS: tuple[str, ...] = (
+    "email",
+    *(f for f in CONTACT_FIELDS if not f.startswith("kajabi")),
+)
 
 CANDIDATE_COLUMNS: tuple[str, ...] = (
     "email",
@@ -31,17 +34,32 @@ CANDIDATE_COLUMNS: tuple[str, ...] = (
     "evidence",
     "why_held",
 )
-HOLD_COLUMNS: tuple[str, ...] = ("existing_contact_id", "existing_email", "score", "evidence", "why_held")
+HOLD_COLUMNS: tuple[str, ...] = (
+    "existing_contact_id",
+    "existing_email",
+    "score",
+    "evidence",
+    "why_held",
+)
 
 # What the plan reads of the holds table (``hold_store.load_holds``).
-DECISION_COLUMNS: tuple[str, ...] = ("email", "status", "candidate_contact_id", "candidate_email", "score", "evidence")
+DECISION_COLUMNS: tuple[str, ...] = (
+    "email",
+    "status",
+    "candidate_contact_id",
+    "candidate_email",
+    "score",
+    "evidence",
+)
 
 HELD_NOW = "scored at/above the hold threshold against a live contact"
 HELD_EARLIER = "held in an earlier import; waiting for the user's decision"
 
 
 def empty_candidates() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="float64" if c == "score" else "string") for c in CANDIDATE_COLUMNS})
+    return pd.DataFrame(
+        {c: pd.Series(dtype="float64" if c == "score" else "string") for c in CANDIDATE_COLUMNS}
+    )
 
 
 def _scored(new: pd.DataFrame, live: pd.DataFrame, threshold: float) -> pd.DataFrame:
@@ -97,15 +115,23 @@ def hold_likely_duplicates(
     new = plan.new_contacts
     if new.empty:
         return plan, empty_candidates()
-    decisions = (pd.DataFrame() if decisions is None else decisions).reindex(columns=list(DECISION_COLUMNS))
+    decisions = (pd.DataFrame() if decisions is None else decisions).reindex(
+        columns=list(DECISION_COLUMNS)
+    )
     released = decisions.loc[decisions["status"] == "released", "email"]
     pending = decisions[decisions["status"] == "held"]
 
     live = snapshot_contacts.reset_index(drop=True)
-    scored = _scored(new.reset_index(drop=True), live, threshold) if len(live) else empty_candidates()
+    scored = (
+        _scored(new.reset_index(drop=True), live, threshold) if len(live) else empty_candidates()
+    )
     scored = scored[~scored["email"].isin(released)]
-    candidates = pd.concat([scored, _held_earlier(new, pending, scored["email"])], ignore_index=True)
-    candidates = candidates.sort_values(["score", "email"], ascending=[False, True], kind="stable", na_position="last")
+    candidates = pd.concat(
+        [scored, _held_earlier(new, pending, scored["email"])], ignore_index=True
+    )
+    candidates = candidates.sort_values(
+        ["score", "email"], ascending=[False, True], kind="stable", na_position="last"
+    )
     candidates = candidates.reset_index(drop=True).astype({"score": "float64"})
 
     held_mask = new["email"].isin(candidates["email"])
@@ -115,7 +141,9 @@ def hold_likely_duplicates(
     new_plan = replace(
         plan,
         new_contacts=new[~held_mask].reset_index(drop=True),
-        new_bases=plan.new_bases[~plan.new_bases["contact_id"].isin(held_ids)].reset_index(drop=True),
+        new_bases=plan.new_bases[~plan.new_bases["contact_id"].isin(held_ids)].reset_index(
+            drop=True
+        ),
         held=pd.concat([plan.held, held], ignore_index=True) if not plan.held.empty else held,
     )
     return new_plan, candidates[list(CANDIDATE_COLUMNS)]

@@ -157,12 +157,12 @@ def _finish_run(conn: psycopg.Connection, run_id: int) -> dict:
     return counts
 
 
-def _fill_survivor(conn: psycopg.Connection, run_id: int, survivor: dict, fills: dict, merged_email: str) -> None:
+def _fill_survivor(
+    conn: psycopg.Connection, run_id: int, survivor: dict, fills: dict, merged_email: str
+) -> None:
     if not fills:
         return
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = %s").format(sql.Identifier(c)) for c in fills
-    )
+    assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in fills)
     conn.execute(
         sql.SQL("UPDATE contacts SET {}, updated_at = now() WHERE id = %s").format(assignments),
         [*fills.values(), survivor["id"]],
@@ -173,15 +173,27 @@ def _fill_survivor(conn: psycopg.Connection, run_id: int, survivor: dict, fills:
                    (import_run_id, contact_id, field, old_value, new_value, decision, reason)
                VALUES (%s, %s, %s, %s, %s, 'merge_fill', %s)""",
             [
-                (run_id, survivor["id"], c, survivor[c], v,
-                 f"empty on the survivor; filled from the merged-away contact {merged_email}")
+                (
+                    run_id,
+                    survivor["id"],
+                    c,
+                    survivor[c],
+                    v,
+                    f"empty on the survivor; filled from the merged-away contact {merged_email}",
+                )
                 for c, v in fills.items()
             ],
         )
 
 
 def _record_moves(
-    conn: psycopg.Connection, run_id: int, kind: str, select: str, params: dict, *, writes: str | None = None
+    conn: psycopg.Connection,
+    run_id: int,
+    kind: str,
+    select: str,
+    params: dict,
+    *,
+    writes: str | None = None,
 ) -> None:
     """Insert merge_moves rows from ``select`` (row_id, email, from_contact_id, was_primary).
 
@@ -209,7 +221,8 @@ def _move_emails(conn: psycopg.Connection, run_id: int, survivor_id: str, merged
         """SELECT e.id::text, lower(e.email::text), e.contact_id, e.is_primary
            FROM contact_emails e
            WHERE e.contact_id = %(m)s::uuid AND NOT EXISTS (
-               SELECT 1 FROM contact_emails x WHERE x.contact_id = %(s)s::uuid AND lower(x.email::text) = lower(e.email::text))""",
+               SELECT 1 FROM contact_emails x
+               WHERE x.contact_id = %(s)s::uuid AND lower(x.email::text) = lower(e.email::text))""",
         params,
     )
     conn.execute(
@@ -220,7 +233,9 @@ def _move_emails(conn: psycopg.Connection, run_id: int, survivor_id: str, merged
     )
 
 
-def _add_email(conn: psycopg.Connection, run_id: int, survivor_id: str, email: str, source: str) -> None:
+def _add_email(
+    conn: psycopg.Connection, run_id: int, survivor_id: str, email: str, source: str
+) -> None:
     """Give the survivor ``email`` as another address, unless it already has it."""
     _record_moves(
         conn,
@@ -286,7 +301,12 @@ def _remember(
 
 
 def _record_merge(
-    conn: psycopg.Connection, run_id: int, survivor_id: str, merged_id: str | None, email: str, reason: str
+    conn: psycopg.Connection,
+    run_id: int,
+    survivor_id: str,
+    merged_id: str | None,
+    email: str,
+    reason: str,
 ) -> None:
     conn.execute(
         """INSERT INTO kajabi_sync.merges (merge_run_id, survivor_id, merged_contact_id, merged_email, reason)
@@ -315,14 +335,17 @@ def merge_contacts(
     if survivor_id == merged_id:
         raise MergeRefused("a contact cannot be merged into itself; nothing was written")
     if not (reason or "").strip():
-        raise MergeRefused("a merge needs a reason (it is kept in the audit trail); nothing was written")
+        raise MergeRefused(
+            "a merge needs a reason (it is kept in the audit trail); nothing was written"
+        )
     with conn.transaction():
         take_write_lock(conn)
         rows = _lock_contacts(conn, [survivor_id, merged_id])
         survivor = _live_contact(rows, survivor_id, "survivor")
         merged = _live_contact(rows, merged_id, "merged contact")
         emails = [merged["email"]] + [
-            row[0] for row in conn.execute(
+            row[0]
+            for row in conn.execute(
                 "SELECT email::text FROM contact_emails WHERE contact_id = %s", (merged_id,)
             )
         ]
@@ -430,7 +453,9 @@ def unmerge(
                 (merge_run_id,),
             ).fetchone()
         if merge is None or merge["kind"] != "merge" or merge["survivor_id"] is None:
-            raise MergeRefused(f"run {merge_run_id} is not a merge kajabi_sync recorded; nothing was written")
+            raise MergeRefused(
+                f"run {merge_run_id} is not a merge kajabi_sync recorded; nothing was written"
+            )
         if merge["rolled_back_by"] is not None:
             raise MergeRefused(
                 f"merge run {merge_run_id} was already undone (by run {merge['rolled_back_by']}); "
@@ -479,7 +504,9 @@ def unmerge(
                 sql.SQL("{} = %s").format(sql.Identifier(field)) for field, _, _ in filled
             )
             conn.execute(
-                sql.SQL("UPDATE contacts SET {}, updated_at = now() WHERE id = %s").format(assignments),
+                sql.SQL("UPDATE contacts SET {}, updated_at = now() WHERE id = %s").format(
+                    assignments
+                ),
                 [old for _, old, _ in filled] + [survivor_id],
             )
             with conn.cursor() as cur:
@@ -487,12 +514,15 @@ def unmerge(
                     """INSERT INTO kajabi_sync.field_changes
                            (import_run_id, contact_id, field, old_value, new_value, decision, reason)
                        VALUES (%s, %s, %s, %s, %s, 'unmerge_restore', %s)""",
-                    [(run_id, survivor_id, f, new, old, f"undo of merge run {merge_run_id}")
-                     for f, old, new in filled],
+                    [
+                        (run_id, survivor_id, f, new, old, f"undo of merge run {merge_run_id}")
+                        for f, old, new in filled
+                    ],
                 )
         if merged_id is not None:
             conn.execute(
-                "UPDATE contacts SET deleted_at = NULL, updated_at = now() WHERE id = %s", (merged_id,)
+                "UPDATE contacts SET deleted_at = NULL, updated_at = now() WHERE id = %s",
+                (merged_id,),
             )
             conn.execute(
                 """INSERT INTO kajabi_sync.field_changes
@@ -533,5 +563,6 @@ def _undo_moves(conn: psycopg.Connection, merge_run_id: int) -> None:
             )
     remembered = [int(row_id) for row_id, _, _ in _moves(conn, merge_run_id, "memory_added")]
     conn.execute(
-        "UPDATE kajabi_sync.merged_from SET undone_at = now() WHERE id = ANY(%s::bigint[])", (remembered,)
+        "UPDATE kajabi_sync.merged_from SET undone_at = now() WHERE id = ANY(%s::bigint[])",
+        (remembered,),
     )

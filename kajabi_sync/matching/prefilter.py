@@ -35,7 +35,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kajabi_sync.matching.blocking import MAX_BLOCK_SIZE
-from kajabi_sync.matching.features import _STREET_TYPES, _letters_only, _place, _postcode, _street_parts
+from kajabi_sync.matching.features import (
+    _STREET_TYPES,
+    _letters_only,
+    _place,
+    _postcode,
+    _street_parts,
+)
 from kajabi_sync.normalize import blank_to_na
 
 # Frequencies the scoring reads that are exact here over the whole population.
@@ -62,13 +68,17 @@ def _raw(new: pd.DataFrame, existing: pd.DataFrame, name: str) -> pd.Series:
     return pd.concat([_column(new, name), _column(existing, name)], ignore_index=True)
 
 
-def _by_distinct(raw: pd.Series, normalise: Callable[[pd.Series], pd.Series]) -> tuple[np.ndarray, pd.Series]:
+def _by_distinct(
+    raw: pd.Series, normalise: Callable[[pd.Series], pd.Series]
+) -> tuple[np.ndarray, pd.Series]:
     """(raw code per row, normalised text per distinct raw value): slow work once per value."""
     codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
     return codes, normalise(pd.Series(uniques, dtype="string")).reset_index(drop=True)
 
 
-def _codes(raw_codes: np.ndarray, values: pd.Series, vocabulary: pd.Index | None = None) -> np.ndarray:
+def _codes(
+    raw_codes: np.ndarray, values: pd.Series, vocabulary: pd.Index | None = None
+) -> np.ndarray:
     """Per row: code of its normalised value (-1 when missing); one shared ``vocabulary`` lets
     two fields (first and last name) compare with each other."""
     vocabulary = pd.Index(values.dropna().unique()) if vocabulary is None else vocabulary
@@ -90,8 +100,13 @@ def _arrow(raw: pd.Series) -> pa.ChunkedArray:
     values = raw.to_numpy(dtype=object)
     try:
         array = pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers among the text: as blank_to_na reads them
-        array = pa.array(raw.astype("string").to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (
+        pa.ArrowInvalid,
+        pa.ArrowTypeError,
+    ):  # numbers among the text: as blank_to_na reads them
+        array = pa.array(
+            raw.astype("string").to_numpy(dtype=object), type=pa.string(), from_pandas=True
+        )
     return pc.utf8_trim_whitespace(pa.chunked_array([array]))
 
 
@@ -117,9 +132,17 @@ def _phone_codes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     before_extension = pc.replace_substring_regex(text, r"[A-Za-z#;,].*$", "")
     digits = pc.replace_substring_regex(text, r"\D", "")
     # No digit at all: the phone is keyed by its text.
-    all_digits = pc.if_else(pc.equal(pc.utf8_length(digits), 0), pc.utf8_lower(text), pc.utf8_slice_codeunits(digits, -7))
-    main_digits = pc.utf8_slice_codeunits(pc.replace_substring_regex(before_extension, r"\D", ""), -7)
-    both = pd.Series(pa.chunked_array(all_digits.chunks + main_digits.chunks).to_pandas(), dtype=object)
+    all_digits = pc.if_else(
+        pc.equal(pc.utf8_length(digits), 0),
+        pc.utf8_lower(text),
+        pc.utf8_slice_codeunits(digits, -7),
+    )
+    main_digits = pc.utf8_slice_codeunits(
+        pc.replace_substring_regex(before_extension, r"\D", ""), -7
+    )
+    both = pd.Series(
+        pa.chunked_array(all_digits.chunks + main_digits.chunks).to_pandas(), dtype=object
+    )
     codes = _factorized(both)
     return codes[: len(raw)], codes[len(raw) :]
 
@@ -135,7 +158,7 @@ def _blank_to_null(text: pa.Array) -> pa.Array:
 
 def _ascii_street_parts(lines: pa.Array) -> tuple[pa.Array, pa.Array]:
     """``features._street_parts(blank_to_na(lines))`` for ASCII-only text, in RE2: on ASCII,
-    RE2's ``\b``, ``\d`` and ``[a-z]`` mean what Python's do, and casefold is lower."""
+    RE2's ``\b``, ``\\d`` and ``[a-z]`` mean what Python's do, and casefold is lower."""
     text = _blank_to_null(pc.utf8_trim(lines, characters=_ASCII_STRIP))
     text = pc.utf8_lower(pc.replace_substring_regex(text, f"{_ASCII_SPACE}+", " "))
     text = pc.replace_substring_regex(text, r"[.,#]", " ")
@@ -143,7 +166,9 @@ def _ascii_street_parts(lines: pa.Array) -> tuple[pa.Array, pa.Array]:
     words = pc.replace_substring_regex(text, r"\d+[a-z]?", " ")
     for spelled, short in _STREET_TYPES.items():
         words = pc.replace_substring_regex(words, rf"\b{spelled}\b", short)
-    words = pc.utf8_trim(pc.replace_substring_regex(words, f"{_ASCII_SPACE}+", " "), characters=_ASCII_STRIP)
+    words = pc.utf8_trim(
+        pc.replace_substring_regex(words, f"{_ASCII_SPACE}+", " "), characters=_ASCII_STRIP
+    )
     return number, _blank_to_null(words)
 
 
@@ -168,7 +193,9 @@ def _street_parts_exact(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return number[raw_codes], street[raw_codes]
 
 
-def _address_codes(line1_raw: pd.Series, line2_raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _address_codes(
+    line1_raw: pd.Series, line2_raw: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Codes of the exact ``house_number`` (line 1's, else line 2's), ``street`` and the
     blocking's street word (the street's first word) features."""
     line1_number, street = _street_parts_exact(line1_raw)
@@ -177,7 +204,11 @@ def _address_codes(line1_raw: pd.Series, line2_raw: pd.Series) -> tuple[np.ndarr
     street_codes = _factorized(pd.Series(street, dtype=object))
     street_text = pa.array(street, type=pa.string(), from_pandas=True)
     street_word = pc.replace_substring_regex(street_text, r"(?s) .*$", "")
-    return _factorized(pd.Series(house_number, dtype=object)), street_codes, _factorized(street_word)
+    return (
+        _factorized(pd.Series(house_number, dtype=object)),
+        street_codes,
+        _factorized(street_word),
+    )
 
 
 def _by_distinct_codes(raw: pd.Series, normalise: Callable[[pd.Series], pd.Series]) -> np.ndarray:
@@ -196,7 +227,9 @@ def _keep(codes: np.ndarray, new_rows: int, exact: bool = False) -> np.ndarray:
 
 
 def _population_counts(codes: np.ndarray, kept: np.ndarray) -> np.ndarray:
-    tally = np.bincount(codes[codes >= 0], minlength=1) if (codes >= 0).any() else np.zeros(1, np.int64)
+    tally = (
+        np.bincount(codes[codes >= 0], minlength=1) if (codes >= 0).any() else np.zeros(1, np.int64)
+    )
     return np.where(codes[kept] >= 0, tally[np.clip(codes[kept], 0, None)], 0).astype(float)
 
 
@@ -260,6 +293,13 @@ def prefilter_existing(new: pd.DataFrame, existing: pd.DataFrame) -> Prefiltered
     keep |= np.isin(phone_all[n:], wanted_phones) | np.isin(phone_main[n:], wanted_phones)
 
     kept_rows = np.r_[np.arange(n), n + np.flatnonzero(keep)]
-    exact = {"first": first, "last": last, "line2": line2, "postcode": postcode, "state": state, "country": country}
+    exact = {
+        "first": first,
+        "last": last,
+        "line2": line2,
+        "postcode": postcode,
+        "state": state,
+        "country": country,
+    }
     counts = {name: _population_counts(codes, kept_rows) for name, codes in exact.items()}
     return Prefiltered(positions=np.flatnonzero(keep), counts=counts)

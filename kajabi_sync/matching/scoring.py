@@ -127,7 +127,9 @@ def _select(conditions: list[np.ndarray], missing: np.ndarray) -> np.ndarray:
     return np.where(missing, MISSING, level)
 
 
-def _weights(level: np.ndarray, table: tuple[Level, ...], exact_u: np.ndarray | None = None) -> np.ndarray:
+def _weights(
+    level: np.ndarray, table: tuple[Level, ...], exact_u: np.ndarray | None = None
+) -> np.ndarray:
     m = np.array([lvl.m for lvl in table])
     u = np.array([lvl.u for lvl in table])
     safe = np.clip(level, 0, None)
@@ -183,7 +185,9 @@ class Comparer:
         self.first_length = columns["first"].str.len().to_numpy(dtype=np.int64)
         compared = {name: features[name] for name in ("first", "last", "phone", "email_local")}
         compared["street"] = features["house_number"] + " " + features["street"]
-        compared.update({name: features[name] for name in ("line2", "postcode", "state", "country")})
+        compared.update(
+            {name: features[name] for name in ("line2", "postcode", "state", "country")}
+        )
         counts = population_counts or {}
         self.frequency = {
             name: value_frequencies(column, population, counts.get(name)).to_numpy()
@@ -192,7 +196,9 @@ class Comparer:
 
     def compare(self, left: np.ndarray, right: np.ndarray) -> PairComparison:
         parts = [
-            self._compare_chunk(left[start : start + _SCORING_CHUNK], right[start : start + _SCORING_CHUNK])
+            self._compare_chunk(
+                left[start : start + _SCORING_CHUNK], right[start : start + _SCORING_CHUNK]
+            )
             for start in range(0, max(len(left), 1), _SCORING_CHUNK)
         ]
         return PairComparison(
@@ -240,13 +246,17 @@ class Comparer:
         line2_l = np.where(lines_swapped, "", line2_l)
         same_digits = self._values("line2_digits", left) == self._values("line2_digits", right)
         line2_close = (_similarity(line2_l, line2_r) >= PLACE_CLOSE) & same_digits
-        levels["line2"] = _select([line2_l == line2_r, line2_close], (line2_l == "") | (line2_r == ""))
+        levels["line2"] = _select(
+            [line2_l == line2_r, line2_close], (line2_l == "") | (line2_r == "")
+        )
         contact_weights += _weights(levels["line2"], LINE2, self._frequency("line2", left))
 
         levels["locality"] = self._compare_locality(left, right)
         contact_weights += _weights(levels["locality"], LOCALITY, self._frequency("postcode", left))
         other_first_name = (levels["first"] == len(FIRST_NAME) - 1) & self.household_guard
-        weights += np.where(other_first_name, np.minimum(contact_weights, HOUSEHOLD_EVIDENCE_CAP), contact_weights)
+        weights += np.where(
+            other_first_name, np.minimum(contact_weights, HOUSEHOLD_EVIDENCE_CAP), contact_weights
+        )
 
         country_l, country_r = self._values("country", left), self._values("country", right)
         levels["country"] = _select([country_l == country_r], (country_l == "") | (country_r == ""))
@@ -261,7 +271,9 @@ class Comparer:
         last_l, last_r = self._values("last", left), self._values("last", right)
         first_sim, last_sim = _similarity(first_l, first_r), _similarity(last_l, last_r)
         # One slip (typo, transposition) in a short name scores low on Jaro-Winkler; count it close.
-        first_sim = np.where(_edits(first_l, first_r) <= 1, np.maximum(first_sim, NAME_CLOSE), first_sim)
+        first_sim = np.where(
+            _edits(first_l, first_r) <= 1, np.maximum(first_sim, NAME_CLOSE), first_sim
+        )
         last_sim = np.where(_edits(last_l, last_r) <= 1, np.maximum(last_sim, NAME_CLOSE), last_sim)
         # Names entered in the wrong boxes: compare crosswise and keep the better reading.
         cross_first, cross_last = _similarity(first_l, last_r), _similarity(last_l, first_r)
@@ -278,10 +290,17 @@ class Comparer:
         one_is_initial = (self.first_length[left] == 1) | (self.first_length[right] == 1)
         levels = {
             "first": _select(
-                [exact_first, first_sim >= NAME_CLOSE, first_sim >= NAME_FUZZY, initial & one_is_initial & ~swapped],
+                [
+                    exact_first,
+                    first_sim >= NAME_CLOSE,
+                    first_sim >= NAME_FUZZY,
+                    initial & one_is_initial & ~swapped,
+                ],
                 first_missing,
             ),
-            "last": _select([exact_last, last_sim >= NAME_CLOSE, last_sim >= NAME_FUZZY], last_missing),
+            "last": _select(
+                [exact_last, last_sim >= NAME_CLOSE, last_sim >= NAME_FUZZY], last_missing
+            ),
         }
         both = ~first_missing & ~last_missing
         name_similarity = np.where(
@@ -294,15 +313,22 @@ class Comparer:
         """Street level and, when the two address lines were swapped, that flag."""
         number_l, number_r = self._values("house_number", left), self._values("house_number", right)
         street_l, street_r = self._values("street", left), self._values("street", right)
-        words_l, words_r = self._values("line2_words", left), self._values("line2_words", right)
+        words_l = self._values("line2_words", left)
         # Address lines entered the other way round: both lines match crosswise, not directly.
-        squeezed_l, squeezed_r = self._values("street_squeezed", left), self._values("street_squeezed", right)
+        squeezed_l, squeezed_r = (
+            self._values("street_squeezed", left),
+            self._values("street_squeezed", right),
+        )
         words_sq_l = self._values("line2_words_squeezed", left)
         words_sq_r = self._values("line2_words_squeezed", right)
-        crosswise = np.minimum(_similarity(squeezed_l, words_sq_r), _similarity(words_sq_l, squeezed_r))
+        crosswise = np.minimum(
+            _similarity(squeezed_l, words_sq_r), _similarity(words_sq_l, squeezed_r)
+        )
         direct_street = _similarity(squeezed_l, squeezed_r)
         direct = np.minimum(direct_street, _similarity(words_sq_l, words_sq_r))
-        swapped = (crosswise >= PLACE_CLOSE) & (crosswise > direct) & (street_l != "") & (street_r != "")
+        swapped = (
+            (crosswise >= PLACE_CLOSE) & (crosswise > direct) & (street_l != "") & (street_r != "")
+        )
         street_l = np.where(swapped, words_l, street_l)
         street_similarity = np.where(swapped, _similarity(words_sq_l, squeezed_r), direct_street)
         same_number = (number_l == number_r) & (number_l != "")
@@ -329,12 +355,22 @@ class Comparer:
         post_missing = (post_l == "") | (post_r == "")
         same_post = (post_l == post_r) & ~post_missing
         post_typo = (_edits(post_l, post_r) <= 1) & ~post_missing
-        city_similarity = _similarity(self._values("city_squeezed", left), self._values("city_squeezed", right))
+        city_similarity = _similarity(
+            self._values("city_squeezed", left), self._values("city_squeezed", right)
+        )
         city_close = (city_similarity >= PLACE_CLOSE) & (city_l != "") & (city_r != "")
         same_state = (state_l == state_r) & (state_l != "")
-        all_missing = post_missing & ((city_l == "") | (city_r == "")) & ((state_l == "") | (state_r == ""))
+        all_missing = (
+            post_missing & ((city_l == "") | (city_r == "")) & ((state_l == "") | (state_r == ""))
+        )
         return _select(
-            [same_post & city_close, same_post, post_typo & city_close, city_close & same_state, same_state],
+            [
+                same_post & city_close,
+                same_post,
+                post_typo & city_close,
+                city_close & same_state,
+                same_state,
+            ],
             all_missing,
         )
 
@@ -350,7 +386,9 @@ def prior_log2_odds(partners: int, duplicates_per_contact: float = DUPLICATES_PE
     return float(np.log2(probability / (1.0 - probability)))
 
 
-def estimate_log2_prior(weights: np.ndarray, partners: int, rows: int, pairs_per_duplicate: float) -> float:
+def estimate_log2_prior(
+    weights: np.ndarray, partners: int, rows: int, pairs_per_duplicate: float
+) -> float:
     """Prior log-odds with the duplicate rate re-estimated from the scored pairs (a few EM steps).
 
     Each step: expected duplicates = sum of pair probabilities under the current prior; the rate

@@ -41,8 +41,11 @@ def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, value: str) -> pd.Se
 def match_rows(export: pd.DataFrame, snapshot: DatabaseSnapshot) -> pd.DataFrame:
     """Per export row: ``contact_id`` (NA for new/deleted) and ``match_kind``, index as export."""
     contacts = pd.DataFrame(
-        {"email_key": email_key(snapshot.contacts["email"]), "id": snapshot.contacts["id"],
-         "kajabi_id": snapshot.contacts["kajabi_id"]}
+        {
+            "email_key": email_key(snapshot.contacts["email"]),
+            "id": snapshot.contacts["id"],
+            "kajabi_id": snapshot.contacts["kajabi_id"],
+        }
     )
     by_email = _lookup(export["email"], contacts, "email_key", "id")
     other = pd.concat([snapshot.emails, snapshot.merged], ignore_index=True)

@@ -41,7 +41,9 @@ def naive_import_impact(
     lost = changes.merge(hits, on=["contact_id", "field"], how="inner")
     protected = lost["protected"].astype(bool)
     enriched_ids = set(lost.loc[protected, "contact_id"])
-    corrected_ids = set(lost.loc[~protected & lost["decision"].isin(_CORRECTION_DECISIONS), "contact_id"])
+    corrected_ids = set(
+        lost.loc[~protected & lost["decision"].isin(_CORRECTION_DECISIONS), "contact_id"]
+    )
 
     paypal = (
         db[["paypal_first_name", "paypal_last_name", "paypal_phone", "shipping_address_line_1"]]

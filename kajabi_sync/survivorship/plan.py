@@ -26,8 +26,8 @@ import pyarrow as pa
 from kajabi_sync.db.snapshot import DatabaseSnapshot
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
 from kajabi_sync.normalize import arrow_text_strict, same_text
-from kajabi_sync.survivorship.naive import naive_import_impact
 from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
+from kajabi_sync.survivorship.naive import naive_import_impact
 
 if TYPE_CHECKING:
     from kajabi_sync.kajabi.validate import ValidatedExport
@@ -77,14 +77,14 @@ class PlanSettings:
 
 @dataclass(frozen=True)
 class ImpactPlan:
-    changes: pd.DataFrame        # CHANGE_COLUMNS, one row per (contact, field) not unchanged
-    matches: pd.DataFrame        # row_number, email, contact_id, match_kind: every export row
-    new_contacts: pd.DataFrame   # contact_id (new uuid), row_number, email, CONTACT_FIELDS
-    new_bases: pd.DataFrame      # contact_id, kajabi_email, CONTACT_FIELDS: the base after apply
-    naive: dict[str, int]        # what COALESCE(kajabi, db) would have done
+    changes: pd.DataFrame  # CHANGE_COLUMNS, one row per (contact, field) not unchanged
+    matches: pd.DataFrame  # row_number, email, contact_id, match_kind: every export row
+    new_contacts: pd.DataFrame  # contact_id (new uuid), row_number, email, CONTACT_FIELDS
+    new_bases: pd.DataFrame  # contact_id, kajabi_email, CONTACT_FIELDS: the base after apply
+    naive: dict[str, int]  # what COALESCE(kajabi, db) would have done
     export_rows: int
     matched_contacts: int
-    provenance: pd.DataFrame     # id + PROVENANCE_COLUMNS of written contacts, as planned
+    provenance: pd.DataFrame  # id + PROVENANCE_COLUMNS of written contacts, as planned
     held: pd.DataFrame = field(default_factory=pd.DataFrame)  # new rows held for review
     # The planned export without its rows (ValidatedExport.without_rows), for the steps after the
     # plan that need only its file, rejects and row count: they need not load the whole export.
@@ -145,9 +145,13 @@ def decide_field(
     blank = db_blank[rows].to_numpy(bool)
     same_meaning = (d_key == k_key).fillna(False).to_numpy(bool)
     kajabi_is_base = hb & (k_key == b_key).fillna(False).to_numpy(bool)
-    db_is_base = hb & ((d_key == b_key).fillna(False).to_numpy(bool) | (blank & b.isna().to_numpy()))
+    db_is_base = hb & (
+        (d_key == b_key).fillna(False).to_numpy(bool) | (blank & b.isna().to_numpy())
+    )
     first_import_keeps = settings.first_import == "keep_database"
-    other_parts = address_elsewhere[rows].to_numpy(bool) if policy.address_unit else np.zeros(len(rows), bool)
+    other_parts = (
+        address_elsewhere[rows].to_numpy(bool) if policy.address_unit else np.zeros(len(rows), bool)
+    )
 
     why = protected_why[rows].fillna("").to_numpy(object)
     conditions = [
@@ -197,7 +201,9 @@ def decide_field(
         "database's value is a correction; the database's value is kept and sent to Kajabi",
     )
     # A row reached through a merged-away email may only fill empty fields.
-    demoted = fill_only[rows].to_numpy(bool) & np.isin(chosen, ("update", "conflict", "unattributed"))
+    demoted = fill_only[rows].to_numpy(bool) & np.isin(
+        chosen, ("update", "conflict", "unattributed")
+    )
     chosen = np.where(demoted, "kept_db", chosen)
     chosen_reason = np.where(
         demoted, "Kajabi row of a merged-away email: it may only fill empty fields", chosen_reason
@@ -321,7 +327,9 @@ def build_plan(
     new_bases = pd.concat(
         [
             new_base,
-            new_contacts[["contact_id", "email", *CONTACT_FIELDS]].rename(columns={"email": "kajabi_email"}),
+            new_contacts[["contact_id", "email", *CONTACT_FIELDS]].rename(
+                columns={"email": "kajabi_email"}
+            ),
         ],
         ignore_index=True,
     )
@@ -352,7 +360,11 @@ def _arrow_backed(frame: pd.DataFrame) -> pd.DataFrame:
         column = frame[name]
         if column.dtype == object or pd.api.types.is_string_dtype(column):
             try:
-                column = pd.Series(pd.arrays.ArrowStringArray(arrow_text_strict(column)), index=frame.index, name=name)
+                column = pd.Series(
+                    pd.arrays.ArrowStringArray(arrow_text_strict(column)),
+                    index=frame.index,
+                    name=name,
+                )
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 pass
         out[name] = column

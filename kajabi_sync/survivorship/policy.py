@@ -78,7 +78,10 @@ POLICY: dict[str, FieldPolicy] = {
         FieldPolicy(
             "phone",
             "phone",
-            (Protection("phone_source", "non_kajabi_source"), Protection("paypal_phone", "present")),
+            (
+                Protection("phone_source", "non_kajabi_source"),
+                Protection("paypal_phone", "present"),
+            ),
         ),
         *(FieldPolicy(f, "text", _ADDRESS_PROTECTION, address_unit=True) for f in ADDRESS_FIELDS),
         FieldPolicy("kajabi_id", "exact"),

@@ -50,8 +50,16 @@ def plan_figures(plan: ImpactPlan) -> dict[str, int]:
         "held_for_review": len(plan.held),
         "fields_to_write": int(counts.reindex(list(WRITE_DECISIONS), fill_value=0).sum()),
     }
-    for decision in ("fill", "update", "protected", "conflict", "unattributed", "kept_db", "cosmetic",
-                     "keep_db_kajabi_blank"):
+    for decision in (
+        "fill",
+        "update",
+        "protected",
+        "conflict",
+        "unattributed",
+        "kept_db",
+        "cosmetic",
+        "keep_db_kajabi_blank",
+    ):
         figures[decision] = int(counts.get(decision, 0))
     return figures
 
@@ -59,7 +67,10 @@ def plan_figures(plan: ImpactPlan) -> dict[str, int]:
 def divergence_by_field(plan: ImpactPlan) -> dict[str, int]:
     """Fields where the database and Kajabi still disagree after this import (it keeps the
     database's value): what the enriched export is there to send to Kajabi."""
-    kept = plan.changes[plan.changes["decision"].isin(
-        ["cosmetic", "protected", "kept_db", "conflict", "unattributed", "keep_db_kajabi_blank"])]
+    kept = plan.changes[
+        plan.changes["decision"].isin(
+            ["cosmetic", "protected", "kept_db", "conflict", "unattributed", "keep_db_kajabi_blank"]
+        )
+    ]
     counts = kept["field"].value_counts()
     return {f: int(counts.get(f, 0)) for f in CONTACT_FIELDS}

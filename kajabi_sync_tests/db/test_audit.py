@@ -47,7 +47,9 @@ def test_rollback_puts_contacts_and_bases_back_exactly_run_by_run(db_url):
     _, week_1 = apply_rows(db_url, *WEEK_1, name="week1.csv")
     after_week_1 = _restored(db_url)
     _, week_2 = apply_rows(db_url, *WEEK_2, name="week2.csv")
-    assert week_2.fields_written == 4 and week_2.contacts_created == 1  # Anna, Aurora, CO, Bob's phone
+    assert (
+        week_2.fields_written == 4 and week_2.contacts_created == 1
+    )  # Anna, Aurora, CO, Bob's phone
 
     undone = _rollback(db_url, week_2.import_run_id, "wrong file")
     assert (undone.fields_restored, undone.contacts_deleted) == (4, 1)
@@ -61,7 +63,10 @@ def test_rollback_puts_contacts_and_bases_back_exactly_run_by_run(db_url):
             "SELECT id, kind, rolled_back_by, note FROM kajabi_sync.import_runs ORDER BY id"
         ).fetchall()
     assert [(kind, by is not None) for _, kind, by, _ in runs] == [
-        ("import", True), ("import", True), ("rollback", False), ("rollback", False)
+        ("import", True),
+        ("import", True),
+        ("rollback", False),
+        ("rollback", False),
     ]
     assert runs[1][2] == runs[2][0] and runs[2][3] == "wrong file"
 
@@ -193,7 +198,15 @@ def test_contact_history_explains_imports_and_rollbacks_newest_first(db_url):
     with psycopg.connect(db_url) as conn:
         history = contact_history(conn, " ANN@example.com")
         created = contact_history(conn, "new@example.com")
-    steps = list(zip(history["file_name"], history["field"], history["decision"], history["new_value"]))
+    steps = list(
+        zip(
+            history["file_name"],
+            history["field"],
+            history["decision"],
+            history["new_value"],
+            strict=False,
+        )
+    )
     assert steps[:3] == [
         ("week2.csv", "state", "rollback", None),
         ("week2.csv", "first_name", "rollback", "Ann"),
@@ -207,9 +220,14 @@ def test_contact_history_explains_imports_and_rollbacks_newest_first(db_url):
         ("week1.csv", "city", "fill", "Denver"),
     ]
     assert list(history["kind"][:3]) == ["rollback"] * 3
-    assert history["rolled_back_at"][3:6].notna().all() and history["rolled_back_at"][6:].isna().all()
+    assert (
+        history["rolled_back_at"][3:6].notna().all() and history["rolled_back_at"][6:].isna().all()
+    )
     # A contact that no longer exists still has its story.
-    assert list(zip(created["decision"], created["field"])) == [("rollback", "(contact)"), ("new_contact", "(contact)")]
+    assert list(zip(created["decision"], created["field"], strict=False)) == [
+        ("rollback", "(contact)"),
+        ("new_contact", "(contact)"),
+    ]
 
 
 def test_recent_runs_lists_runs_newest_first_with_their_counts(db_url):

@@ -26,9 +26,19 @@ def test_empty_database_gets_the_contract_shape_and_project_tables(empty_db_url,
     assert ("contacts", "paypal_first_name") in columns
     assert ("contact_emails", "is_primary") in columns
     with psycopg.connect(empty_db_url) as conn:
-        tables = {r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'kajabi_sync'")}
-    assert {"import_runs", "field_changes", "kajabi_base", "merged_from", "schema_migrations"} <= tables
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'kajabi_sync'"
+            )
+        }
+    assert {
+        "import_runs",
+        "field_changes",
+        "kajabi_base",
+        "merged_from",
+        "schema_migrations",
+    } <= tables
 
 
 def test_migrations_are_idempotent(empty_db_url):
@@ -56,4 +66,9 @@ def test_existing_production_database_keeps_its_shape_and_data(empty_db_url):
         row = conn.execute("SELECT email, first_name, notes FROM contacts").fetchone()
         assert row == ("Jane@Example.com", "Jane", "keep me")
         # citext from the contract still compares case-insensitively
-        assert conn.execute("SELECT count(*) FROM contacts WHERE email = 'jane@example.com'").fetchone()[0] == 1
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM contacts WHERE email = 'jane@example.com'"
+            ).fetchone()[0]
+            == 1
+        )

@@ -13,7 +13,15 @@ def test_read_query_as_arrow_text_holds_the_same_values(db_url):
         arrow = read_query(conn, QUERY, arrow=True)
     assert (python.dtypes == "string").all()
     assert (arrow.dtypes == pd.StringDtype("pyarrow")).all()
-    assert python["value"].tolist() == ["plain", pd.NA, pd.NA, 'say "hi", ok', "two\nlines", "007", "Zoë"]
+    assert python["value"].tolist() == [
+        "plain",
+        pd.NA,
+        pd.NA,
+        'say "hi", ok',
+        "two\nlines",
+        "007",
+        "Zoë",
+    ]
     pd.testing.assert_frame_equal(arrow.astype("string"), python)
 
 

@@ -7,16 +7,15 @@ everything after it, while the plan (and its reports) is still computed for insp
 from __future__ import annotations
 
 import dagster as dg
-import pandas as pd
 import psycopg
 import pytest
 import yaml
 
 from kajabi_sync import weekly_plan
+from kajabi_sync.definitions import defs as code_location
 from kajabi_sync.defs.checks import GUARDS_OP, GuardConfig
 from kajabi_sync.defs.jobs import weekly_kajabi_sync
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
-from kajabi_sync.definitions import defs as code_location
 from kajabi_sync.guards.evaluate import GUARDS
 from kajabi_sync.guards.thresholds import FIELDS
 from kajabi_sync_tests.factories import insert_contacts, kajabi_csv
@@ -25,14 +24,23 @@ WEEK_1, WEEK_2 = "2025-11-10", "2025-11-17"
 PEOPLE = 40
 WRITE_AND_AFTER = {"protected_contacts", "kajabi_enriched_export"}
 TABLES = (
-    "contacts", "contact_emails", "kajabi_sync.import_runs", "kajabi_sync.field_changes",
-    "kajabi_sync.kajabi_base", "kajabi_sync.kajabi_base_history", "kajabi_sync.merged_from",
+    "contacts",
+    "contact_emails",
+    "kajabi_sync.import_runs",
+    "kajabi_sync.field_changes",
+    "kajabi_sync.kajabi_base",
+    "kajabi_sync.kajabi_base_history",
+    "kajabi_sync.merged_from",
 )
 
 
 def person(i: int, **changes) -> dict:
-    row = {"email": f"person{i}@example.com", "first_name": f"First{i}", "last_name": f"Last{i}",
-           "kajabi_id": str(1000 + i)}
+    row = {
+        "email": f"person{i}@example.com",
+        "first_name": f"First{i}",
+        "last_name": f"Last{i}",
+        "kajabi_id": str(1000 + i),
+    }
     return {**row, **changes}
 
 
@@ -54,16 +62,23 @@ def everyone() -> list[dict]:
     return [person(0, last_name=None)] + [person(i) for i in range(1, PEOPLE)]
 
 
-def run_week(db_url, data_dir, partition: str, run_config: dict | None = None) -> dg.ExecuteInProcessResult:
+def run_week(
+    db_url, data_dir, partition: str, run_config: dict | None = None
+) -> dg.ExecuteInProcessResult:
     definitions = dg.Definitions(
         assets=code_location.assets,
         asset_checks=code_location.asset_checks,
         jobs=[weekly_kajabi_sync],
-        resources={"database": ContactsDatabase(url=db_url), "data_folder": DataFolder(path=str(data_dir))},
+        resources={
+            "database": ContactsDatabase(url=db_url),
+            "data_folder": DataFolder(path=str(data_dir)),
+        },
     )
     job = definitions.resolve_job_def("weekly_kajabi_sync")
     return job.execute_in_process(
-        partition_key=partition, run_config=run_config or {}, raise_on_error=False,
+        partition_key=partition,
+        run_config=run_config or {},
+        raise_on_error=False,
         instance=dg.DagsterInstance.ephemeral(),
     )
 
@@ -112,7 +127,9 @@ def applied_week_1(db_url, data_dir, extra: list[dict] | None = None) -> None:
 
 def test_the_job_runs_every_guard_and_config_mirrors_the_thresholds():
     job = code_location.resolve_job_def("weekly_kajabi_sync")
-    assert {k.name for k in job.asset_layer.asset_graph.asset_check_keys} == {g.name for g in GUARDS}
+    assert {k.name for k in job.asset_layer.asset_graph.asset_check_keys} == {
+        g.name for g in GUARDS
+    }
     assert set(FIELDS) <= set(GuardConfig.model_fields)
 
 
@@ -127,13 +144,15 @@ def test_clean_weeks_pass_every_check_and_each_partition_sees_its_own_export(db_
         assert result.success
         assert set(evaluations) == {g.name for g in GUARDS}
         assert all(e.passed for e in evaluations.values()), {
-            n: e.description for n, e in evaluations.items() if not e.passed}
+            n: e.description for n, e in evaluations.items() if not e.passed
+        }
         assert {e.partition for e in evaluations.values()} == {partition}
         assert evaluations["rejected_rows"].metadata["file_rows"].value == rows
         assert WRITE_AND_AFTER <= materialised(result)
     with psycopg.connect(db_url) as conn:
         runs = conn.execute(
-            "SELECT partition_key, export_rows, overrides FROM kajabi_sync.import_runs ORDER BY id").fetchall()
+            "SELECT partition_key, export_rows, overrides FROM kajabi_sync.import_runs ORDER BY id"
+        ).fetchall()
     assert runs == [(WEEK_1, PEOPLE + 2, {}), (WEEK_2, PEOPLE + 3, {})]
     # The second week compared itself with the first one's export.
     assert checks(result)["truncated_export"].metadata["reference_rows"].value == PEOPLE + 2
@@ -162,8 +181,11 @@ def test_a_shifted_column_blocks_until_a_deliberate_override_which_is_recorded(d
     assert checks(allowed)["overwrite_volume"].metadata["override_reason"].value == reason
     with psycopg.connect(db_url) as conn:
         recorded = conn.execute(
-            "SELECT overrides FROM kajabi_sync.import_runs WHERE partition_key = %s", (WEEK_2,)).fetchone()[0]
-        first = conn.execute("SELECT first_name FROM contacts WHERE email = 'person3@example.com'").fetchone()[0]
+            "SELECT overrides FROM kajabi_sync.import_runs WHERE partition_key = %s", (WEEK_2,)
+        ).fetchone()[0]
+        first = conn.execute(
+            "SELECT first_name FROM contacts WHERE email = 'person3@example.com'"
+        ).fetchone()[0]
     assert recorded == {"max_overwrite_pct": 100.1, "override_reason": reason}
     assert first == "Last3"
 
@@ -205,11 +227,15 @@ def test_rejected_rows_above_one_percent_block(db_url, data_dir):
 def test_recreating_a_merged_away_address_blocks(db_url, data_dir):
     seed(db_url)
     # A merge chain: old@ was merged into a contact that was itself merged away (deleted) later.
-    survivor = insert_contacts(db_url, {"email": "middle@example.com", "deleted_at": "2025-01-01"})[0]
+    survivor = insert_contacts(db_url, {"email": "middle@example.com", "deleted_at": "2025-01-01"})[
+        0
+    ]
     with psycopg.connect(db_url) as conn:
         conn.execute(
             "INSERT INTO kajabi_sync.merged_from (merged_email, surviving_contact_id, reason) "
-            "VALUES ('old@example.com', %s, 'duplicate')", (survivor,))
+            "VALUES ('old@example.com', %s, 'duplicate')",
+            (survivor,),
+        )
     write_export(data_dir, WEEK_1, everyone() + [{"email": "Old@Example.com", "kajabi_id": "777"}])
     before = dump(db_url)
     result = run_week(db_url, data_dir, WEEK_1)
@@ -247,7 +273,9 @@ def test_an_export_older_than_the_last_applied_one_blocks(db_url, data_dir):
 
 def test_a_planned_write_over_a_protected_value_blocks(db_url, data_dir, monkeypatch):
     applied_week_1(db_url, data_dir)
-    write_export(data_dir, WEEK_2, everyone()[:1] + [person(1, last_name="Edited")] + everyone()[2:])
+    write_export(
+        data_dir, WEEK_2, everyone()[:1] + [person(1, last_name="Edited")] + everyone()[2:]
+    )
     real_build_plan = weekly_plan.build_plan
 
     def buggy_build_plan(*args, **kwargs):
@@ -278,10 +306,16 @@ def test_conflicts_and_growing_divergence_warn_without_stopping_the_write(db_url
     for name in ("conflicts_for_review", "divergence_growth"):
         assert evaluations[name].passed is False
         assert evaluations[name].severity == dg.AssetCheckSeverity.WARN
-    assert all(e.passed for n, e in evaluations.items() if n not in ("conflicts_for_review", "divergence_growth", "kajabi_converged"))
+    assert all(
+        e.passed
+        for n, e in evaluations.items()
+        if n not in ("conflicts_for_review", "divergence_growth", "kajabi_converged")
+    )
 
 
-def test_the_demo_s_first_and_second_weeks_pass_every_blocking_check_with_the_defaults(db_url, data_dir):
+def test_the_demo_s_first_and_second_weeks_pass_every_blocking_check_with_the_defaults(
+    db_url, data_dir
+):
     from kajabi_sync.demo import DemoSpec, generate_demo
 
     summary = generate_demo(db_url, data_dir, DemoSpec())
@@ -294,14 +328,16 @@ def test_the_demo_s_first_and_second_weeks_pass_every_blocking_check_with_the_de
         assert set(evaluations) == {g.name for g in GUARDS}
         failed = {n: e for n, e in evaluations.items() if not e.passed}
         assert all(e.severity == dg.AssetCheckSeverity.WARN for e in failed.values()), {
-            n: e.description for n, e in failed.items()}
+            n: e.description for n, e in failed.items()
+        }
         warned[week.export_date] = set(failed)
     # Both weeks warn that Kajabi has not converged (the demo never re-imports the enriched
     # export into Kajabi); week 2 also lists the demo's planted both-sides edits for review.
     planted_conflicts = summary.edits["pool"].str.startswith("db_changed").any()
     assert warned == {
         first.export_date: {"kajabi_converged"},
-        second.export_date: {"kajabi_converged"} | ({"conflicts_for_review"} if planted_conflicts else set()),
+        second.export_date: {"kajabi_converged"}
+        | ({"conflicts_for_review"} if planted_conflicts else set()),
     }
 
 

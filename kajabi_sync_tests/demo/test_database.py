@@ -25,34 +25,74 @@ def test_default_population_counts(default_demo: tuple[str, DemoSummary]) -> Non
     url, summary = default_demo
     live = "FROM contacts WHERE deleted_at IS NULL"
     assert scalar(url, f"SELECT count(*) {live}") == 6_555
-    assert scalar(url, f"SELECT count(*) {live} AND kajabi_id IS NOT NULL AND kajabi_member_id IS NOT NULL") == 5_387
-    assert scalar(url, f"SELECT count(*) {live} AND kajabi_id IS NULL AND source_system = 'paypal'") == 1_168
-    assert scalar(
-        url,
-        f"SELECT count(*) {live} AND (phone_source IN ('paypal','zoho','ticket_tailor','manual') OR paypal_phone IS NOT NULL)",
-    ) == 1_117
+    assert (
+        scalar(
+            url,
+            f"SELECT count(*) {live} AND kajabi_id IS NOT NULL AND kajabi_member_id IS NOT NULL",
+        )
+        == 5_387
+    )
+    assert (
+        scalar(url, f"SELECT count(*) {live} AND kajabi_id IS NULL AND source_system = 'paypal'")
+        == 1_168
+    )
+    assert (
+        scalar(
+            url,
+            f"SELECT count(*) {live} AND (phone_source IN ('paypal','zoho','ticket_tailor','manual')"
+            " OR paypal_phone IS NOT NULL)",
+        )
+        == 1_117
+    )
     assert scalar(url, f"SELECT count(*) {live} AND phone_source = 'kajabi'") > 0
     assert scalar(url, f"SELECT count(*) {live} AND paypal_first_name IS NOT NULL") == 508
-    assert scalar(url, f"SELECT count(*) {live} AND paypal_first_name IS NOT NULL AND first_name IS DISTINCT FROM paypal_first_name") == 0
+    assert (
+        scalar(
+            url,
+            f"SELECT count(*) {live} AND paypal_first_name IS NOT NULL"
+            " AND first_name IS DISTINCT FROM paypal_first_name",
+        )
+        == 0
+    )
     assert scalar(url, f"SELECT count(*) {live} AND shipping_address_line_1 IS NOT NULL") == 1_210
     assert scalar(url, f"SELECT count(*) {live} AND zoho_id IS NOT NULL") == 1_956
-    sources = scalar(url, f"SELECT array_agg(DISTINCT source_system) {live} AND kajabi_id IS NOT NULL")
+    sources = scalar(
+        url, f"SELECT array_agg(DISTINCT source_system) {live} AND kajabi_id IS NOT NULL"
+    )
     assert {"kajabi", "zoho", "ticket_tailor", "manual"} <= set(sources)
-    assert (summary.live_contacts, summary.phone_enriched, summary.corrected_addresses) == (6_555, 1_117, 672)
+    assert (summary.live_contacts, summary.phone_enriched, summary.corrected_addresses) == (
+        6_555,
+        1_117,
+        672,
+    )
 
 
 def test_emails_unique_and_primary_rows(default_demo: tuple[str, DemoSummary]) -> None:
     url, _ = default_demo
-    assert scalar(url, "SELECT count(*) - count(DISTINCT lower(email::text)) FROM contacts WHERE deleted_at IS NULL") == 0
+    assert (
+        scalar(
+            url,
+            "SELECT count(*) - count(DISTINCT lower(email::text)) FROM contacts WHERE deleted_at IS NULL",
+        )
+        == 0
+    )
     missing_primary = """
         SELECT count(*) FROM contacts c WHERE c.deleted_at IS NULL AND NOT EXISTS (
             SELECT 1 FROM contact_emails e WHERE e.contact_id = c.id AND e.is_primary AND e.email = c.email)"""
     assert scalar(url, missing_primary) == 0
 
 
-def test_merged_duplicates_are_soft_deleted_with_email_under_survivor(default_demo: tuple[str, DemoSummary]) -> None:
+def test_merged_duplicates_are_soft_deleted_with_email_under_survivor(
+    default_demo: tuple[str, DemoSummary],
+) -> None:
     url, _ = default_demo
-    assert scalar(url, "SELECT count(*) FROM contacts WHERE deleted_at IS NOT NULL AND kajabi_id IS NOT NULL") == 125
+    assert (
+        scalar(
+            url,
+            "SELECT count(*) FROM contacts WHERE deleted_at IS NOT NULL AND kajabi_id IS NOT NULL",
+        )
+        == 125
+    )
     under_live_survivor = """
         SELECT count(*) FROM contacts m JOIN contact_emails e ON e.email = m.email
         JOIN contacts s ON s.id = e.contact_id AND s.deleted_at IS NULL
@@ -60,9 +100,13 @@ def test_merged_duplicates_are_soft_deleted_with_email_under_survivor(default_de
     assert scalar(url, under_live_survivor) == 125
 
 
-def test_corrected_addresses_differ_from_week_one_export(default_demo: tuple[str, DemoSummary]) -> None:
+def test_corrected_addresses_differ_from_week_one_export(
+    default_demo: tuple[str, DemoSummary],
+) -> None:
     url, summary = default_demo
-    export = pd.read_csv(summary.exports[0].path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    export = pd.read_csv(
+        summary.exports[0].path, dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
     with psycopg.connect(url) as conn:
         db = pd.DataFrame(
             conn.execute(
@@ -73,7 +117,9 @@ def test_corrected_addresses_differ_from_week_one_export(default_demo: tuple[str
         )
     joined = export.merge(db, on="ID")
     kajabi_city = joined["City (address_city)"]
-    recased = (kajabi_city != joined["db_city"].fillna("")) & (kajabi_city.str.lower() == joined["db_city"].str.lower())
+    recased = (kajabi_city != joined["db_city"].fillna("")) & (
+        kajabi_city.str.lower() == joined["db_city"].str.lower()
+    )
     kajabi_line2 = joined["Address Line 2 (address_line_2)"]
     junk_line2 = (kajabi_line2 != "") & (kajabi_line2 != joined["db_line2"])
     corrected = joined[recased | junk_line2]

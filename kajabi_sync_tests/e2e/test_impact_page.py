@@ -28,7 +28,9 @@ CHROMEDRIVER = shutil.which("chromedriver")
 BIN = Path(sys.executable).parent
 SERVER_START_SECONDS = 180
 PAGE_SECONDS = 90
-DEMO_WEEK = "2025-11-17"  # the second of DemoSpec()'s weekly exports: there is a last week to compare
+DEMO_WEEK = (
+    "2025-11-17"  # the second of DemoSpec()'s weekly exports: there is a last week to compare
+)
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,
@@ -47,14 +49,18 @@ def wait_for_server(url: str, server: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            pytest.fail(f"dagster-webserver exited ({server.returncode}):\n{log.read_text()[-3000:]}")
+            pytest.fail(
+                f"dagster-webserver exited ({server.returncode}):\n{log.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(url + "/server_info", timeout=5) as answer:
                 if answer.status == 200:
                     return
         except OSError:
             time.sleep(1)
-    pytest.fail(f"dagster-webserver did not answer within {SERVER_START_SECONDS}s:\n{log.read_text()[-3000:]}")
+    pytest.fail(
+        f"dagster-webserver did not answer within {SERVER_START_SECONDS}s:\n{log.read_text()[-3000:]}"
+    )
 
 
 def stop(server: subprocess.Popen) -> None:
@@ -87,8 +93,19 @@ def webserver(environment: dict[str, str], tmp_path: Path) -> Iterator[str]:
     log = tmp_path / "webserver.log"
     with log.open("w") as output:
         server = subprocess.Popen(
-            [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-m", "kajabi_sync.definitions"],
-            cwd=settings.REPO_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
+            [
+                str(BIN / "dagster-webserver"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-m",
+                "kajabi_sync.definitions",
+            ],
+            cwd=settings.REPO_ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
@@ -104,11 +121,23 @@ def browser(tmp_path: Path) -> Iterator[object]:
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the dev extra")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1440,2200", f"--user-data-dir={tmp_path / 'chromium'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1440,2200",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver = webdriver.Chrome(
+        options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER)
+    )
     try:
         yield driver
     finally:
@@ -123,7 +152,11 @@ def test_impact_analysis_page_shows_the_summary(environment, webserver, browser,
 
     demo = subprocess.run(
         [str(BIN / "kajabi-sync"), "demo", "--contacts", "500", "--weeks", "2"],
-        cwd=settings.REPO_ROOT, env=environment, capture_output=True, text=True, timeout=600,
+        cwd=settings.REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr
 
@@ -155,19 +188,25 @@ def test_impact_analysis_page_shows_the_summary(environment, webserver, browser,
 
     browser.get(f"{webserver}/assets/impact_analysis?partition={DEMO_WEEK}")
     try:
-        WebDriverWait(browser, PAGE_SECONDS, ignored_exceptions=(ElementClickInterceptedException,)).until(
-            open_summary
-        )
+        WebDriverWait(
+            browser, PAGE_SECONDS, ignored_exceptions=(ElementClickInterceptedException,)
+        ).until(open_summary)
         body = summary_heading(browser)
     except WebDriverException:
         browser.save_screenshot(str(tmp_path / "timeout.png"))
-        pytest.fail(f"no summary on the page after {PAGE_SECONDS}s (see {tmp_path / 'timeout.png'}):\n"
-                    + browser.find_element(By.TAG_NAME, "body").text[:3000])
+        pytest.fail(
+            f"no summary on the page after {PAGE_SECONDS}s (see {tmp_path / 'timeout.png'}):\n"
+            + browser.find_element(By.TAG_NAME, "body").text[:3000]
+        )
     page = browser.find_element(By.TAG_NAME, "body").text
     assert f"Kajabi import, week of {DEMO_WEEK}" in page
     assert "last import (run 1, 2025-11-10)" in page  # this week against last week
-    for heading in ("This week vs last week", "Decisions per field",
-                    "What a naive import would have destroyed", "Conflicts to review"):
+    for heading in (
+        "This week vs last week",
+        "Decisions per field",
+        "What a naive import would have destroyed",
+        "Conflicts to review",
+    ):
         assert heading in page
     assert "import_impact_analysis.csv" in page
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", body)

@@ -16,8 +16,10 @@ from kajabi_sync.survivorship.plan import CHANGE_COLUMNS, ImpactPlan
 def changes(*rows: dict) -> pd.DataFrame:
     """Change rows; defaults: a written value over a non-empty, unprotected database value."""
     defaults = {"field": "first_name", "decision": "update", "db_value": "Old", "protected": False}
-    records = [{c: None for c in CHANGE_COLUMNS} | {"contact_id": f"c{i}"} | defaults | row
-               for i, row in enumerate(rows)]
+    records = [
+        {c: None for c in CHANGE_COLUMNS} | {"contact_id": f"c{i}"} | defaults | row
+        for i, row in enumerate(rows)
+    ]
     return pd.DataFrame(records, columns=CHANGE_COLUMNS)
 
 
@@ -35,11 +37,18 @@ def plan(*change_rows: dict, matched: int = 100, new_emails: tuple[str, ...] = (
     )
 
 
-def export(rows: int = 100, rejects: int = 0, sha256: str = "new-sha",
-           export_date: date | None = date(2025, 11, 17)) -> ValidatedExport:
+def export(
+    rows: int = 100,
+    rejects: int = 0,
+    sha256: str = "new-sha",
+    export_date: date | None = date(2025, 11, 17),
+) -> ValidatedExport:
     source = RawExport(
-        path=Path(f"kajabi_contacts_{export_date}.csv"), sha256=sha256, export_date=export_date,
-        encoding="utf-8", frame=pd.DataFrame(index=range(rows)),
+        path=Path(f"kajabi_contacts_{export_date}.csv"),
+        sha256=sha256,
+        export_date=export_date,
+        encoding="utf-8",
+        frame=pd.DataFrame(index=range(rows)),
     ).file()
     return ValidatedExport(
         frame=pd.DataFrame(index=range(rows - rejects)),
@@ -49,10 +58,22 @@ def export(rows: int = 100, rejects: int = 0, sha256: str = "new-sha",
     )
 
 
-def facts(last_rows: int | None = None, last_date: date = date(2025, 11, 10), live_kajabi_ids: int = 0,
-          sha256_applied: bool = False, decisions: dict | None = None) -> ImportFacts:
+def facts(
+    last_rows: int | None = None,
+    last_date: date = date(2025, 11, 10),
+    live_kajabi_ids: int = 0,
+    sha256_applied: bool = False,
+    decisions: dict | None = None,
+) -> ImportFacts:
     last = None
     if last_rows is not None:
-        last = {"id": 1, "file_name": f"kajabi_contacts_{last_date}.csv", "export_rows": last_rows,
-                "export_date": last_date, "file_sha256": "old-sha"}
-    return ImportFacts(last, decisions or {}, live_kajabi_ids, sha256_applied, pd.Series([], dtype="string"))
+        last = {
+            "id": 1,
+            "file_name": f"kajabi_contacts_{last_date}.csv",
+            "export_rows": last_rows,
+            "export_date": last_date,
+            "file_sha256": "old-sha",
+        }
+    return ImportFacts(
+        last, decisions or {}, live_kajabi_ids, sha256_applied, pd.Series([], dtype="string")
+    )

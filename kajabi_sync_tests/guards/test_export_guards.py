@@ -10,7 +10,9 @@ DEFAULTS = Thresholds()
 
 
 def test_truncation_is_measured_against_the_last_applied_export():
-    assert truncated_export(export(rows=90), facts(last_rows=100, live_kajabi_ids=500), DEFAULTS).passed
+    assert truncated_export(
+        export(rows=90), facts(last_rows=100, live_kajabi_ids=500), DEFAULTS
+    ).passed
     blocked = truncated_export(export(rows=89), facts(last_rows=100, live_kajabi_ids=500), DEFAULTS)
     assert blocked.blocks and blocked.metadata["reference_rows"] == 100
 
@@ -37,7 +39,9 @@ def test_rejected_rows_block_above_one_percent_of_the_file():
 def test_the_same_file_again_is_stale_unless_allowed():
     again = stale_export(export(), facts(last_rows=100, sha256_applied=True), allow_stale=False)
     assert again.blocks and "same SHA-256" in again.explanation
-    assert stale_export(export(), facts(last_rows=100, sha256_applied=True), allow_stale=True).passed
+    assert stale_export(
+        export(), facts(last_rows=100, sha256_applied=True), allow_stale=True
+    ).passed
 
 
 def test_an_older_export_is_stale_and_a_newer_one_is_not():

@@ -14,15 +14,36 @@ def test_facts_know_merged_deleted_and_secondary_addresses_case_insensitively(db
         {"email": "Gone@Example.com", "kajabi_id": "2", "deleted_at": "2025-01-01"},
     )
     with psycopg.connect(db_url) as conn:
-        conn.execute("INSERT INTO contact_emails (contact_id, email) VALUES (%s, 'Second@Example.com')", (live,))
+        conn.execute(
+            "INSERT INTO contact_emails (contact_id, email) VALUES (%s, 'Second@Example.com')",
+            (live,),
+        )
         conn.execute(
             "INSERT INTO kajabi_sync.merged_from (merged_email, surviving_contact_id, reason) VALUES "
-            "('merged@example.com', %s, 'duplicate'), ('undone@example.com', %s, 'duplicate')", (live, live))
-        conn.execute("UPDATE kajabi_sync.merged_from SET undone_at = now() WHERE merged_email = 'undone@example.com'")
+            "('merged@example.com', %s, 'duplicate'), ('undone@example.com', %s, 'duplicate')",
+            (live, live),
+        )
+        conn.execute(
+            "UPDATE kajabi_sync.merged_from SET undone_at = now() WHERE merged_email = 'undone@example.com'"
+        )
         conn.commit()
-        emails = pd.Series(["gone@example.com", "second@example.com", "merged@example.com",
-                            "undone@example.com", "fresh@example.com"], dtype="string")
+        emails = pd.Series(
+            [
+                "gone@example.com",
+                "second@example.com",
+                "merged@example.com",
+                "undone@example.com",
+                "fresh@example.com",
+            ],
+            dtype="string",
+        )
         facts = read_import_facts(conn, "some-sha", emails)
-    assert facts.known_new_emails.tolist() == ["gone@example.com", "merged@example.com", "second@example.com"]
+    assert facts.known_new_emails.tolist() == [
+        "gone@example.com",
+        "merged@example.com",
+        "second@example.com",
+    ]
     assert facts.live_kajabi_ids == 1
-    assert facts.last_import is None and facts.last_import_decisions == {} and not facts.sha256_applied
+    assert (
+        facts.last_import is None and facts.last_import_decisions == {} and not facts.sha256_applied
+    )

@@ -36,7 +36,11 @@ def test_overwrite_volume_is_two_percent_of_matched_contacts_on_large_ones():
 
 
 def test_overwrite_volume_counts_only_replaced_non_empty_values():
-    harmless = [{"decision": "fill", "db_value": None}, {"decision": "conflict"}, {"decision": "kept_db"}]
+    harmless = [
+        {"decision": "fill", "db_value": None},
+        {"decision": "conflict"},
+        {"decision": "kept_db"},
+    ]
     result = overwrite_volume(plan(*harmless * 20, *updates(3)), DEFAULTS)
     assert result.value == 3
 
@@ -50,8 +54,12 @@ def test_any_protected_overwrite_blocks_but_a_protected_fill_does_not():
 
 def test_new_contact_surge_is_twenty_percent_of_the_file():
     assert new_contact_surge(plan(), 100, DEFAULTS.with_overrides({})).limit == 20
-    assert new_contact_surge(plan(new_emails=tuple(f"n{i}@x.com" for i in range(20))), 100, DEFAULTS).passed
-    assert new_contact_surge(plan(new_emails=tuple(f"n{i}@x.com" for i in range(21))), 100, DEFAULTS).blocks
+    assert new_contact_surge(
+        plan(new_emails=tuple(f"n{i}@x.com" for i in range(20))), 100, DEFAULTS
+    ).passed
+    assert new_contact_surge(
+        plan(new_emails=tuple(f"n{i}@x.com" for i in range(21))), 100, DEFAULTS
+    ).blocks
 
 
 def test_duplicate_recreation_blocks_above_zero():

@@ -20,8 +20,13 @@ def no_repo_file(monkeypatch, tmp_path):
 
 def test_defaults_are_the_issue_s_numbers():
     assert load_thresholds({}) == Thresholds(
-        max_overwrite_pct=2.0, min_overwrite_limit=25, max_export_drop_pct=10.0, max_rejected_pct=1.0,
-        max_duplicate_recreations=0, max_new_contacts_pct=20.0, max_conflicts=0,
+        max_overwrite_pct=2.0,
+        min_overwrite_limit=25,
+        max_export_drop_pct=10.0,
+        max_rejected_pct=1.0,
+        max_duplicate_recreations=0,
+        max_new_contacts_pct=20.0,
+        max_conflicts=0,
         max_divergence_growth_pct=10.0,
     )
 
@@ -29,7 +34,9 @@ def test_defaults_are_the_issue_s_numbers():
 def test_toml_then_environment_win_over_defaults(tmp_path):
     path = tmp_path / "guards.toml"
     path.write_text("[guards]\nmax_overwrite_pct = 3.5\nmax_new_contacts_pct = 30\n")
-    loaded = load_thresholds({THRESHOLDS_FILE_ENV: str(path), env_name("max_new_contacts_pct"): "40"})
+    loaded = load_thresholds(
+        {THRESHOLDS_FILE_ENV: str(path), env_name("max_new_contacts_pct"): "40"}
+    )
     assert loaded.max_overwrite_pct == 3.5
     assert loaded.max_new_contacts_pct == 40.0
     assert loaded.min_overwrite_limit == 25
@@ -71,6 +78,10 @@ def test_a_misspelt_toml_key_is_an_error(tmp_path):
 
 def test_overrides_replace_only_what_they_name():
     changed = Thresholds().with_overrides({"max_rejected_pct": 5, "max_conflicts": 3})
-    assert (changed.max_rejected_pct, changed.max_conflicts, changed.max_overwrite_pct) == (5.0, 3, 2.0)
+    assert (changed.max_rejected_pct, changed.max_conflicts, changed.max_overwrite_pct) == (
+        5.0,
+        3,
+        2.0,
+    )
     with pytest.raises(ThresholdError):
         Thresholds().with_overrides({"max_conflicts": True})

@@ -42,7 +42,11 @@ def csv_bytes(rows: Iterable[dict[str, str]], header: list[str] = HEADER) -> byt
 def write_export(tmp_path: Path) -> Callable[..., Path]:
     """Write rows (dicts keyed by header label) as ``kajabi_contacts_2024-05-06.csv``."""
 
-    def write(rows: Iterable[dict[str, str]], header: list[str] = HEADER, name: str = "kajabi_contacts_2024-05-06.csv") -> Path:
+    def write(
+        rows: Iterable[dict[str, str]],
+        header: list[str] = HEADER,
+        name: str = "kajabi_contacts_2024-05-06.csv",
+    ) -> Path:
         path = tmp_path / name
         path.write_bytes(csv_bytes(rows, header))
         return path

@@ -17,7 +17,9 @@ def test_every_corpus_file_has_a_case():
     assert {case["file"] for case in CASES} == {p.name for p in BAD_INPUT.glob("*.csv")}
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["outcome"] == "error"], ids=lambda c: c["file"])
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c["outcome"] == "error"], ids=lambda c: c["file"]
+)
 def test_refused_files_name_the_file_and_the_problem(case):
     path = BAD_INPUT / case["file"]
     with pytest.raises(KajabiFormatError) as caught:
@@ -34,7 +36,9 @@ def test_refused_files_name_the_file_and_the_problem(case):
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["outcome"] == "quarantine"], ids=lambda c: c["file"])
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c["outcome"] == "quarantine"], ids=lambda c: c["file"]
+)
 def test_readable_files_quarantine_bad_rows_and_keep_the_rest(case):
     validated = validate_export(read_kajabi_export(BAD_INPUT / case["file"]))
     assert sorted(validated.rejects["row_number"]) == case["rejected_rows"]
@@ -48,14 +52,21 @@ def _cells(name):
         return list(csv.DictReader(handle))
 
 
-@pytest.mark.parametrize("name", ["names_in_every_script.csv", "formula_injection.csv", "sql_strings.csv"])
+@pytest.mark.parametrize(
+    "name", ["names_in_every_script.csv", "formula_injection.csv", "sql_strings.csv"]
+)
 def test_values_come_out_byte_identical(name):
     expected = _cells(name)
     frame = validate_export(read_kajabi_export(BAD_INPUT / name)).frame
     assert len(frame) == len(expected)
     for row, source in zip(frame.itertuples(), expected, strict=True):
-        for field, label in [("name", "Name"), ("first_name", "First Name"), ("last_name", "Last Name"),
-                             ("city", "City (address_city)"), ("state", "State (address_state)")]:
+        for field, label in [
+            ("name", "Name"),
+            ("first_name", "First Name"),
+            ("last_name", "Last Name"),
+            ("city", "City (address_city)"),
+            ("state", "State (address_state)"),
+        ]:
             value = getattr(row, field)
             if source[label]:
                 assert value.encode("utf-8") == source[label].encode("utf-8")
@@ -75,11 +86,23 @@ def test_formula_and_sql_text_is_plain_text():
 def test_card_data_appears_nowhere():
     validated = validate_export(read_kajabi_export(BAD_INPUT / "card_columns.csv"))
     text = "\n".join(
-        [validated.frame.astype(str).to_csv(), validated.rejects.astype(str).to_csv(),
-         validated.duplicate_emails.to_csv(), *validated.warnings,
-         *validated.source.warnings]
+        [
+            validated.frame.astype(str).to_csv(),
+            validated.rejects.astype(str).to_csv(),
+            validated.duplicate_emails.to_csv(),
+            *validated.warnings,
+            *validated.source.warnings,
+        ]
     )
-    for secret in ("4111 1111 1111 1111", "4111111111111111", "737", "12/29", "2029-12", "12/2029", "1234"):
+    for secret in (
+        "4111 1111 1111 1111",
+        "4111111111111111",
+        "737",
+        "12/29",
+        "2029-12",
+        "12/2029",
+        "1234",
+    ):
         assert secret not in text
     assert "Card Number (custom_3)" in text  # the label alone is reported
 

@@ -16,8 +16,14 @@ def test_form_columns_are_keyed_on_the_handle_not_the_label():
     assert form_handle("Last Name (custom_2)") == "custom_2"
     assert form_handle("Last Name") is None
     frame = pd.DataFrame(
-        {"Last Name": ["Doe"], "Last Name (custom_2)": ["NOT A NAME"], "Teléfono (phone_number)": ["555"],
-         "First Name": [""], "ID": ["1"], "Member ID": [""]}
+        {
+            "Last Name": ["Doe"],
+            "Last Name (custom_2)": ["NOT A NAME"],
+            "Teléfono (phone_number)": ["555"],
+            "First Name": [""],
+            "ID": ["1"],
+            "Member ID": [""],
+        }
     )
     fields = contact_fields_text(frame)
     assert fields.loc[0, "last_name"] == "Doe"
@@ -42,7 +48,10 @@ def test_contract_header_maps_every_field():
 
 def test_phone_falls_back_to_mobile_only_when_phone_is_empty():
     frame = pd.DataFrame(
-        {"Phone (phone_number)": ["111", "  ", ""], "Mobile (mobile_phone_number)": ["222", "333", ""]}
+        {
+            "Phone (phone_number)": ["111", "  ", ""],
+            "Mobile (mobile_phone_number)": ["222", "333", ""],
+        }
     )
     assert contact_fields_text(frame)["phone"].tolist() == ["111", "333", ""]
 
@@ -54,15 +63,29 @@ def test_a_handle_in_two_columns_is_refused():
 
 @pytest.mark.parametrize(
     "label",
-    ["Card Number (custom_3)", "credit card", "CC (custom_7)", "cc_number", "CVV", "cvc2", "Security Code",
-     "Expiry", "Expiration Date (custom_4)", "Exp Date", "exp_month", "MM/YY", "Card Verification Value"],
+    [
+        "Card Number (custom_3)",
+        "credit card",
+        "CC (custom_7)",
+        "cc_number",
+        "CVV",
+        "cvc2",
+        "Security Code",
+        "Expiry",
+        "Expiration Date (custom_4)",
+        "Exp Date",
+        "exp_month",
+        "MM/YY",
+        "Card Verification Value",
+    ],
 )
 def test_card_like_labels_are_recognised(label):
     assert looks_like_card_data(label)
 
 
 @pytest.mark.parametrize(
-    "label", [*FIXED_COLUMNS, *HEADER, "Experience (custom_1)", "Accessibility needs", "Company (custom_2)"]
+    "label",
+    [*FIXED_COLUMNS, *HEADER, "Experience (custom_1)", "Accessibility needs", "Company (custom_2)"],
 )
 def test_ordinary_labels_are_not_card_data(label):
     assert not looks_like_card_data(label)

@@ -45,19 +45,45 @@ def rows_by_email(path: Path) -> dict[str, dict[str, str]]:
 def week() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Four live contacts: same as Kajabi, enriched, new, and linked but absent this week."""
     contacts = contacts_frame(
-        {"id": "c-same", "email": "same@example.com", "first_name": "Sam", "last_name": "Same",
-         "kajabi_id": "101"},
-        {"id": "c-enriched", "email": "rich@example.com", "first_name": "Rita", "last_name": "Rich",
-         "phone": "+13035550101", "kajabi_id": "102"},
-        {"id": "c-new", "email": "new@example.com", "first_name": "Nora", "last_name": "New",
-         "city": "Boulder"},
+        {
+            "id": "c-same",
+            "email": "same@example.com",
+            "first_name": "Sam",
+            "last_name": "Same",
+            "kajabi_id": "101",
+        },
+        {
+            "id": "c-enriched",
+            "email": "rich@example.com",
+            "first_name": "Rita",
+            "last_name": "Rich",
+            "phone": "+13035550101",
+            "kajabi_id": "102",
+        },
+        {
+            "id": "c-new",
+            "email": "new@example.com",
+            "first_name": "Nora",
+            "last_name": "New",
+            "city": "Boulder",
+        },
         {"id": "c-absent", "email": "gone@example.com", "first_name": "Gus", "kajabi_id": "104"},
     )
     kajabi = kajabi_frame(
-        {"contact_id": "c-same", "email": "same@example.com", "first_name": "Sam",
-         "last_name": "Same", "kajabi_id": "101"},
-        {"contact_id": "c-enriched", "email": "rich@example.com", "first_name": "Rita",
-         "last_name": "Rich", "kajabi_id": "102"},
+        {
+            "contact_id": "c-same",
+            "email": "same@example.com",
+            "first_name": "Sam",
+            "last_name": "Same",
+            "kajabi_id": "101",
+        },
+        {
+            "contact_id": "c-enriched",
+            "email": "rich@example.com",
+            "first_name": "Rita",
+            "last_name": "Rich",
+            "kajabi_id": "102",
+        },
     )
     return contacts, kajabi
 
@@ -65,8 +91,9 @@ def week() -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_three_files_have_import_columns_and_the_right_contacts(week, tmp_path):
     files = write_enriched_export(build_enriched_export(*week), tmp_path)
 
-    full, updates, new = (files.paths[name] for name in
-                          (FULL_EXPORT_NAME, UPDATES_ONLY_NAME, NEW_CONTACTS_NAME))
+    full, updates, new = (
+        files.paths[name] for name in (FULL_EXPORT_NAME, UPDATES_ONLY_NAME, NEW_CONTACTS_NAME)
+    )
     assert full == (tmp_path / "kajabi_full_enriched_export.csv",)
     assert updates == (tmp_path / "kajabi_updates_only.csv",)
     assert new == (tmp_path / "kajabi_new_contacts_only.csv",)
@@ -94,13 +121,26 @@ def test_full_export_carries_database_values_and_ids(week, tmp_path):
 
 
 def test_no_blank_cell_where_the_database_has_a_value():
-    contacts = contacts_frame(*(
-        {"id": f"c{i}", "email": f"p{i}@example.com", "first_name": "Ann", "last_name": "Lee",
-         "phone": "+13035550101", "address_line_1": "1 Main St", "address_line_2": "Apt 2",
-         "city": "Denver", "state": "CO", "postal_code": "80202", "country": "US",
-         "kajabi_id": str(i), "kajabi_member_id": f"m{i}"}
-        for i in range(3)
-    ))
+    contacts = contacts_frame(
+        *(
+            {
+                "id": f"c{i}",
+                "email": f"p{i}@example.com",
+                "first_name": "Ann",
+                "last_name": "Lee",
+                "phone": "+13035550101",
+                "address_line_1": "1 Main St",
+                "address_line_2": "Apt 2",
+                "city": "Denver",
+                "state": "CO",
+                "postal_code": "80202",
+                "country": "US",
+                "kajabi_id": str(i),
+                "kajabi_member_id": f"m{i}",
+            }
+            for i in range(3)
+        )
+    )
     # Kajabi knows nothing about these people but their email.
     kajabi = kajabi_frame(
         *({"contact_id": f"c{i}", "email": f"p{i}@example.com"} for i in range(3))
@@ -116,11 +156,25 @@ def test_no_blank_cell_where_the_database_has_a_value():
 
 
 def test_kajabi_value_is_sent_back_where_the_database_is_blank():
-    contacts = contacts_frame({"id": "c1", "email": "a@example.com", "first_name": "Ann",
-                               "last_name": "  ", "phone": None})
-    kajabi = kajabi_frame({"contact_id": "c1", "email": "a@example.com", "first_name": "Ann",
-                           "last_name": "Kajabi-Last", "phone": "+13035550199",
-                           "kajabi_id": "555"})
+    contacts = contacts_frame(
+        {
+            "id": "c1",
+            "email": "a@example.com",
+            "first_name": "Ann",
+            "last_name": "  ",
+            "phone": None,
+        }
+    )
+    kajabi = kajabi_frame(
+        {
+            "contact_id": "c1",
+            "email": "a@example.com",
+            "first_name": "Ann",
+            "last_name": "Kajabi-Last",
+            "phone": "+13035550199",
+            "kajabi_id": "555",
+        }
+    )
 
     export = build_enriched_export(contacts, kajabi)
 
@@ -152,12 +206,26 @@ def test_difference_is_exact_text_after_stripping():
 
 
 def test_address_comes_from_the_database_alone_when_it_holds_any_part():
-    contacts = contacts_frame({"id": "c1", "email": "a@example.com",
-                               "address_line_1": "12 Corrected Rd", "city": "Denver"})
-    kajabi = kajabi_frame({"contact_id": "c1", "email": "a@example.com",
-                           "address_line_1": "12 Old Rd", "address_line_2": "Apt 9",
-                           "city": "Denver", "state": "CO", "postal_code": "80202",
-                           "country": "US"})
+    contacts = contacts_frame(
+        {
+            "id": "c1",
+            "email": "a@example.com",
+            "address_line_1": "12 Corrected Rd",
+            "city": "Denver",
+        }
+    )
+    kajabi = kajabi_frame(
+        {
+            "contact_id": "c1",
+            "email": "a@example.com",
+            "address_line_1": "12 Old Rd",
+            "address_line_2": "Apt 9",
+            "city": "Denver",
+            "state": "CO",
+            "postal_code": "80202",
+            "country": "US",
+        }
+    )
 
     export = build_enriched_export(contacts, kajabi)
 
@@ -173,10 +241,17 @@ def test_address_comes_from_the_database_alone_when_it_holds_any_part():
 
 def test_kajabi_address_is_sent_back_whole_when_the_database_has_none():
     contacts = contacts_frame({"id": "c1", "email": "a@example.com", "first_name": "Ann"})
-    kajabi_address = {"address_line_1": "12 Old Rd", "address_line_2": "Apt 9", "city": "Denver",
-                      "state": "CO", "postal_code": "80202", "country": "US"}
-    kajabi = kajabi_frame({"contact_id": "c1", "email": "a@example.com", "first_name": "Ann",
-                           **kajabi_address})
+    kajabi_address = {
+        "address_line_1": "12 Old Rd",
+        "address_line_2": "Apt 9",
+        "city": "Denver",
+        "state": "CO",
+        "postal_code": "80202",
+        "country": "US",
+    }
+    kajabi = kajabi_frame(
+        {"contact_id": "c1", "email": "a@example.com", "first_name": "Ann", **kajabi_address}
+    )
 
     export = build_enriched_export(contacts, kajabi)
 
@@ -228,8 +303,10 @@ def test_kajabi_rows_of_contacts_no_longer_live_are_left_out():
 
 def test_repeated_kajabi_contact_is_refused():
     contacts = contacts_frame({"id": "c1", "email": "a@example.com"})
-    kajabi = kajabi_frame({"contact_id": "c1", "email": "a@example.com"},
-                          {"contact_id": "c1", "email": "b@example.com"})
+    kajabi = kajabi_frame(
+        {"contact_id": "c1", "email": "a@example.com"},
+        {"contact_id": "c1", "email": "b@example.com"},
+    )
     with pytest.raises(ValueError, match="one row per contact"):
         build_enriched_export(contacts, kajabi)
 
@@ -239,8 +316,9 @@ def test_repeated_kajabi_contact_is_refused():
     [("Ann", "Lee", "Ann Lee"), ("Ann", None, "Ann"), (None, "Lee", "Lee"), (" ", None, "")],
 )
 def test_name_joins_first_and_last_whichever_exists(first, last, expected, tmp_path):
-    contacts = contacts_frame({"id": "c1", "email": "a@example.com", "first_name": first,
-                               "last_name": last})
+    contacts = contacts_frame(
+        {"id": "c1", "email": "a@example.com", "first_name": first, "last_name": last}
+    )
     export = build_enriched_export(contacts, kajabi_frame())
     files = write_enriched_export(export, tmp_path)
     (row,) = read_rows(files.paths[NEW_CONTACTS_NAME][0])
@@ -249,10 +327,20 @@ def test_name_joins_first_and_last_whichever_exists(first, last, expected, tmp_p
 
 def test_formulas_are_neutralised_and_phones_survive_verbatim(tmp_path):
     contacts = contacts_frame(
-        {"id": "c1", "email": "a@example.com", "first_name": '=HYPERLINK("http://x","y")',
-         "last_name": "@SUM(A1:A2)", "phone": "+13035550101"},
-        {"id": "c2", "email": "b@example.com", "first_name": "-2+3",
-         "city": "\t=cmd|' /C calc'!A0", "phone": "+1 (303) 555-0102"},
+        {
+            "id": "c1",
+            "email": "a@example.com",
+            "first_name": '=HYPERLINK("http://x","y")',
+            "last_name": "@SUM(A1:A2)",
+            "phone": "+13035550101",
+        },
+        {
+            "id": "c2",
+            "email": "b@example.com",
+            "first_name": "-2+3",
+            "city": "\t=cmd|' /C calc'!A0",
+            "phone": "+1 (303) 555-0102",
+        },
     )
     files = write_enriched_export(build_enriched_export(contacts, kajabi_frame()), tmp_path)
 
@@ -276,8 +364,9 @@ def test_value_starting_with_tab_inside_the_cell_is_neutralised(tmp_path):
     # Stripping only touches the ends; a tab after leading text is harmless, one at the start
     # of a Kajabi value that reaches the file must be escaped.
     contacts = contacts_frame({"id": "c1", "email": "a@example.com"})
-    kajabi = kajabi_frame({"contact_id": "c1", "email": "a@example.com",
-                           "state": "CO\tnote", "first_name": "\t+cmd"})
+    kajabi = kajabi_frame(
+        {"contact_id": "c1", "email": "a@example.com", "state": "CO\tnote", "first_name": "\t+cmd"}
+    )
     files = write_enriched_export(build_enriched_export(contacts, kajabi), tmp_path)
     (row,) = read_rows(files.paths[FULL_EXPORT_NAME][0])
     assert row["State"] == "CO\tnote"
@@ -286,8 +375,12 @@ def test_value_starting_with_tab_inside_the_cell_is_neutralised(tmp_path):
 
 def test_unicode_names_round_trip(tmp_path):
     names = [("Zoë", "Ñúñez"), ("李", "小龙"), ("Åsa", "Øvergård 😀")]
-    contacts = contacts_frame(*({"id": f"c{i}", "email": f"u{i}@example.com", "first_name": first,
-                                 "last_name": last} for i, (first, last) in enumerate(names)))
+    contacts = contacts_frame(
+        *(
+            {"id": f"c{i}", "email": f"u{i}@example.com", "first_name": first, "last_name": last}
+            for i, (first, last) in enumerate(names)
+        )
+    )
     files = write_enriched_export(build_enriched_export(contacts, kajabi_frame()), tmp_path)
     rows = read_rows(files.paths[NEW_CONTACTS_NAME][0])
     assert [(row["First Name"], row["Last Name"], row["Name"]) for row in rows] == [
@@ -296,14 +389,20 @@ def test_unicode_names_round_trip(tmp_path):
 
 
 def test_files_split_at_max_rows_and_stale_files_are_removed(tmp_path):
-    contacts = contacts_frame(*({"id": f"c{i}", "email": f"u{i}@example.com", "first_name": "N"}
-                                for i in range(7)))
-    kajabi = kajabi_frame(*({"contact_id": f"c{i}", "email": f"u{i}@example.com"}
-                            for i in range(2)))
+    contacts = contacts_frame(
+        *({"id": f"c{i}", "email": f"u{i}@example.com", "first_name": "N"} for i in range(7))
+    )
+    kajabi = kajabi_frame(
+        *({"contact_id": f"c{i}", "email": f"u{i}@example.com"} for i in range(2))
+    )
     export = build_enriched_export(contacts, kajabi)
     # An earlier, bigger run left more parts and an unsplit file of the same base name.
-    for stale in ("kajabi_new_contacts_only.csv", "kajabi_new_contacts_only_part03.csv",
-                  "kajabi_new_contacts_only_part04.csv", "kajabi_updates_only_part01.csv"):
+    for stale in (
+        "kajabi_new_contacts_only.csv",
+        "kajabi_new_contacts_only_part03.csv",
+        "kajabi_new_contacts_only_part04.csv",
+        "kajabi_updates_only_part01.csv",
+    ):
         (tmp_path / stale).write_text("old\n")
     unrelated = tmp_path / "kajabi_new_contacts_only_notes.txt"
     unrelated.write_text("keep me\n")
@@ -328,10 +427,12 @@ def test_files_split_at_max_rows_and_stale_files_are_removed(tmp_path):
 
 def test_a_smaller_run_replaces_parts_with_one_file(tmp_path):
     contacts = contacts_frame(*({"id": f"c{i}", "email": f"u{i}@example.com"} for i in range(4)))
-    write_enriched_export(build_enriched_export(contacts, kajabi_frame()), tmp_path,
-                          max_rows_per_file=3)
-    files = write_enriched_export(build_enriched_export(contacts.head(2), kajabi_frame()),
-                                  tmp_path, max_rows_per_file=3)
+    write_enriched_export(
+        build_enriched_export(contacts, kajabi_frame()), tmp_path, max_rows_per_file=3
+    )
+    files = write_enriched_export(
+        build_enriched_export(contacts.head(2), kajabi_frame()), tmp_path, max_rows_per_file=3
+    )
     assert not list(tmp_path.glob("kajabi_new_contacts_only_part*.csv"))
     assert files.rows_per_file[tmp_path / "kajabi_new_contacts_only.csv"] == 2
 
@@ -357,10 +458,12 @@ def test_summary_counts_and_masked_preview(week):
 
 
 def test_preview_is_limited_to_the_first_rows():
-    contacts = contacts_frame(*({"id": f"c{i}", "email": f"u{i}@example.com", "city": "X"}
-                                for i in range(15)))
-    kajabi = kajabi_frame(*({"contact_id": f"c{i}", "email": f"u{i}@example.com"}
-                            for i in range(15)))
+    contacts = contacts_frame(
+        *({"id": f"c{i}", "email": f"u{i}@example.com", "city": "X"} for i in range(15))
+    )
+    kajabi = kajabi_frame(
+        *({"contact_id": f"c{i}", "email": f"u{i}@example.com"} for i in range(15))
+    )
     preview = export_preview(build_enriched_export(contacts, kajabi))
     assert len(preview) == 10
     assert preview["Email"].str.startswith("u").all()
@@ -393,5 +496,5 @@ def test_arrow_backed_contacts_give_the_same_files(week, tmp_path):
         build_enriched_export(contacts.astype("string[pyarrow]"), kajabi), tmp_path / "arrow"
     )
     assert [p.name for p in arrow.all_paths()] == [p.name for p in python.all_paths()]
-    for ours, theirs in zip(arrow.all_paths(), python.all_paths()):
+    for ours, theirs in zip(arrow.all_paths(), python.all_paths(), strict=False):
         assert ours.read_bytes() == theirs.read_bytes()

@@ -12,7 +12,9 @@ ROWS = 1_000_000
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(os.environ.get("KAJABI_SYNC_SLOW_TESTS") != "1", reason="set KAJABI_SYNC_SLOW_TESTS=1"),
+    pytest.mark.skipif(
+        os.environ.get("KAJABI_SYNC_SLOW_TESTS") != "1", reason="set KAJABI_SYNC_SLOW_TESTS=1"
+    ),
 ]
 
 
@@ -32,7 +34,9 @@ def _record(i: int) -> str:
 
 def test_a_million_rows(tmp_path):
     path = tmp_path / "kajabi_contacts_2024-05-06.csv"
-    path.write_text(CONTRACT_HEADER + "\n" + "\n".join(map(_record, range(ROWS))) + "\n", encoding="utf-8")
+    path.write_text(
+        CONTRACT_HEADER + "\n" + "\n".join(map(_record, range(ROWS))) + "\n", encoding="utf-8"
+    )
     raw = read_kajabi_export(path)
     assert len(raw.frame) == ROWS
     assert raw.frame["row_number"].iloc[-1] == ROWS + 1

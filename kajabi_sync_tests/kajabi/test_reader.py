@@ -7,7 +7,13 @@ import pytest
 from kajabi_sync.kajabi.reader import KajabiFormatError, export_date_from_name, read_kajabi_export
 from kajabi_sync_tests.kajabi.conftest import BAD_INPUT, CONTRACT_HEADER, HEADER, csv_bytes
 
-JANE = {"Name": "Jane Doe", "First Name": "Jane", "Last Name": "Doe", "Email": "jane@example.com", "ID": "1"}
+JANE = {
+    "Name": "Jane Doe",
+    "First Name": "Jane",
+    "Last Name": "Doe",
+    "Email": "jane@example.com",
+    "ID": "1",
+}
 
 
 def test_contract_example_header_reads_with_labels_kept(tmp_path):
@@ -26,11 +32,25 @@ def test_contract_example_header_reads_with_labels_kept(tmp_path):
 
 def test_cells_stay_unparsed_text(write_export):
     path = write_export(
-        [{**JANE, "Name": " NA ", "ID": "007", "Sign In Count": "1e5", "Created At": "2024-05-06 18:01:32 -0700",
-          "Tags": "quiz, Bali 2027 Attendee", "Last Name": "null"}]
+        [
+            {
+                **JANE,
+                "Name": " NA ",
+                "ID": "007",
+                "Sign In Count": "1e5",
+                "Created At": "2024-05-06 18:01:32 -0700",
+                "Tags": "quiz, Bali 2027 Attendee",
+                "Last Name": "null",
+            }
+        ]
     )
     row = read_kajabi_export(path).frame.iloc[0]
-    assert (row["Name"], row["ID"], row["Sign In Count"], row["Last Name"]) == (" NA ", "007", "1e5", "null")
+    assert (row["Name"], row["ID"], row["Sign In Count"], row["Last Name"]) == (
+        " NA ",
+        "007",
+        "1e5",
+        "null",
+    )
     assert row["Created At"] == "2024-05-06 18:01:32 -0700"
     assert row["Tags"] == "quiz, Bali 2027 Attendee"
     assert row["Member ID"] == ""
@@ -50,7 +70,7 @@ def test_row_numbers_are_spreadsheet_rows_despite_multi_line_cells(write_export)
 
 
 def test_a_100_000_character_cell_is_read_whole(write_export):
-    long_note = ("Ünïcode, \"quoted\"\nnote " * 5_000)[:100_000]
+    long_note = ('Ünïcode, "quoted"\nnote ' * 5_000)[:100_000]
     frame = read_kajabi_export(write_export([{**JANE, "Source (custom_1)": long_note}, JANE])).frame
     assert frame.loc[0, "Source (custom_1)"] == long_note
     assert frame["row_number"].tolist() == [2, 3]
@@ -59,8 +79,13 @@ def test_a_100_000_character_cell_is_read_whole(write_export):
 def test_card_columns_are_never_loaded():
     raw = read_kajabi_export(BAD_INPUT / "card_columns.csv")
     assert raw.dropped_columns == [
-        "Card Number (custom_3)", "CVV (custom_4)", "Expiry (custom_5)", "Exp Date (custom_6)",
-        "CC (custom_7)", "Security Code (custom_8)", "Credit Card Expiration (custom_9)",
+        "Card Number (custom_3)",
+        "CVV (custom_4)",
+        "Expiry (custom_5)",
+        "Exp Date (custom_6)",
+        "CC (custom_7)",
+        "Security Code (custom_8)",
+        "Credit Card Expiration (custom_9)",
     ]
     assert "Notes (custom_10)" in raw.frame.columns
     everything = raw.frame.astype(str).to_csv() + "\n".join(raw.warnings)

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from kajabi_sync.kajabi.reader import KajabiFormatError, RawExport, read_kajabi_export
 from kajabi_sync_tests.kajabi.conftest import CONTRACT_HEADER, HEADER
 
-_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_SETTINGS = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def _read(data: bytes) -> RawExport | KajabiFormatError:
@@ -26,8 +28,28 @@ def _read(data: bytes) -> RawExport | KajabiFormatError:
             return error
 
 
-_csv_ish = st.lists(st.sampled_from([b",", b'"', b"\n", b"\r", b"\r\n", b"a", b"\xe9", b"\xc3\xa9", b"\x00",
-                                     b";", b"\t", b"\xef\xbb\xbf", b" ", b"x@y.com", b"\xff"]), max_size=60).map(b"".join)
+_csv_ish = st.lists(
+    st.sampled_from(
+        [
+            b",",
+            b'"',
+            b"\n",
+            b"\r",
+            b"\r\n",
+            b"a",
+            b"\xe9",
+            b"\xc3\xa9",
+            b"\x00",
+            b";",
+            b"\t",
+            b"\xef\xbb\xbf",
+            b" ",
+            b"x@y.com",
+            b"\xff",
+        ]
+    ),
+    max_size=60,
+).map(b"".join)
 
 
 @_SETTINGS
@@ -45,14 +67,20 @@ def test_any_bytes_at_all_give_an_export_or_a_format_error(data):
     _read(data)
 
 
-_cell = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=30)
+_cell = st.text(
+    st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=30
+)
 
 
 @_SETTINGS
-@given(rows=st.lists(st.fixed_dictionaries({label: _cell for label in HEADER}), max_size=8),
-       # Python's writer leaves a bare "\r" unquoted unless it is part of the line terminator:
-       # that file would be ambiguous for any reader, so QUOTE_MINIMAL goes with "\r\n".
-       dialect=st.sampled_from([(csv.QUOTE_MINIMAL, "\r\n"), (csv.QUOTE_ALL, "\n"), (csv.QUOTE_ALL, "\r\n")]))
+@given(
+    rows=st.lists(st.fixed_dictionaries({label: _cell for label in HEADER}), max_size=8),
+    # Python's writer leaves a bare "\r" unquoted unless it is part of the line terminator:
+    # that file would be ambiguous for any reader, so QUOTE_MINIMAL goes with "\r\n".
+    dialect=st.sampled_from(
+        [(csv.QUOTE_MINIMAL, "\r\n"), (csv.QUOTE_ALL, "\n"), (csv.QUOTE_ALL, "\r\n")]
+    ),
+)
 def test_a_csv_written_frame_reads_back_identical(rows, dialect):
     quoting, line_end = dialect
     buffer = io.StringIO(newline="")
@@ -63,4 +91,6 @@ def test_a_csv_written_frame_reads_back_identical(rows, dialect):
     assert isinstance(result, RawExport), result
     expected = pd.DataFrame(rows, columns=HEADER).astype(object)
     got = result.frame.drop(columns="row_number").astype(object)
-    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )

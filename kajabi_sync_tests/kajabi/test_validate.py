@@ -15,7 +15,13 @@ from kajabi_sync.kajabi.validate import (
     validate_export,
 )
 
-JANE = {"Name": "Jane Doe", "First Name": "Jane", "Last Name": "Doe", "Email": "jane@example.com", "ID": "1"}
+JANE = {
+    "Name": "Jane Doe",
+    "First Name": "Jane",
+    "Last Name": "Doe",
+    "Email": "jane@example.com",
+    "ID": "1",
+}
 
 
 def _validate(write_export, rows):
@@ -23,13 +29,27 @@ def _validate(write_export, rows):
 
 
 def test_output_columns_dtypes_and_values(write_export):
-    validated = _validate(write_export, [{
-        **JANE, "Email": " Jane@Example.COM ", "Name": "  Jane Q. Doe ", "Member ID": "77",
-        "Phone Number (phone_number)": "(303) 555-0101", "Address (address_line_1)": "12 Main St",
-        "City (address_city)": "denver", "State (address_state)": "CO", "Zip Code (address_zip)": "08020",
-        "Country (address_country)": "US", "Tags": " quiz, Bali 2027 Attendee,, ", "Products": "Course A",
-        "Created At": "2024-05-06 18:01:32 -0700", "Last Name (custom_2)": "Custom",
-    }])
+    validated = _validate(
+        write_export,
+        [
+            {
+                **JANE,
+                "Email": " Jane@Example.COM ",
+                "Name": "  Jane Q. Doe ",
+                "Member ID": "77",
+                "Phone Number (phone_number)": "(303) 555-0101",
+                "Address (address_line_1)": "12 Main St",
+                "City (address_city)": "denver",
+                "State (address_state)": "CO",
+                "Zip Code (address_zip)": "08020",
+                "Country (address_country)": "US",
+                "Tags": " quiz, Bali 2027 Attendee,, ",
+                "Products": "Course A",
+                "Created At": "2024-05-06 18:01:32 -0700",
+                "Last Name (custom_2)": "Custom",
+            }
+        ],
+    )
     frame = validated.frame
     assert tuple(frame.columns) == VALIDATED_COLUMNS
     assert frame["row_number"].dtype == "int64"
@@ -54,27 +74,38 @@ def test_source_is_the_file_without_its_raw_rows(write_export):
     source = validate_export(raw).source
     assert isinstance(source, ExportFile)
     assert (source.path, source.sha256, source.export_date, source.encoding) == (
-        raw.path, raw.sha256, raw.export_date, raw.encoding)
+        raw.path,
+        raw.sha256,
+        raw.export_date,
+        raw.encoding,
+    )
     assert source.rows == 2  # the file's records, rejects included
     assert not hasattr(source, "frame")  # no raw values travel with the validated export
     assert source.warnings == raw.warnings
 
 
 def test_form_name_is_never_split_into_first_and_last(write_export):
-    validated = _validate(write_export, [{**JANE, "First Name": "", "Last Name": "", "First Name (name)": "Mary Ann Lee"}])
+    validated = _validate(
+        write_export,
+        [{**JANE, "First Name": "", "Last Name": "", "First Name (name)": "Mary Ann Lee"}],
+    )
     row = validated.frame.iloc[0]
     assert row["first_name"] is pd.NA and row["last_name"] is pd.NA
     assert any("form name" in w and "rather than guessed" in w for w in validated.warnings)
 
 
 def test_phone_uses_mobile_when_phone_is_empty(write_export):
-    frame = _validate(write_export, [{**JANE, "Mobile Phone Number (mobile_phone_number)": "+44 20 7946 0958"}]).frame
+    frame = _validate(
+        write_export, [{**JANE, "Mobile Phone Number (mobile_phone_number)": "+44 20 7946 0958"}]
+    ).frame
     assert frame.loc[0, "phone"] == "+44 20 7946 0958"
     assert frame.loc[0, "phone_e164"] == "+442079460958"
 
 
 def test_without_rows_keeps_the_file_rejects_and_row_count_but_no_values(write_export):
-    raw = read_kajabi_export(write_export([JANE, {**JANE, "ID": "3"}, {**JANE, "Email": "x", "ID": "2"}]))
+    raw = read_kajabi_export(
+        write_export([JANE, {**JANE, "ID": "3"}, {**JANE, "Email": "x", "ID": "2"}])
+    )
     validated = validate_export(raw)
     summary = validated.without_rows()
     assert len(summary.frame) == len(validated.frame) == 1
@@ -82,13 +113,18 @@ def test_without_rows_keeps_the_file_rejects_and_row_count_but_no_values(write_e
     pd.testing.assert_frame_equal(summary.rejects, validated.rejects)
     pd.testing.assert_frame_equal(summary.duplicate_emails, validated.duplicate_emails)
     assert summary.source == validated.source and summary.warnings == validated.warnings
-    from_raw_source = validate_export(raw).__class__(validated.frame, validated.rejects,
-                                                     validated.duplicate_emails, source=raw).without_rows()
+    from_raw_source = (
+        validate_export(raw)
+        .__class__(validated.frame, validated.rejects, validated.duplicate_emails, source=raw)
+        .without_rows()
+    )
     assert isinstance(from_raw_source.source, ExportFile)
 
 
 def test_rejects_name_row_column_and_reason_without_the_full_email(write_export):
-    validated = _validate(write_export, [JANE, {**JANE, "Email": "janedoe@example"}, {**JANE, "Email": " "}])
+    validated = _validate(
+        write_export, [JANE, {**JANE, "Email": "janedoe@example"}, {**JANE, "Email": " "}]
+    )
     rejects = validated.rejects
     assert list(rejects.columns) == ["row_number", "column", "reason", "masked_value"]
     assert rejects["row_number"].tolist() == [3, 4]
@@ -100,9 +136,23 @@ def test_rejects_name_row_column_and_reason_without_the_full_email(write_export)
 
 def test_email_problems_agrees_with_email_validator_on_tricky_values():
     emails = pd.Series(
-        ["a@b.co", "josé@exämple.com", "用户@例子.广告", "a..b@example.com", "a@-example.com", "a@example.123",
-         "a@test", "a@x.test", "x" * 65 + "@example.com", "a@" + "b" * 64 + ".com", "a@xn--80ak6aa92e.com",
-         "a@ab--cd.com", pd.NA, "o'brien+tag@example.co.uk", "a b@example.com"],
+        [
+            "a@b.co",
+            "josé@exämple.com",
+            "用户@例子.广告",
+            "a..b@example.com",
+            "a@-example.com",
+            "a@example.123",
+            "a@test",
+            "a@x.test",
+            "x" * 65 + "@example.com",
+            "a@" + "b" * 64 + ".com",
+            "a@xn--80ak6aa92e.com",
+            "a@ab--cd.com",
+            pd.NA,
+            "o'brien+tag@example.co.uk",
+            "a b@example.com",
+        ],
         dtype="string",
     )
     valid = (email_problems(emails).isna() & emails.notna()).tolist()
@@ -119,7 +169,10 @@ def _email_validator_accepts(value: str) -> bool:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.emails() | st.from_regex(r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]{1,70}@[a-zA-Z0-9.-]{1,70}", fullmatch=True))
+@given(
+    st.emails()
+    | st.from_regex(r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]{1,70}@[a-zA-Z0-9.-]{1,70}", fullmatch=True)
+)
 def test_the_fast_path_never_accepts_what_email_validator_rejects(value):
     emails = pd.Series([value.lower()], dtype="string")
     assert email_problems(emails).isna().iloc[0] == _email_validator_accepts(value.lower())
@@ -129,7 +182,11 @@ def test_duplicate_ties_go_to_the_later_row(write_export):
     validated = _validate(write_export, [JANE, {**JANE, "Email": "JANE@example.com", "ID": "2"}])
     assert validated.frame["row_number"].tolist() == [3]
     report = validated.duplicate_emails.iloc[0]
-    assert (report["email"], report["kept_row_number"], report["dropped_row_numbers"]) == ("jane@example.com", 3, "2")
+    assert (report["email"], report["kept_row_number"], report["dropped_row_numbers"]) == (
+        "jane@example.com",
+        3,
+        "2",
+    )
     assert "kajabi_id" in report["reason"]
 
 
@@ -146,11 +203,23 @@ def test_comma_list_strips_items_and_gives_each_row_its_own_list():
 
 
 def test_timestamps_parse_only_the_kajabi_format():
-    parsed = parse_kajabi_timestamp(pd.Series(
-        ["2024-05-06 18:01:32 -0700", "2024-05-06 18:01:32 +0530", "", "2024-02-30 10:00:00 -0700",
-         "06/05/2024 18:01", " 2024-05-06 18:01:32 +0000 "], dtype="string"))
-    assert parsed.tolist()[:2] == [pd.Timestamp("2024-05-07 01:01:32", tz="UTC"),
-                                   pd.Timestamp("2024-05-06 12:31:32", tz="UTC")]
+    parsed = parse_kajabi_timestamp(
+        pd.Series(
+            [
+                "2024-05-06 18:01:32 -0700",
+                "2024-05-06 18:01:32 +0530",
+                "",
+                "2024-02-30 10:00:00 -0700",
+                "06/05/2024 18:01",
+                " 2024-05-06 18:01:32 +0000 ",
+            ],
+            dtype="string",
+        )
+    )
+    assert parsed.tolist()[:2] == [
+        pd.Timestamp("2024-05-07 01:01:32", tz="UTC"),
+        pd.Timestamp("2024-05-06 12:31:32", tz="UTC"),
+    ]
     assert parsed[2:5].isna().all()
     assert parsed[5] == pd.Timestamp("2024-05-06 18:01:32", tz="UTC")
 

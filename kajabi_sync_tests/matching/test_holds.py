@@ -17,13 +17,31 @@ from kajabi_sync.matching.merges import unmerge
 from kajabi_sync.survivorship.plan import build_plan
 from kajabi_sync_tests.factories import export_frame, insert_contacts, kajabi_csv
 
-JANE = {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe", "phone": "(303) 555-1234",
-        "address_line_1": "12 Main Street", "city": "Denver", "state": "CO", "postal_code": "80202"}
+JANE = {
+    "email": "jane@example.com",
+    "first_name": "Jane",
+    "last_name": "Doe",
+    "phone": "(303) 555-1234",
+    "address_line_1": "12 Main Street",
+    "city": "Denver",
+    "state": "CO",
+    "postal_code": "80202",
+}
 # Jane again, signed up to Kajabi with her work address: same phone in another format, same name.
-JANE_AT_WORK = {"email": "jd@work.example", "first_name": "Jane", "last_name": "Doe",
-                "phone": "+1 303 555 1234", "postal_code": "80202"}
-NINA = {"email": "nina@example.org", "first_name": "Nina", "last_name": "Kowalski",
-        "phone": "415-555-9876", "city": "San Francisco"}
+JANE_AT_WORK = {
+    "email": "jd@work.example",
+    "first_name": "Jane",
+    "last_name": "Doe",
+    "phone": "+1 303 555 1234",
+    "postal_code": "80202",
+}
+NINA = {
+    "email": "nina@example.org",
+    "first_name": "Nina",
+    "last_name": "Kowalski",
+    "phone": "415-555-9876",
+    "city": "San Francisco",
+}
 
 
 def _plan_and_hold(url: str, *rows: dict):
@@ -44,7 +62,9 @@ def _import(url: str, *rows: dict):
 
 def _live_emails(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
-        return {r[0] for r in conn.execute("SELECT email::text FROM contacts WHERE deleted_at IS NULL")}
+        return {
+            r[0] for r in conn.execute("SELECT email::text FROM contacts WHERE deleted_at IS NULL")
+        }
 
 
 def test_a_likely_duplicate_is_held_with_its_evidence_and_the_rest_is_created(db_url):
@@ -57,7 +77,11 @@ def test_a_likely_duplicate_is_held_with_its_evidence_and_the_rest_is_created(db
     assert set(plan.new_bases["kajabi_email"]) == {"jane@example.com", "nina@example.org"}
     assert list(candidates["email"]) == ["jd@work.example"]
     row = candidates.iloc[0]
-    assert (row["existing_contact_id"], row["existing_email"], row["why_held"]) == (jane, "jane@example.com", HELD_NOW)
+    assert (row["existing_contact_id"], row["existing_email"], row["why_held"]) == (
+        jane,
+        "jane@example.com",
+        HELD_NOW,
+    )
     assert row["score"] >= 0.9
     assert "same phone +13035551234" in row["evidence"]
 
@@ -70,7 +94,7 @@ def test_a_detected_duplicate_is_held_not_inserted(db_url):
     assert _live_emails(db_url) == {"jane@example.com", "nina@example.org"}
     with psycopg.connect(db_url) as conn:
         holds = load_holds(conn)
-    assert list(zip(holds["email"], holds["status"])) == [("jd@work.example", "held")]
+    assert list(zip(holds["email"], holds["status"], strict=False)) == [("jd@work.example", "held")]
 
 
 def test_nothing_to_hold_leaves_the_plan_as_it_was(db_url):
@@ -106,7 +130,8 @@ def test_approving_a_hold_merges_the_email_without_a_row_and_undoing_it_holds_it
     with psycopg.connect(db_url) as conn:
         run = approve_hold(conn, "jd@work.example")
         emails = conn.execute(
-            "SELECT email::text FROM contact_emails WHERE contact_id = %s", (jane,)).fetchall()
+            "SELECT email::text FROM contact_emails WHERE contact_id = %s", (jane,)
+        ).fetchall()
         memory = conn.execute(
             "SELECT surviving_contact_id::text FROM kajabi_sync.merged_from WHERE merged_email = 'jd@work.example'"
         ).fetchall()
@@ -128,23 +153,40 @@ def test_approving_a_hold_merges_the_email_without_a_row_and_undoing_it_holds_it
 
 def test_weekly_materialisation_holds_the_duplicate_and_writes_the_candidates_csv(db_url, data_dir):
     insert_contacts(db_url, JANE)
-    kajabi_csv(data_dir / "kajabi_exports" / "kajabi_contacts_2025-11-10.csv", JANE, JANE_AT_WORK, NINA)
+    kajabi_csv(
+        data_dir / "kajabi_exports" / "kajabi_contacts_2025-11-10.csv", JANE, JANE_AT_WORK, NINA
+    )
     result = dg.materialize(
         [*dg.load_assets_from_modules([assets]), kajabi_import_guards],
         partition_key="2025-11-10",
-        resources={"database": ContactsDatabase(url=db_url), "data_folder": DataFolder(path=str(data_dir))},
+        resources={
+            "database": ContactsDatabase(url=db_url),
+            "data_folder": DataFolder(path=str(data_dir)),
+        },
         # One new contact in a three-row file is a surge by the guards' standards: allowed here.
-        run_config={"ops": {"kajabi_import_guards": {"config": {
-            "max_new_contacts_pct": 50.0, "override_reason": "a three-row test file"}}}},
+        run_config={
+            "ops": {
+                "kajabi_import_guards": {
+                    "config": {
+                        "max_new_contacts_pct": 50.0,
+                        "override_reason": "a three-row test file",
+                    }
+                }
+            }
+        },
     )
     assert result.success
     assert _live_emails(db_url) == {"jane@example.com", "nina@example.org"}
     written = pd.read_csv(data_dir / "current" / "duplicate_candidates.csv")
     assert list(written["email"]) == ["jd@work.example"]
     assert list(written["existing_email"]) == ["jane@example.com"]
-    preview = result.asset_materializations_for_node("impact_analysis")[0].metadata[
-        "duplicate_candidates_preview"].value.records[0].data
+    preview = (
+        result.asset_materializations_for_node("impact_analysis")[0]
+        .metadata["duplicate_candidates_preview"]
+        .value.records[0]
+        .data
+    )
     assert preview["email"] == "jd***@work.example" and "5551234" not in preview["evidence"]
     with psycopg.connect(db_url) as conn:
         holds = load_holds(conn)
-    assert list(zip(holds["email"], holds["status"])) == [("jd@work.example", "held")]
+    assert list(zip(holds["email"], holds["status"], strict=False)) == [("jd@work.example", "held")]

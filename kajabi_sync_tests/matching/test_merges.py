@@ -29,13 +29,22 @@ def _rows(url: str, query: str, *params) -> list[tuple]:
 def _state(url: str) -> dict:
     """Everything a merge touches, without timestamps that legitimately move."""
     return {
-        "contacts": _rows(url, """SELECT id::text, email::text, first_name, last_name, phone, phone_source,
+        "contacts": _rows(
+            url,
+            """SELECT id::text, email::text, first_name, last_name, phone, phone_source,
                                          address_line_1, city, kajabi_id, deleted_at IS NULL
-                                  FROM contacts ORDER BY id"""),
-        "emails": _rows(url, "SELECT id::text, contact_id::text, email::text, is_primary, source "
-                             "FROM contact_emails ORDER BY id"),
-        "memory": _rows(url, """SELECT merged_email, surviving_contact_id::text FROM kajabi_sync.merged_from
-                                WHERE undone_at IS NULL ORDER BY merged_email"""),
+                                  FROM contacts ORDER BY id""",
+        ),
+        "emails": _rows(
+            url,
+            "SELECT id::text, contact_id::text, email::text, is_primary, source "
+            "FROM contact_emails ORDER BY id",
+        ),
+        "memory": _rows(
+            url,
+            """SELECT merged_email, surviving_contact_id::text FROM kajabi_sync.merged_from
+                                WHERE undone_at IS NULL ORDER BY merged_email""",
+        ),
     }
 
 
@@ -58,8 +67,12 @@ def _plan(url: str, *rows: dict):
 def test_bootstrap_finds_hand_merges_in_a_contract_shaped_database(empty_db_url):
     """Production's own DDL, merges done by hand the contract's way, then our migrations."""
     with psycopg.connect(empty_db_url) as conn:
-        if not conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'citext'").fetchone():
-            pytest.skip("the contract's DDL needs the citext extension (the embedded server lacks it)")
+        if not conn.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'citext'"
+        ).fetchone():
+            pytest.skip(
+                "the contract's DDL needs the citext extension (the embedded server lacks it)"
+            )
         conn.execute(CONTRACT.read_text())
         jane, bob, gone, ann, al = (
             conn.execute(
@@ -78,12 +91,12 @@ def test_bootstrap_finds_hand_merges_in_a_contract_shaped_database(empty_db_url)
             "INSERT INTO contact_emails (contact_id, email, is_primary) VALUES (%s, %s, %s)",
             [
                 (jane, "jane@example.com", True),
-                (jane, "jane.old@example.com", False),     # moved here by the hand merge
-                (gone, "jane.work@example.com", False),    # left behind on the merged-away row
+                (jane, "jane.old@example.com", False),  # moved here by the hand merge
+                (gone, "jane.work@example.com", False),  # left behind on the merged-away row
                 (bob, "bob@example.com", True),
-                (ann, "shared@example.com", False),        # one address under two live contacts:
-                (al, "shared@example.com", False),         # ambiguous, not a certainty
-                (bob, "ann@example.com", False),           # a live contact's primary email
+                (ann, "shared@example.com", False),  # one address under two live contacts:
+                (al, "shared@example.com", False),  # ambiguous, not a certainty
+                (bob, "ann@example.com", False),  # a live contact's primary email
             ],
         )
     migrate_url(empty_db_url)
@@ -91,16 +104,22 @@ def test_bootstrap_finds_hand_merges_in_a_contract_shaped_database(empty_db_url)
     with psycopg.connect(empty_db_url) as conn:
         assert bootstrap_merged_from(conn) == 2
         assert bootstrap_merged_from(conn) == 0  # idempotent
-    memory = _rows(empty_db_url, """SELECT merged_email, surviving_contact_id::text, merged_contact_id::text,
+    memory = _rows(
+        empty_db_url,
+        """SELECT merged_email, surviving_contact_id::text, merged_contact_id::text,
                                            reason LIKE 'bootstrap: %%'
-                                    FROM kajabi_sync.merged_from ORDER BY merged_email""")
+                                    FROM kajabi_sync.merged_from ORDER BY merged_email""",
+    )
     assert memory == [
         ("jane.old@example.com", jane, gone, True),
         ("jane.work@example.com", jane, gone, True),
     ]
     # The address left on the merged-away row links to the survivor: never a new contact.
-    plan = _plan(empty_db_url, {"email": "jane.work@example.com", "first_name": "Jane"},
-                 {"email": "Jane.Old@example.com"})
+    plan = _plan(
+        empty_db_url,
+        {"email": "jane.work@example.com", "first_name": "Jane"},
+        {"email": "Jane.Old@example.com"},
+    )
     assert plan.new_contacts.empty
     assert set(plan.matches["match_kind"]) == {"other_email"}
     assert set(plan.matches["contact_id"]) == {jane}
@@ -120,7 +139,9 @@ def test_the_bootstrap_links_a_left_behind_address_to_its_survivor(db_url):
         bootstrap_merged_from(conn)
     plan = _plan(db_url, {"email": "jane.work@example.com", "first_name": "Jane"})
     assert plan.new_contacts.empty
-    assert list(zip(plan.matches["match_kind"], plan.matches["contact_id"])) == [("other_email", jane)]
+    assert list(zip(plan.matches["match_kind"], plan.matches["contact_id"], strict=False)) == [
+        ("other_email", jane)
+    ]
 
 
 # --- merge and unmerge -------------------------------------------------------------------------
@@ -131,9 +152,16 @@ def pair(db_url):
     survivor, merged = insert_contacts(
         db_url,
         {"email": "sam@example.com", "first_name": "Sam", "address_line_1": "1 Main St"},
-        {"email": "samuel@example.com", "first_name": "Samuel", "last_name": "Smith",
-         "phone": "303-555-0101", "phone_source": "paypal", "address_line_1": "9 Elm St",
-         "city": "Denver", "kajabi_id": "K9"},
+        {
+            "email": "samuel@example.com",
+            "first_name": "Samuel",
+            "last_name": "Smith",
+            "phone": "303-555-0101",
+            "phone_source": "paypal",
+            "address_line_1": "9 Elm St",
+            "city": "Denver",
+            "kajabi_id": "K9",
+        },
     )
     _add_email(db_url, survivor, "sam@example.com", primary=True)
     _add_email(db_url, merged, "samuel@example.com", primary=True)
@@ -150,9 +178,19 @@ def pair(db_url):
 
 def test_merge_fills_only_empty_fields_and_moves_the_address_as_a_unit():
     survivor = {"first_name": "Sam", "address_line_1": "1 Main St", "phone": " "}
-    merged = {"first_name": "Samuel", "last_name": "Smith", "phone": "303", "phone_source": "paypal",
-              "address_line_1": "9 Elm St", "city": "Denver"}
-    assert merge_fills(survivor, merged) == {"last_name": "Smith", "phone": "303", "phone_source": "paypal"}
+    merged = {
+        "first_name": "Samuel",
+        "last_name": "Smith",
+        "phone": "303",
+        "phone_source": "paypal",
+        "address_line_1": "9 Elm St",
+        "city": "Denver",
+    }
+    assert merge_fills(survivor, merged) == {
+        "last_name": "Smith",
+        "phone": "303",
+        "phone_source": "paypal",
+    }
     assert merge_fills({}, merged)["city"] == "Denver"  # no address at all: the whole unit comes
 
 
@@ -163,8 +201,16 @@ def test_merge_then_unmerge_restores_everything(db_url, pair):
         run = merge_contacts(conn, survivor, merged, "same person, two sign-ups")
 
     contacts = {row[0]: row for row in _state(db_url)["contacts"]}
-    assert contacts[survivor][1:9] == ("sam@example.com", "Sam", "Smith", "303-555-0101", "paypal",
-                                       "1 Main St", None, "K9")
+    assert contacts[survivor][1:9] == (
+        "sam@example.com",
+        "Sam",
+        "Smith",
+        "303-555-0101",
+        "paypal",
+        "1 Main St",
+        None,
+        "K9",
+    )
     assert contacts[merged][-1] is False  # soft-deleted
     emails = {email: (owner, primary) for _, owner, email, primary, _ in _state(db_url)["emails"]}
     assert emails["samuel@example.com"] == (survivor, False)
@@ -175,9 +221,14 @@ def test_merge_then_unmerge_restores_everything(db_url, pair):
         "old.sam@example.com": survivor,  # the earlier merge now points at the survivor
     }
     assert _rows(db_url, "SELECT kind, note FROM kajabi_sync.import_runs") == [
-        ("merge", "same person, two sign-ups")]
-    assert _rows(db_url, """SELECT contact_id::text, field, old_value, new_value, decision
-                            FROM kajabi_sync.field_changes WHERE import_run_id = %s ORDER BY id""", run) == [
+        ("merge", "same person, two sign-ups")
+    ]
+    assert _rows(
+        db_url,
+        """SELECT contact_id::text, field, old_value, new_value, decision
+                            FROM kajabi_sync.field_changes WHERE import_run_id = %s ORDER BY id""",
+        run,
+    ) == [
         (survivor, "last_name", None, "Smith", "merge_fill"),
         (survivor, "phone", None, "303-555-0101", "merge_fill"),
         (survivor, "phone_source", None, "paypal", "merge_fill"),
@@ -188,8 +239,9 @@ def test_merge_then_unmerge_restores_everything(db_url, pair):
     with psycopg.connect(db_url) as conn:
         undo = unmerge(conn, run)
     assert _state(db_url) == before
-    assert _rows(db_url, "SELECT id, kind, rolled_back_by FROM kajabi_sync.import_runs ORDER BY id") == [
-        (run, "merge", undo), (undo, "unmerge", None)]
+    assert _rows(
+        db_url, "SELECT id, kind, rolled_back_by FROM kajabi_sync.import_runs ORDER BY id"
+    ) == [(run, "merge", undo), (undo, "unmerge", None)]
     with psycopg.connect(db_url) as conn, pytest.raises(MergeRefused, match="already undone"):
         unmerge(conn, run)
 
@@ -225,7 +277,9 @@ def test_unmerge_refuses_when_a_filled_field_changed_since(db_url, pair):
         with pytest.raises(MergeRefused, match="last_name changed since the merge"):
             unmerge(conn, run)
     assert _state(db_url) == after
-    assert _rows(db_url, "SELECT count(*) FROM kajabi_sync.import_runs WHERE kind = 'unmerge'") == [(0,)]
+    assert _rows(db_url, "SELECT count(*) FROM kajabi_sync.import_runs WHERE kind = 'unmerge'") == [
+        (0,)
+    ]
 
 
 def test_unmerge_refuses_while_a_later_merge_involves_the_survivor(db_url, pair):
@@ -282,13 +336,19 @@ def test_dagster_job_merges_and_unmerges_from_run_config(db_url, pair):
         assert result.success
         return result.output_for_node("decide_merge")
 
-    merged_run = run(action="merge", survivor_id=survivor, merged_id=merged, reason="seen in Dagster")
-    assert _rows(db_url, "SELECT deleted_at IS NOT NULL FROM contacts WHERE id = %s", merged) == [(True,)]
+    merged_run = run(
+        action="merge", survivor_id=survivor, merged_id=merged, reason="seen in Dagster"
+    )
+    assert _rows(db_url, "SELECT deleted_at IS NOT NULL FROM contacts WHERE id = %s", merged) == [
+        (True,)
+    ]
     run(action="unmerge", merge_run_id=merged_run["merge_run_id"])
     assert _state(db_url) == before
 
     incomplete = merge_contacts_job.execute_in_process(
-        run_config={"ops": {"decide_merge": {"config": {"action": "merge", "survivor_id": survivor}}}},
+        run_config={
+            "ops": {"decide_merge": {"config": {"action": "merge", "survivor_id": survivor}}}
+        },
         resources=resources,
         raise_on_error=False,
     )

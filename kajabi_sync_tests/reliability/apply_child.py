@@ -44,8 +44,13 @@ def main(workdir: Path) -> int:
     with psycopg.connect(url) as conn:
         result = apply_module.apply_plan(conn, plan, RECORD)
     (workdir / "result.json").write_text(
-        json.dumps({"import_run_id": result.import_run_id, "fields_written": result.fields_written,
-                    "contacts_created": result.contacts_created})
+        json.dumps(
+            {
+                "import_run_id": result.import_run_id,
+                "fields_written": result.fields_written,
+                "contacts_created": result.contacts_created,
+            }
+        )
     )
     return 0
 

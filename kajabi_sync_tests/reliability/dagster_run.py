@@ -17,7 +17,9 @@ PARTITION = "2025-11-10"
 EXPORT_NAME = f"kajabi_contacts_{PARTITION}.csv"
 
 
-def write_export(data_dir: Path, *rows: dict, extra_columns: dict[str, list[str]] | None = None) -> Path:
+def write_export(
+    data_dir: Path, *rows: dict, extra_columns: dict[str, list[str]] | None = None
+) -> Path:
     """A Kajabi-layout export for the scenario's week, with optional extra (custom) columns."""
     path = kajabi_csv(data_dir / "kajabi_exports" / EXPORT_NAME, *rows)
     if extra_columns:

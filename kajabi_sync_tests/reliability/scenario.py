@@ -17,7 +17,9 @@ from kajabi_sync_tests.factories import export_frame
 
 CONTACTS = 3_000
 NEW_CONTACTS = 200
-RECORD = ImportRecord(file_name="kajabi_contacts_2025-11-10.csv", file_sha256="0" * 64, export_rows=0)
+RECORD = ImportRecord(
+    file_name="kajabi_contacts_2025-11-10.csv", file_sha256="0" * 64, export_rows=0
+)
 
 T = TypeVar("T")
 
@@ -36,8 +38,13 @@ def seed_contacts(url: str, count: int = CONTACTS) -> None:
 def weekly_export(count: int = CONTACTS, new: int = NEW_CONTACTS) -> pd.DataFrame:
     """Every seeded contact with a city to fill, plus ``new`` contacts the database lacks."""
     known = [
-        {"email": f"person{n}@example.com", "first_name": f"First{n}", "last_name": f"Last{n}",
-         "kajabi_id": str(n), "city": "Denver"}
+        {
+            "email": f"person{n}@example.com",
+            "first_name": f"First{n}",
+            "last_name": f"Last{n}",
+            "kajabi_id": str(n),
+            "city": "Denver",
+        }
         for n in range(1, count + 1)
     ]
     fresh = [
@@ -79,7 +86,9 @@ def dump_database(url: str) -> dict[str, bytes]:
 
 def count_rows(url: str, table: str) -> int:
     with psycopg.connect(url) as conn:
-        return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*table.split(".")))).fetchone()[0]
+        return conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*table.split(".")))
+        ).fetchone()[0]
 
 
 def wait_for(condition: Callable[[], T], what: str, timeout: float = 120.0) -> T:
@@ -96,4 +105,9 @@ def wait_for(condition: Callable[[], T], what: str, timeout: float = 120.0) -> T
 
 def backend_alive(url: str, pid: int) -> bool:
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()[0] > 0
+        return (
+            conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()[
+                0
+            ]
+            > 0
+        )

@@ -21,6 +21,7 @@ from kajabi_sync.db.apply import (
     PlanOutdated,
 )
 from kajabi_sync.settings import REPO_ROOT
+from kajabi_sync_tests.factories import export_frame, insert_contacts
 from kajabi_sync_tests.reliability.scenario import (
     CONTACTS,
     NEW_CONTACTS,
@@ -33,7 +34,6 @@ from kajabi_sync_tests.reliability.scenario import (
     wait_for,
     weekly_export,
 )
-from kajabi_sync_tests.factories import export_frame, insert_contacts
 
 AUDIT_TABLES = ("kajabi_sync.import_runs", "kajabi_sync.field_changes", "kajabi_sync.kajabi_base")
 
@@ -42,7 +42,10 @@ def _start_child(db_url: str, workdir: Path) -> subprocess.Popen:
     env = {**os.environ, "APPLY_CHILD_DATABASE_URL": db_url}
     return subprocess.Popen(
         [sys.executable, "-m", "kajabi_sync_tests.reliability.apply_child", str(workdir)],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -62,10 +65,13 @@ def _in_flight(db_url: str, pid: int) -> tuple[str, bool, bool]:
         state, wrote = conn.execute(
             "SELECT state, backend_xid IS NOT NULL FROM pg_stat_activity WHERE pid = %s", (pid,)
         ).fetchone()
-        locked = conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE pid = %s AND locktype = 'advisory' AND objid = %s",
-            (pid, APPLY_LOCK_KEY),
-        ).fetchone()[0] == 1
+        locked = (
+            conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE pid = %s AND locktype = 'advisory' AND objid = %s",
+                (pid, APPLY_LOCK_KEY),
+            ).fetchone()[0]
+            == 1
+        )
     return state, wrote, locked
 
 
@@ -107,7 +113,9 @@ def _terminating_after(step, db_url: str, terminated: list):
         out = step(conn, *args)
         pid = conn.info.backend_pid
         with psycopg.connect(db_url, autocommit=True) as admin:
-            terminated.append(admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0])
+            terminated.append(
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+            )
         wait_for(lambda: not backend_alive(db_url, pid), "the terminated backend to end")
         return out
 
@@ -119,8 +127,11 @@ def test_connection_dropped_mid_apply_raises_clearly_and_writes_nothing(seeded, 
     plan = plan_for(seeded, weekly_export())
     terminated = []
     with monkeypatch.context() as patch:
-        patch.setattr(apply_module, "_update_contacts",
-                      _terminating_after(apply_module._update_contacts, seeded, terminated))
+        patch.setattr(
+            apply_module,
+            "_update_contacts",
+            _terminating_after(apply_module._update_contacts, seeded, terminated),
+        )
         with pytest.raises(ApplyInterrupted) as raised:
             apply_url(seeded, plan)
     assert terminated == [True]
@@ -134,13 +145,18 @@ def test_connection_dropped_mid_apply_raises_clearly_and_writes_nothing(seeded, 
     assert (result.fields_written, result.contacts_created) == (CONTACTS, NEW_CONTACTS)
 
 
-def test_connection_dropped_at_commit_says_the_outcome_is_unknown_and_a_rerun_is_safe(seeded, monkeypatch):
+def test_connection_dropped_at_commit_says_the_outcome_is_unknown_and_a_rerun_is_safe(
+    seeded, monkeypatch
+):
     before = dump_database(seeded)
     plan = plan_for(seeded, weekly_export())
     terminated = []
     with monkeypatch.context() as patch:  # the last step before COMMIT
-        patch.setattr(apply_module, "_write_bases",
-                      _terminating_after(apply_module._write_bases, seeded, terminated))
+        patch.setattr(
+            apply_module,
+            "_write_bases",
+            _terminating_after(apply_module._write_bases, seeded, terminated),
+        )
         with pytest.raises(CommitOutcomeUnknown, match="may or may not have been applied"):
             apply_url(seeded, plan)
     assert terminated == [True]
@@ -152,7 +168,9 @@ def test_connection_dropped_at_commit_says_the_outcome_is_unknown_and_a_rerun_is
     assert (rerun.fields_written, rerun.contacts_created) == (0, 0)
 
 
-def test_a_second_apply_refuses_while_the_first_holds_the_lock_and_never_applies_twice(seeded, tmp_path):
+def test_a_second_apply_refuses_while_the_first_holds_the_lock_and_never_applies_twice(
+    seeded, tmp_path
+):
     rival_plan = plan_for(seeded, weekly_export())  # made before the first apply changes anything
     child = _start_child(seeded, tmp_path)
     try:
@@ -160,7 +178,9 @@ def test_a_second_apply_refuses_while_the_first_holds_the_lock_and_never_applies
         assert _in_flight(seeded, paused["pid"])[2]
         before = dump_database(seeded)  # what others see while the first apply is in flight
 
-        with pytest.raises(ApplyInProgress, match="another kajabi_sync write .* is running") as refused:
+        with pytest.raises(
+            ApplyInProgress, match="another kajabi_sync write .* is running"
+        ) as refused:
             apply_url(seeded, rival_plan)
         assert "nothing was written" in str(refused.value)
         assert dump_database(seeded) == before
@@ -191,8 +211,10 @@ def test_a_contact_changed_between_plan_and_apply_is_named_and_nothing_is_writte
             conn.execute(
                 f"UPDATE contacts SET {change} WHERE email = %s RETURNING id::text", (email,)
             ).fetchone()[0]
-            for change, email in [("city = 'Boulder'", "person42@example.com"),
-                                  ("phone_source = 'zoho'", "person7@example.com")]
+            for change, email in [
+                ("city = 'Boulder'", "person42@example.com"),
+                ("phone_source = 'zoho'", "person7@example.com"),
+            ]
         ]
     before = dump_database(seeded)
 
@@ -209,9 +231,13 @@ def test_a_contact_changed_between_plan_and_apply_is_named_and_nothing_is_writte
 
 def test_a_new_email_created_between_plan_and_apply_refuses_the_apply(db_url):
     insert_contacts(db_url, {"email": "known@example.com", "first_name": "Kim"})
-    plan = plan_for(db_url, export_frame(
-        {"email": "known@example.com", "city": "Denver"}, {"email": "fresh@example.com", "first_name": "Fay"}
-    ))
+    plan = plan_for(
+        db_url,
+        export_frame(
+            {"email": "known@example.com", "city": "Denver"},
+            {"email": "fresh@example.com", "first_name": "Fay"},
+        ),
+    )
     insert_contacts(db_url, {"email": "fresh@example.com", "first_name": "Fay (added by hand)"})
     before = dump_database(db_url)
 

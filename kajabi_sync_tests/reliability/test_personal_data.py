@@ -14,7 +14,6 @@ from kajabi_sync.reports import neutralise_formula
 from kajabi_sync_tests.factories import insert_contacts
 from kajabi_sync_tests.reliability.dagster_run import (
     event_records,
-    files_containing,
     materialization_metadata,
     materialize_week,
     write_export,
@@ -24,24 +23,58 @@ from kajabi_sync_tests.reliability.scenario import dump_database
 CARD_NUMBER = "4111 1111 1111 1111"
 CVV = "7359"
 EXPIRY = "07/38"
-CARD_COLUMNS = {"Card Number (custom_3)": CARD_NUMBER, "CVV (custom_4)": CVV, "Card Expiry (custom_5)": EXPIRY}
+CARD_COLUMNS = {
+    "Card Number (custom_3)": CARD_NUMBER,
+    "CVV (custom_4)": CVV,
+    "Card Expiry (custom_5)": EXPIRY,
+}
 
 DB_CONTACTS = (
-    {"email": "jane.doe@example.com", "first_name": "Jane", "kajabi_id": "101", "phone": "(303) 555-0101"},
+    {
+        "email": "jane.doe@example.com",
+        "first_name": "Jane",
+        "kajabi_id": "101",
+        "phone": "(303) 555-0101",
+    },
     {"email": "bob.smith@example.com", "first_name": "Bob", "kajabi_id": "102"},
 )
 EXPORT_ROWS = (
     {"email": "Jane.Doe@example.com", "first_name": "Jane", "kajabi_id": "101", "city": "Denver"},
-    {"email": "bob.smith@example.com", "first_name": "Bob", "kajabi_id": "102", "phone": "+1 720 555 0199"},
-    {"email": "nina.new@example.com", "first_name": "Nina", "kajabi_id": "103", "phone": "415-555-0123"},
+    {
+        "email": "bob.smith@example.com",
+        "first_name": "Bob",
+        "kajabi_id": "102",
+        "phone": "+1 720 555 0199",
+    },
+    {
+        "email": "nina.new@example.com",
+        "first_name": "Nina",
+        "kajabi_id": "103",
+        "phone": "415-555-0123",
+    },
     {"email": "dup.person@example.com", "first_name": "Dee", "kajabi_id": "104"},
     {"email": "dup.person@example.com", "first_name": "Dee", "kajabi_id": "104", "city": "Austin"},
     {"email": "broken@@example.com", "first_name": "Broken", "kajabi_id": "105"},
 )
-EMAILS = ["jane.doe@example.com", "Jane.Doe@example.com", "bob.smith@example.com", "nina.new@example.com",
-          "dup.person@example.com", "broken@@example.com"]
-PHONES = ["(303) 555-0101", "+13035550101", "3035550101", "+1 720 555 0199", "+17205550199", "7205550199",
-          "415-555-0123", "+14155550123", "4155550123"]
+EMAILS = [
+    "jane.doe@example.com",
+    "Jane.Doe@example.com",
+    "bob.smith@example.com",
+    "nina.new@example.com",
+    "dup.person@example.com",
+    "broken@@example.com",
+]
+PHONES = [
+    "(303) 555-0101",
+    "+13035550101",
+    "3035550101",
+    "+1 720 555 0199",
+    "+17205550199",
+    "7205550199",
+    "415-555-0123",
+    "+14155550123",
+    "4155550123",
+]
 
 
 @pytest.fixture
@@ -60,7 +93,9 @@ def weekly_run(db_url, data_dir, monkeypatch, capfd):
     return run
 
 
-def test_card_data_is_dropped_at_read_and_never_persisted_logged_or_exported(weekly_run, db_url, data_dir, capfd):
+def test_card_data_is_dropped_at_read_and_never_persisted_logged_or_exported(
+    weekly_run, db_url, data_dir, capfd
+):
     extra = {label: [value] * len(EXPORT_ROWS) for label, value in CARD_COLUMNS.items()}
     for result, instance in weekly_run(extra_columns=extra):
         records = event_records(instance, result.run_id)
@@ -99,8 +134,13 @@ def test_materialisation_metadata_shows_only_masked_emails_and_phones(weekly_run
     for result, instance in weekly_run():
         metadata = materialization_metadata(result)
         records = "\n".join(event_records(instance, result.run_id))
-    assert set(metadata) == {"raw_kajabi_export", "validated_export", "impact_analysis",
-                             "protected_contacts", "kajabi_enriched_export"}
+    assert set(metadata) == {
+        "raw_kajabi_export",
+        "validated_export",
+        "impact_analysis",
+        "protected_contacts",
+        "kajabi_enriched_export",
+    }
     everything = "\n".join(metadata.values())
     assert "ja***@example.com" in everything  # the previews are there, masked
     assert [email for email in EMAILS if email in everything] == []
@@ -111,13 +151,15 @@ def test_materialisation_metadata_shows_only_masked_emails_and_phones(weekly_run
 
     reports = sorted((data_dir / "current").glob("*.csv"))
     assert len(reports) >= 5
-    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in reports} == {p.name: 0o600 for p in reports}
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in reports} == {
+        p.name: 0o600 for p in reports
+    }
 
 
 FORMULAS = {
     "first_name": '=HYPERLINK("x")',
     "last_name": "@SUM(1+1)*cmd|' /C calc'!A0",
-    "city": "+HYPERLINK(\"http://evil.example\")",
+    "city": '+HYPERLINK("http://evil.example")',
     "address_line_1": "-2+3+cmd|' /C calc'!A0",
     "state": "\t=1+1",
 }
@@ -136,7 +178,10 @@ def test_every_csv_the_run_writes_neutralises_formulas(weekly_run, data_dir):
         with path.open(encoding="utf-8-sig", newline="") as handle:
             cells_by_file[path.name] = [cell for row in csv.reader(handle) for cell in row]
 
-    risky = {name: [c for c in cells if neutralise_formula(c) != c] for name, cells in cells_by_file.items()}
+    risky = {
+        name: [c for c in cells if neutralise_formula(c) != c]
+        for name, cells in cells_by_file.items()
+    }
     assert risky == {name: [] for name in cells_by_file}
-    neutralised = {name for name, cells in cells_by_file.items() if "'=HYPERLINK(\"x\")" in cells}
+    neutralised = {name for name, cells in cells_by_file.items() if '\'=HYPERLINK("x")' in cells}
     assert {"import_impact_analysis.csv", "kajabi_full_enriched_export.csv"} <= neutralised

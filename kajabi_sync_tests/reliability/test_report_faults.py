@@ -17,7 +17,9 @@ from kajabi_sync_tests.reliability.dagster_run import materialize_week, write_ex
 from kajabi_sync_tests.reliability.scenario import dump_database
 
 OLD_ROWS = pd.DataFrame({"email": ["old@example.com"], "decision": ["fill"]})
-NEW_ROWS = pd.DataFrame({"email": [f"p{n}@example.com" for n in range(5_000)], "decision": "update"})
+NEW_ROWS = pd.DataFrame(
+    {"email": [f"p{n}@example.com" for n in range(5_000)], "decision": "update"}
+)
 
 
 class _FillingDisk:
@@ -88,7 +90,9 @@ def test_a_full_disk_on_a_first_write_leaves_no_file_at_all(tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions (the ENOSPC tests cover this)")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root ignores directory permissions (the ENOSPC tests cover this)"
+)
 def test_a_read_only_reports_folder_fails_clearly_and_keeps_the_old_file(tmp_path):
     report = write_csv(OLD_ROWS, tmp_path / "import_impact_analysis.csv")
     old = report.read_bytes()
@@ -102,7 +106,9 @@ def test_a_read_only_reports_folder_fails_clearly_and_keeps_the_old_file(tmp_pat
     assert _leftovers(tmp_path) == []
 
 
-def test_a_full_disk_during_the_run_fails_it_before_anything_is_applied(db_url, data_dir, monkeypatch):
+def test_a_full_disk_during_the_run_fails_it_before_anything_is_applied(
+    db_url, data_dir, monkeypatch
+):
     monkeypatch.setenv("KAJABI_SYNC_DATABASE_URL", db_url)
     insert_contacts(db_url, {"email": "jane@example.com", "first_name": "Jane", "kajabi_id": "101"})
     write_export(
@@ -117,7 +123,9 @@ def test_a_full_disk_during_the_run_fails_it_before_anything_is_applied(db_url, 
 
     with dg.instance_for_test() as instance:
         result = materialize_week(instance)
-        failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+        failures = [
+            e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE
+        ]
     assert not result.success
     assert [e.step_key for e in failures] == ["impact_analysis"]
     assert "No space left on device" in failures[0].step_failure_data.error.to_string()

@@ -16,7 +16,9 @@ from kajabi_sync_tests.reliability.dagster_run import (
 from kajabi_sync_tests.reliability.scenario import count_rows, dump_database
 
 
-def test_running_the_same_week_again_is_blocked_and_forced_changes_nothing(db_url, data_dir, monkeypatch):
+def test_running_the_same_week_again_is_blocked_and_forced_changes_nothing(
+    db_url, data_dir, monkeypatch
+):
     monkeypatch.setenv("KAJABI_SYNC_DATABASE_URL", db_url)
     insert_contacts(db_url, {"email": "jane@example.com", "first_name": "Jane", "kajabi_id": "101"})
     write_export(
@@ -39,4 +41,6 @@ def test_running_the_same_week_again_is_blocked_and_forced_changes_nothing(db_ur
         forced_run = materialize_week(instance, forced)
         assert forced_run.success, step_failures(forced_run)
     assert dump_database(db_url)["public.contacts"] == after_first["public.contacts"]
-    assert count_rows(db_url, "kajabi_sync.field_changes") == 2  # the fill and the new contact, once
+    assert (
+        count_rows(db_url, "kajabi_sync.field_changes") == 2
+    )  # the fill and the new contact, once

@@ -37,7 +37,8 @@ SECRETS = [PASSWORD, ENCODED_PASSWORD, unquote(ENCODED_PASSWORD)]
 
 def _week_export(data_dir) -> None:
     write_export(
-        data_dir, {"email": "jane@example.com", "first_name": "Jane", "kajabi_id": "101", "city": "Denver"}
+        data_dir,
+        {"email": "jane@example.com", "first_name": "Jane", "kajabi_id": "101", "city": "Denver"},
     )
 
 
@@ -76,16 +77,22 @@ def password_url(db_url: str, pg_admin_url: str):
         pytest.skip("the test server listens on a socket only")
     role = f"kajabi_sync_secret_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
-            sql.Identifier(role), sql.Literal(PASSWORD)))
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(PASSWORD)
+            )
+        )
     yield f"postgresql://{role}:{PASSWORD}@{params['host']}:{params.get('port', 5432)}/{params['dbname']}"
     with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+        )
         admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
-def test_a_successful_run_with_a_password_in_the_url_stores_it_nowhere(password_url, db_url, data_dir,
-                                                                          monkeypatch, capfd):
+def test_a_successful_run_with_a_password_in_the_url_stores_it_nowhere(
+    password_url, db_url, data_dir, monkeypatch, capfd
+):
     monkeypatch.setenv("KAJABI_SYNC_DATABASE_URL", password_url)
     insert_contacts(db_url, {"email": "jane@example.com", "first_name": "Jane", "kajabi_id": "101"})
     _week_export(data_dir)
@@ -97,8 +104,11 @@ def test_a_successful_run_with_a_password_in_the_url_stores_it_nowhere(password_
         pickled = [p for p in Path(instance.storage_directory()).rglob("*") if p.is_file()]
     captured = capfd.readouterr()
 
-    failures = [e.step_failure_data.error.to_string() for e in result.all_events
-                if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    failures = [
+        e.step_failure_data.error.to_string()
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
     assert result.success, failures
     with psycopg.connect(password_url) as conn:  # the URL really was the one used
         assert conn.execute("SELECT count(*) FROM kajabi_sync.import_runs").fetchone()[0] == 1

@@ -22,13 +22,16 @@ WRITTEN_TABLES = (
 )
 
 
-def plan_rows(url: str, *rows: dict, settings: PlanSettings = PlanSettings()) -> ImpactPlan:
+DEFAULT_SETTINGS = PlanSettings()
+
+
+def plan_rows(url: str, *rows: dict, settings: PlanSettings = DEFAULT_SETTINGS) -> ImpactPlan:
     with psycopg.connect(url) as conn:
         return build_plan(export_frame(*rows), load_snapshot(conn), settings)
 
 
 def apply_rows(
-    url: str, *rows: dict, settings: PlanSettings = PlanSettings(), name: str = "export.csv"
+    url: str, *rows: dict, settings: PlanSettings = DEFAULT_SETTINGS, name: str = "export.csv"
 ) -> tuple[ImpactPlan, ApplyResult]:
     """Plan and apply an export made of ``rows``, as one weekly import."""
     plan = plan_rows(url, *rows, settings=settings)
@@ -40,7 +43,11 @@ def apply_rows(
 def decisions(plan: ImpactPlan) -> dict[tuple[str, str], str]:
     """(export email key, field) -> decision, for every listed (not unchanged) field."""
     changes = plan.changes
-    return dict(zip(zip(changes["email"], changes["field"]), changes["decision"]))
+    return dict(
+        zip(
+            zip(changes["email"], changes["field"], strict=False), changes["decision"], strict=False
+        )
+    )
 
 
 def contact(url: str, email: str) -> dict:
@@ -53,7 +60,7 @@ def contact(url: str, email: str) -> dict:
         )
         row = cur.fetchone()
         assert row is not None, f"no contact {email}"
-        return dict(zip([c.name for c in cur.description], row))
+        return dict(zip([c.name for c in cur.description], row, strict=False))
 
 
 def count(url: str, query: str, params: tuple = ()) -> int:
@@ -66,7 +73,9 @@ def execute(url: str, query: str, params: tuple = ()) -> None:
         conn.execute(query, params)
 
 
-def dump(url: str, tables: tuple[str, ...] = WRITTEN_TABLES, skip: tuple[str, ...] = ()) -> dict[str, list[str]]:
+def dump(
+    url: str, tables: tuple[str, ...] = WRITTEN_TABLES, skip: tuple[str, ...] = ()
+) -> dict[str, list[str]]:
     """Every row of ``tables`` as text, sorted (``skip``: columns left out, e.g. updated_at)."""
     with psycopg.connect(url) as conn:
         out = {}
@@ -76,4 +85,3 @@ def dump(url: str, tables: tuple[str, ...] = WRITTEN_TABLES, skip: tuple[str, ..
             ).fetchall()
             out[table] = [r[0] for r in rows]
         return out
-

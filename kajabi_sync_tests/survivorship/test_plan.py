@@ -16,15 +16,25 @@ from kajabi_sync_tests.survivorship.steps import (
 
 TRUST_KAJABI = PlanSettings(first_import="trust_kajabi")
 FULL_ADDRESS = dict(
-    address_line_1="5 Oak Ave", address_line_2="Apt 3", city="Denver", state="CO",
-    postal_code="80202", country="US",
+    address_line_1="5 Oak Ave",
+    address_line_2="Apt 3",
+    city="Denver",
+    state="CO",
+    postal_code="80202",
+    country="US",
 )
 
 
 def test_case_spacing_and_phone_format_are_cosmetic_and_keep_the_database_form(db_url):
-    insert_contacts(db_url, dict(email="ann@example.com", first_name="Mary Ann", phone="+13035550101", city="Denver"))
+    insert_contacts(
+        db_url,
+        dict(email="ann@example.com", first_name="Mary Ann", phone="+13035550101", city="Denver"),
+    )
     plan, result = apply_rows(
-        db_url, dict(email="ann@example.com", first_name="mary  ann", phone="(303) 555-0101", city="DENVER")
+        db_url,
+        dict(
+            email="ann@example.com", first_name="mary  ann", phone="(303) 555-0101", city="DENVER"
+        ),
     )
     assert decisions(plan) == {
         ("ann@example.com", "first_name"): "cosmetic",
@@ -33,7 +43,11 @@ def test_case_spacing_and_phone_format_are_cosmetic_and_keep_the_database_form(d
     }
     assert result.fields_written == 0
     stored = contact(db_url, "ann@example.com")
-    assert (stored["first_name"], stored["phone"], stored["city"]) == ("Mary Ann", "+13035550101", "Denver")
+    assert (stored["first_name"], stored["phone"], stored["city"]) == (
+        "Mary Ann",
+        "+13035550101",
+        "Denver",
+    )
 
 
 def test_unflagged_correction_made_before_the_first_import_is_kept_on_the_second(db_url):
@@ -65,13 +79,20 @@ def test_kajabi_side_phone_edit_is_applied_on_the_second_import(db_url):
         dict(email="kim@example.com", phone="(303) 555-0102", phone_source="kajabi"),
     )
     first, _ = apply_rows(
-        db_url, dict(email="pat@example.com", phone="303-555-0101"), dict(email="kim@example.com", phone="3035550102")
+        db_url,
+        dict(email="pat@example.com", phone="303-555-0101"),
+        dict(email="kim@example.com", phone="3035550102"),
     )
     assert set(decisions(first).values()) == {"cosmetic"}
     second, result = apply_rows(
-        db_url, dict(email="pat@example.com", phone="303-555-0199"), dict(email="kim@example.com", phone="3035550188")
+        db_url,
+        dict(email="pat@example.com", phone="303-555-0199"),
+        dict(email="kim@example.com", phone="3035550188"),
     )
-    assert decisions(second) == {("pat@example.com", "phone"): "update", ("kim@example.com", "phone"): "update"}
+    assert decisions(second) == {
+        ("pat@example.com", "phone"): "update",
+        ("kim@example.com", "phone"): "update",
+    }
     assert result.fields_written == 2
     assert contact(db_url, "pat@example.com")["phone"] == "303-555-0199"
     assert contact(db_url, "kim@example.com")["phone"] == "3035550188"
@@ -83,11 +104,20 @@ def test_a_kajabi_edit_of_a_protected_phone_is_not_applied(db_url):
         dict(email="pp@example.com", phone="(303) 555-0101", paypal_phone="+13035550101"),
         dict(email="zo@example.com", phone="(303) 555-0102", phone_source="zoho"),
     )
-    apply_rows(db_url, dict(email="pp@example.com", phone="303-555-0101"), dict(email="zo@example.com", phone="303-555-0102"))
-    second, _ = apply_rows(
-        db_url, dict(email="pp@example.com", phone="303-555-0199"), dict(email="zo@example.com", phone="303-555-0198")
+    apply_rows(
+        db_url,
+        dict(email="pp@example.com", phone="303-555-0101"),
+        dict(email="zo@example.com", phone="303-555-0102"),
     )
-    assert decisions(second) == {("pp@example.com", "phone"): "protected", ("zo@example.com", "phone"): "protected"}
+    second, _ = apply_rows(
+        db_url,
+        dict(email="pp@example.com", phone="303-555-0199"),
+        dict(email="zo@example.com", phone="303-555-0198"),
+    )
+    assert decisions(second) == {
+        ("pp@example.com", "phone"): "protected",
+        ("zo@example.com", "phone"): "protected",
+    }
     assert contact(db_url, "pp@example.com")["phone"] == "(303) 555-0101"
     assert contact(db_url, "zo@example.com")["phone"] == "(303) 555-0102"
 
@@ -111,11 +141,16 @@ def test_conflict_is_kept_and_listed_every_week_until_the_sides_agree(db_url):
 
 def test_merged_away_email_is_never_inserted_and_only_fills_empty_fields(db_url):
     (ann,) = insert_contacts(db_url, dict(email="ann@example.com", first_name="Ann", kajabi_id="1"))
-    execute(db_url, "INSERT INTO contact_emails (contact_id, email) VALUES (%s, 'Ann.Old@Example.com')", (ann,))
+    execute(
+        db_url,
+        "INSERT INTO contact_emails (contact_id, email) VALUES (%s, 'Ann.Old@Example.com')",
+        (ann,),
+    )
     (bo,) = insert_contacts(db_url, dict(email="bo@example.com", first_name="Bo"))
     execute(
         db_url,
-        "INSERT INTO kajabi_sync.merged_from (merged_email, surviving_contact_id, reason) VALUES ('bo.old@example.com', %s, 'hand merge')",
+        "INSERT INTO kajabi_sync.merged_from (merged_email, surviving_contact_id, reason)"
+        " VALUES ('bo.old@example.com', %s, 'hand merge')",
         (bo,),
     )
     rows = (
@@ -142,7 +177,9 @@ def test_soft_deleted_contact_is_never_resurrected_nor_recreated(db_url):
         dict(email="gone@example.com", first_name="Gone", kajabi_id="7", deleted_at="2026-01-01"),
     )
     plan, result = apply_rows(
-        db_url, dict(email="Gone@Example.com", first_name="Back"), dict(email="other@example.com", kajabi_id="7")
+        db_url,
+        dict(email="Gone@Example.com", first_name="Back"),
+        dict(email="other@example.com", kajabi_id="7"),
     )
     assert list(plan.matches["match_kind"]) == ["deleted", "deleted"]
     assert result.contacts_created == 0 and result.fields_written == 0
@@ -153,7 +190,11 @@ def test_soft_deleted_contact_is_never_resurrected_nor_recreated(db_url):
 
 def test_another_address_of_a_soft_deleted_contact_is_not_a_new_contact(db_url):
     (gone,) = insert_contacts(db_url, dict(email="gone@example.com", deleted_at="2026-01-01"))
-    execute(db_url, "INSERT INTO contact_emails (contact_id, email) VALUES (%s, 'Gone.Work@Example.com')", (gone,))
+    execute(
+        db_url,
+        "INSERT INTO contact_emails (contact_id, email) VALUES (%s, 'Gone.Work@Example.com')",
+        (gone,),
+    )
     plan, result = apply_rows(db_url, dict(email="gone.work@example.com", first_name="Back"))
     assert list(plan.matches["match_kind"]) == ["deleted"]
     assert result.contacts_created == 0
@@ -162,7 +203,9 @@ def test_another_address_of_a_soft_deleted_contact_is_not_a_new_contact(db_url):
 
 def test_match_by_kajabi_id_when_the_email_differs(db_url):
     insert_contacts(db_url, dict(email="old@example.com", first_name="Kay", kajabi_id="42"))
-    plan, result = apply_rows(db_url, dict(email="new@example.com", first_name="Kay", last_name="Lee", kajabi_id="42"))
+    plan, result = apply_rows(
+        db_url, dict(email="new@example.com", first_name="Kay", last_name="Lee", kajabi_id="42")
+    )
     assert list(plan.matches["match_kind"]) == ["kajabi_id"]
     assert decisions(plan) == {("new@example.com", "last_name"): "fill"}
     assert result.contacts_created == 0
@@ -170,10 +213,18 @@ def test_match_by_kajabi_id_when_the_email_differs(db_url):
 
 
 def test_case_and_space_variants_of_an_email_match(db_url):
-    jo, lu = insert_contacts(db_url, dict(email="Jo.Doe@Example.com", first_name="Jo"), dict(email="lu@example.com"))
-    execute(db_url, "INSERT INTO contact_emails (contact_id, email) VALUES (%s, 'Lu@Work.Example.com')", (lu,))
+    jo, lu = insert_contacts(
+        db_url, dict(email="Jo.Doe@Example.com", first_name="Jo"), dict(email="lu@example.com")
+    )
+    execute(
+        db_url,
+        "INSERT INTO contact_emails (contact_id, email) VALUES (%s, 'Lu@Work.Example.com')",
+        (lu,),
+    )
     plan, result = apply_rows(
-        db_url, dict(email="  JO.DOE@example.COM ", first_name="Jo", city="Denver"), dict(email="lu@WORK.example.com", city="Lyon")
+        db_url,
+        dict(email="  JO.DOE@example.COM ", first_name="Jo", city="Denver"),
+        dict(email="lu@WORK.example.com", city="Lyon"),
     )
     assert list(plan.matches["match_kind"]) == ["email", "other_email"]
     assert list(plan.matches["contact_id"]) == [jo, lu]
@@ -183,7 +234,14 @@ def test_case_and_space_variants_of_an_email_match(db_url):
 
 
 def test_blank_kajabi_cells_never_blank_the_database(db_url):
-    full = dict(first_name="Al", last_name="Ng", phone="303-555-0101", **FULL_ADDRESS, kajabi_id="3", kajabi_member_id="m3")
+    full = dict(
+        first_name="Al",
+        last_name="Ng",
+        phone="303-555-0101",
+        **FULL_ADDRESS,
+        kajabi_id="3",
+        kajabi_member_id="m3",
+    )
     insert_contacts(db_url, dict(email="al@example.com", **full))
     for settings in (PlanSettings(), TRUST_KAJABI, PlanSettings()):
         plan, result = apply_rows(db_url, dict(email="al@example.com"), settings=settings)
@@ -196,7 +254,11 @@ def test_blank_kajabi_cells_never_blank_the_database(db_url):
 
 def test_address_with_a_non_kajabi_source_is_one_protected_unit(db_url):
     insert_contacts(db_url, dict(email="ad@example.com", billing_address_source="paypal"))
-    plan, result = apply_rows(db_url, dict(email="ad@example.com", first_name="Ada", **FULL_ADDRESS), settings=TRUST_KAJABI)
+    plan, result = apply_rows(
+        db_url,
+        dict(email="ad@example.com", first_name="Ada", **FULL_ADDRESS),
+        settings=TRUST_KAJABI,
+    )
     found = decisions(plan)
     assert {found[("ad@example.com", f)] for f in ADDRESS_FIELDS} == {"protected"}
     assert found[("ad@example.com", "first_name")] == "fill"
@@ -206,7 +268,9 @@ def test_address_with_a_non_kajabi_source_is_one_protected_unit(db_url):
 
 def test_first_import_does_not_glue_a_kajabi_address_part_to_the_database_address(db_url):
     insert_contacts(db_url, dict(email="ln@example.com", address_line_1="5 Oak Ave"))
-    plan, result = apply_rows(db_url, dict(email="ln@example.com", address_line_1="5 oak ave", address_line_2="Apt 3"))
+    plan, result = apply_rows(
+        db_url, dict(email="ln@example.com", address_line_1="5 oak ave", address_line_2="Apt 3")
+    )
     assert decisions(plan) == {
         ("ln@example.com", "address_line_1"): "cosmetic",
         ("ln@example.com", "address_line_2"): "unattributed",
@@ -226,10 +290,20 @@ def test_an_empty_database_address_is_filled_whole(db_url):
 def test_a_source_column_naming_kajabi_protects_nothing(db_url):
     insert_contacts(
         db_url,
-        dict(email="ks@example.com", phone="303-555-0101", phone_source="kajabi", city="Denver",
-             billing_address_source="Kajabi", source_system="kajabi"),
+        dict(
+            email="ks@example.com",
+            phone="303-555-0101",
+            phone_source="kajabi",
+            city="Denver",
+            billing_address_source="Kajabi",
+            source_system="kajabi",
+        ),
     )
-    plan, _ = apply_rows(db_url, dict(email="ks@example.com", phone="303-555-0199", city="Aurora", state="CO"), settings=TRUST_KAJABI)
+    plan, _ = apply_rows(
+        db_url,
+        dict(email="ks@example.com", phone="303-555-0199", city="Aurora", state="CO"),
+        settings=TRUST_KAJABI,
+    )
     assert decisions(plan) == {
         ("ks@example.com", "phone"): "update",
         ("ks@example.com", "city"): "update",
@@ -241,10 +315,19 @@ def test_a_source_column_naming_kajabi_protects_nothing(db_url):
 
 
 def test_source_system_paypal_protects_every_field_but_empty_non_address_fields_fill(db_url):
-    insert_contacts(db_url, dict(email="pp@example.com", first_name="Jo", phone="303-555-0101", source_system="paypal"))
+    insert_contacts(
+        db_url,
+        dict(email="pp@example.com", first_name="Jo", phone="303-555-0101", source_system="paypal"),
+    )
     plan, result = apply_rows(
         db_url,
-        dict(email="pp@example.com", first_name="Joe", phone="303-555-0199", last_name="Ray", city="Denver"),
+        dict(
+            email="pp@example.com",
+            first_name="Joe",
+            phone="303-555-0199",
+            last_name="Ray",
+            city="Denver",
+        ),
         settings=TRUST_KAJABI,
     )
     assert decisions(plan) == {
@@ -255,17 +338,37 @@ def test_source_system_paypal_protects_every_field_but_empty_non_address_fields_
     }
     assert result.fields_written == 1
     stored = contact(db_url, "pp@example.com")
-    assert (stored["first_name"], stored["phone"], stored["last_name"], stored["city"]) == ("Jo", "303-555-0101", "Ray", None)
+    assert (stored["first_name"], stored["phone"], stored["last_name"], stored["city"]) == (
+        "Jo",
+        "303-555-0101",
+        "Ray",
+        None,
+    )
 
 
 def test_paypal_name_columns_protect_a_name_but_an_empty_name_is_filled(db_url):
     insert_contacts(
         db_url,
-        dict(email="nm@example.com", first_name="Bea", paypal_first_name="Bea", paypal_last_name="Cole"),
+        dict(
+            email="nm@example.com",
+            first_name="Bea",
+            paypal_first_name="Bea",
+            paypal_last_name="Cole",
+        ),
     )
-    plan, _ = apply_rows(db_url, dict(email="nm@example.com", first_name="Beatrice", last_name="Cole"), settings=TRUST_KAJABI)
-    assert decisions(plan) == {("nm@example.com", "first_name"): "protected", ("nm@example.com", "last_name"): "fill"}
-    assert "paypal_first_name" in plan.changes.loc[plan.changes["field"] == "first_name", "reason"].iloc[0]
+    plan, _ = apply_rows(
+        db_url,
+        dict(email="nm@example.com", first_name="Beatrice", last_name="Cole"),
+        settings=TRUST_KAJABI,
+    )
+    assert decisions(plan) == {
+        ("nm@example.com", "first_name"): "protected",
+        ("nm@example.com", "last_name"): "fill",
+    }
+    assert (
+        "paypal_first_name"
+        in plan.changes.loc[plan.changes["field"] == "first_name", "reason"].iloc[0]
+    )
 
 
 def test_trust_kajabi_updates_an_unprotected_difference_on_the_first_import(db_url):
@@ -288,19 +391,33 @@ def test_a_field_the_database_emptied_since_the_last_import_is_not_refilled(db_u
 
 
 def test_new_email_becomes_a_new_contact_with_kajabis_values(db_url):
-    plan, result = apply_rows(db_url, dict(email=" New@Example.com", first_name="Nia", kajabi_id="77"))
+    plan, result = apply_rows(
+        db_url, dict(email=" New@Example.com", first_name="Nia", kajabi_id="77")
+    )
     assert list(plan.matches["match_kind"]) == ["new"]
     assert result.contacts_created == 1
     stored = contact(db_url, "new@example.com")
     assert (stored["first_name"], stored["kajabi_id"]) == ("Nia", "77")
-    assert count(db_url, "SELECT count(*) FROM contacts WHERE email::text = 'New@Example.com' AND source_system = 'kajabi'") == 1
+    assert (
+        count(
+            db_url,
+            "SELECT count(*) FROM contacts WHERE email::text = 'New@Example.com' AND source_system = 'kajabi'",
+        )
+        == 1
+    )
     assert count(db_url, "SELECT count(*) FROM contact_emails WHERE is_primary") == 1
 
 
-def test_a_later_import_does_not_glue_a_kajabi_address_part_to_a_conflicting_database_address(db_url):
+def test_a_later_import_does_not_glue_a_kajabi_address_part_to_a_conflicting_database_address(
+    db_url,
+):
     insert_contacts(db_url, dict(email="gl@example.com", address_line_1="1 Main St"))
-    apply_rows(db_url, dict(email="gl@example.com", address_line_1="5 Oak Ave", address_line_2="Apt 3"))
-    plan, _ = apply_rows(db_url, dict(email="gl@example.com", address_line_1="7 Elm St", address_line_2="Apt 9"))
+    apply_rows(
+        db_url, dict(email="gl@example.com", address_line_1="5 Oak Ave", address_line_2="Apt 3")
+    )
+    plan, _ = apply_rows(
+        db_url, dict(email="gl@example.com", address_line_1="7 Elm St", address_line_2="Apt 9")
+    )
     assert decisions(plan)[("gl@example.com", "address_line_1")] == "conflict"
     assert decisions(plan)[("gl@example.com", "address_line_2")] == "conflict"
     assert contact(db_url, "gl@example.com")["address_line_2"] is None

@@ -37,4 +37,11 @@ def test_a_shared_cache_gives_each_field_its_own_answer():
         alone = protection(POLICY[name], contacts)
         pd.testing.assert_series_equal(shared[0], alone[0])
         pd.testing.assert_series_equal(shared[1], alone[1])
-    assert protection(POLICY["first_name"], contacts)[0].tolist() == [False, True, False, False, True, False]
+    assert protection(POLICY["first_name"], contacts)[0].tolist() == [
+        False,
+        True,
+        False,
+        False,
+        True,
+        False,
+    ]

@@ -30,8 +30,13 @@ VALUES = {
 RESET = ";".join(
     f"DELETE FROM {table}"
     for table in (
-        "kajabi_sync.field_changes", "kajabi_sync.kajabi_base_history", "kajabi_sync.kajabi_base",
-        "kajabi_sync.merged_from", "kajabi_sync.import_runs", "contact_emails", "contacts",
+        "kajabi_sync.field_changes",
+        "kajabi_sync.kajabi_base_history",
+        "kajabi_sync.kajabi_base",
+        "kajabi_sync.merged_from",
+        "kajabi_sync.import_runs",
+        "contact_emails",
+        "contacts",
     )
 )
 
@@ -53,7 +58,9 @@ def databases(draw) -> list[dict]:
         row["paypal_last_name"] = draw(st.sampled_from([None, "Lee"]))
         row["paypal_phone"] = draw(st.sampled_from([None, "+13035550101"]))
         row["phone_source"] = draw(st.sampled_from([None, "kajabi", "paypal", "zoho"]))
-        row["billing_address_source"] = draw(st.sampled_from([None, "kajabi", "Kajabi", "paypal", "manual"]))
+        row["billing_address_source"] = draw(
+            st.sampled_from([None, "kajabi", "Kajabi", "paypal", "manual"])
+        )
         row["source_system"] = draw(st.sampled_from(["kajabi", "kajabi", "paypal", "zoho"]))
         row["deleted_at"] = draw(st.sampled_from([None, None, None, "2026-01-01"]))
         contacts.append(row)
@@ -66,9 +73,17 @@ def exports(draw, contacts: list[dict]) -> list[dict]:
     address, or a new address under its Kajabi ID; Kajabi IDs are stable, as in Kajabi."""
     rows = []
     for i, contact in enumerate(contacts):
-        email = draw(st.sampled_from(
-            [None, contact["email"], contact["email"].upper(), f"old{i}@example.com", f"moved{i}@example.com"]
-        ))
+        email = draw(
+            st.sampled_from(
+                [
+                    None,
+                    contact["email"],
+                    contact["email"].upper(),
+                    f"old{i}@example.com",
+                    f"moved{i}@example.com",
+                ]
+            )
+        )
         if email is not None:
             row = {"email": email, "kajabi_id": draw(st.sampled_from([f"k{i}", None]))}
             rows.append(row | {f: draw(_field_value(f, False)) for f in FIELDS})
@@ -97,17 +112,29 @@ def _protected(contact: dict, field: str) -> bool:
 
 
 def _read(conn: psycopg.Connection) -> dict[str, dict]:
-    columns = ["id", "email", "deleted_at", *FIELDS, "paypal_first_name", "paypal_last_name", "paypal_phone",
-               "phone_source", "billing_address_source", "source_system"]
+    columns = [
+        "id",
+        "email",
+        "deleted_at",
+        *FIELDS,
+        "paypal_first_name",
+        "paypal_last_name",
+        "paypal_phone",
+        "phone_source",
+        "billing_address_source",
+        "source_system",
+    ]
     cur = conn.execute(f"SELECT {', '.join(columns)} FROM contacts")
-    return {str(row[0]): dict(zip(columns, row)) for row in cur.fetchall()}
+    return {str(row[0]): dict(zip(columns, row, strict=False)) for row in cur.fetchall()}
 
 
 def _blank(value) -> bool:
     return value is None or value == ""
 
 
-def _apply_and_check(conn: psycopg.Connection, rows: list[dict], plan_settings: PlanSettings) -> None:
+def _apply_and_check(
+    conn: psycopg.Connection, rows: list[dict], plan_settings: PlanSettings
+) -> None:
     before = _read(conn)
     known = {c["email"].lower() for c in before.values()} | {
         e for (e,) in conn.execute("SELECT lower(email::text) FROM contact_emails")
@@ -123,7 +150,9 @@ def _apply_and_check(conn: psycopg.Connection, rows: list[dict], plan_settings: 
             if _protected(old, field) and not _blank(old[field]):
                 assert new[field] == old[field], f"{old['email']}: protected {field} changed"
             if _protected(old, field) and field in ADDRESS_FIELDS:
-                assert new[field] == old[field], f"{old['email']}: protected address part {field} filled"
+                assert new[field] == old[field], (
+                    f"{old['email']}: protected address part {field} filled"
+                )
         if old["deleted_at"] is not None:
             assert new == old, f"soft-deleted {old['email']} was touched"
     created = {c["email"].lower() for i, c in after.items() if i not in before}
@@ -133,7 +162,9 @@ def _apply_and_check(conn: psycopg.Connection, rows: list[dict], plan_settings: 
     assert replanned.new_contacts.empty
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data(), trust=st.booleans())
 def test_random_imports_keep_protections_never_blank_and_are_idempotent(db_url, data, trust):
     plan_settings = PlanSettings(first_import="trust_kajabi" if trust else "keep_database")
@@ -142,10 +173,13 @@ def test_random_imports_keep_protections_never_blank_and_are_idempotent(db_url, 
     contacts = data.draw(databases())
     ids = insert_contacts(db_url, *contacts)
     with psycopg.connect(db_url, autocommit=True) as conn:
-        for i, (contact_id, contact) in enumerate(zip(ids, contacts)):
+        for i, contact_id in enumerate(ids):
             if data.draw(st.booleans()):  # a merged-away address of this contact
                 conn.execute(
-                    "INSERT INTO contact_emails (contact_id, email) VALUES (%s, %s)", (contact_id, f"old{i}@example.com")
+                    "INSERT INTO contact_emails (contact_id, email) VALUES (%s, %s)",
+                    (contact_id, f"old{i}@example.com"),
                 )
         for week in range(2):
-            _apply_and_check(conn, data.draw(exports(contacts), label=f"week {week + 1}"), plan_settings)
+            _apply_and_check(
+                conn, data.draw(exports(contacts), label=f"week {week + 1}"), plan_settings
+            )
