@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from kajabi_sync.survivorship.plan_settings import ALLOWED as PLAN_SETTINGS_ALLOWED
+from kajabi_sync.survivorship.plan_settings import DESCRIPTIONS as PLAN_SETTINGS_HELP
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -164,7 +167,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         database = ContactsDatabase(url=_database_url(args))
         with database.connection() as conn:
             step("planning")
-            week = plan_week(conn, validated.frame, PlanSettings(first_import=args.first_import))
+            chosen = PlanSettings(**{name: getattr(args, name) for name in PLAN_SETTINGS_ALLOWED})
+            week = plan_week(conn, validated.frame, chosen)
         plan, candidates, runs = week.plan, week.candidates, week.recent_runs
         with database.connection() as conn:  # as the checks read them: a transaction of its own
             facts = read_import_facts(conn, raw.sha256, plan.new_contacts["email"])
@@ -526,12 +530,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("file", metavar="FILE", help="a Kajabi contacts export (CSV)")
     plan.add_argument("--out", help="folder for the reports (default data/plans/<file name>)")
-    plan.add_argument(
-        "--first-import",
-        choices=["keep_database", "trust_kajabi"],
-        default="keep_database",
-        help="how the first import treats differing unprotected fields (see README)",
-    )
+    for name, allowed in PLAN_SETTINGS_ALLOWED.items():
+        plan.add_argument(
+            "--" + name.replace("_", "-"),
+            choices=allowed,
+            default=allowed[0],
+            help=PLAN_SETTINGS_HELP[name] + " (default %(default)s)",
+        )
 
     contact = command(
         "contact", cmd_contact, "a contact's fields, their provenance and history of changes"

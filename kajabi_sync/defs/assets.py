@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
 from kajabi_sync.db.snapshot import load_live_contacts
@@ -24,7 +25,14 @@ from kajabi_sync.masking import mask_email
 from kajabi_sync.matching.hold_store import record_holds
 from kajabi_sync.matching.holds import candidates_for_display
 from kajabi_sync.reports import write_csv
-from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings
+from kajabi_sync.survivorship.plan import ImpactPlan
+from kajabi_sync.survivorship.plan_settings import DESCRIPTIONS as PLAN_DESCRIPTIONS
+from kajabi_sync.survivorship.plan_settings import (
+    EmailChange,
+    FirstImport,
+    PlanSettings,
+    ProtectedEdit,
+)
 from kajabi_sync.survivorship.report import (
     divergence_by_field,
     plan_figures,
@@ -47,9 +55,25 @@ DUPLICATE_CANDIDATES_REPORT = "duplicate_candidates.csv"
 
 
 class PlanConfig(dg.Config):
-    """How the first import treats differences on unprotected fields (see the README)."""
+    """How the plan decides the cases a site may want handled differently (see the README).
+    A value outside the allowed ones is refused before the run starts."""
 
-    first_import: str = "keep_database"  # or "trust_kajabi"
+    first_import: FirstImport = Field(
+        default=PlanSettings.first_import, description=PLAN_DESCRIPTIONS["first_import"]
+    )
+    email_change: EmailChange = Field(
+        default=PlanSettings.email_change, description=PLAN_DESCRIPTIONS["email_change"]
+    )
+    protected_edit: ProtectedEdit = Field(
+        default=PlanSettings.protected_edit, description=PLAN_DESCRIPTIONS["protected_edit"]
+    )
+
+    def plan_settings(self) -> PlanSettings:
+        return PlanSettings(
+            first_import=self.first_import,
+            email_change=self.email_change,
+            protected_edit=self.protected_edit,
+        )
 
 
 def _table(frame: pd.DataFrame) -> dg.TableMetadataValue:
@@ -136,9 +160,7 @@ def impact_analysis(
     data_folder: DataFolder,
 ) -> dg.Output[ImpactPlan]:
     with database.connection() as conn:
-        week = plan_week(
-            conn, validated_export.frame, PlanSettings(first_import=config.first_import)
-        )
+        week = plan_week(conn, validated_export.frame, config.plan_settings())
     # The later steps read the export's file, rejects and row count from the plan: at 1M rows
     # unpickling the whole validated export took ~3.5 s in each step that loaded it.
     plan = replace(week.plan, export_summary=validated_export.without_rows())

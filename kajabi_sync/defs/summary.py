@@ -18,19 +18,13 @@ import pandas as pd
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.masking import mask_email, mask_phone
 from kajabi_sync.matching.holds import candidates_for_display
+from kajabi_sync.survivorship.decisions import DIVERGENT_DECISIONS, EMAIL_DECISIONS, Decision
 from kajabi_sync.survivorship.plan import ImpactPlan
 from kajabi_sync.survivorship.report import divergence_by_field, plan_figures
 
 # The decisions where the database keeps its value while Kajabi holds another: together, how
 # far the two systems still disagree (``divergence_by_field`` sums the same ones).
-DIVERGENCE_DECISIONS: tuple[str, ...] = (
-    "cosmetic",
-    "protected",
-    "kept_db",
-    "conflict",
-    "unattributed",
-    "keep_db_kajabi_blank",
-)
+DIVERGENCE_DECISIONS: tuple[str, ...] = tuple(d.value for d in DIVERGENT_DECISIONS)
 
 # (figure, label) in reading order for the week-over-week table.
 WEEK_FIGURES: tuple[tuple[str, str], ...] = (
@@ -43,6 +37,9 @@ WEEK_FIGURES: tuple[tuple[str, str], ...] = (
     ("kept_db", "kept (database newer)"),
     ("conflict", "conflicts (both changed)"),
     ("unattributed", "unattributed (first import)"),
+    ("protected_edit", Decision.PROTECTED_EDIT.label),
+    ("email_change", Decision.EMAIL_CHANGE.label),
+    ("email_promoted", Decision.EMAIL_PROMOTED.label),
     ("held_for_review", "duplicate candidates held"),
     ("divergence", "divergence (fields that still disagree)"),
 )
@@ -51,6 +48,7 @@ DECISION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("fill", "fill"),
     ("update", "update"),
     ("protected", "protected"),
+    ("protected_edit", "protected edit"),
     ("kept_db", "kept db"),
     ("conflict", "conflict"),
     ("unattributed", "unattributed"),
@@ -90,7 +88,8 @@ def run_figures(run: Mapping | None) -> dict[str, int] | None:
     if isinstance(counts, str):
         counts = json.loads(counts)
     decisions = counts.get("decisions") or {}
-    figures: dict[str, int] = {d: int(decisions.get(d, 0)) for d, _ in DECISION_COLUMNS}
+    named = [d for d, _ in DECISION_COLUMNS] + [d.value for d in EMAIL_DECISIONS]
+    figures: dict[str, int] = {d: int(decisions.get(d, 0)) for d in named}
     figures["divergence"] = int(sum(int(decisions.get(d, 0)) for d in DIVERGENCE_DECISIONS))
     for stored, name in (
         ("fields_written", "fields_to_write"),
@@ -162,7 +161,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _headline(figures: Mapping[str, int], naive: Mapping[str, int]) -> list[str]:
-    needs = figures["conflict"] + figures["held_for_review"]
+    edits, emails = figures.get("protected_edit", 0), figures.get("email_change", 0)
+    needs = figures["conflict"] + figures["held_for_review"] + edits + emails
     lines = [
         f"- **Will write {figures['fields_to_write']:,} fields** ({figures['fill']:,} fills, "
         f"{figures['update']:,} updates) and **create {figures['new_contacts']:,} contacts**, "
@@ -172,7 +172,10 @@ def _headline(figures: Mapping[str, int], naive: Mapping[str, int]) -> list[str]
         f"than Kajabi's); a naive import would have overwritten "
         f"{naive.get('values_overwritten', 0):,} values.",
         f"- **Needs you: {needs:,}** ({figures['conflict']:,} conflicts, "
-        f"{figures['held_for_review']:,} duplicate candidates held)."
+        f"{figures['held_for_review']:,} duplicate candidates held"
+        + (f", {edits:,} Kajabi edits of protected fields" if edits else "")
+        + (f", {emails:,} email changes to confirm" if emails else "")
+        + ")."
         if needs
         else "- **Nothing needs you** this week: no conflicts, no duplicate candidates held.",
     ]
@@ -227,7 +230,7 @@ def _naive(naive: Mapping[str, int]) -> list[str]:
 
 
 def _conflicts(plan: ImpactPlan, limit: int, report: str) -> list[str]:
-    conflicts = plan.changes[plan.changes["decision"] == "conflict"]
+    conflicts = plan.changes[plan.changes["decision"] == Decision.CONFLICT]
     if conflicts.empty:
         return ["No conflicts."]
     shown = conflicts.head(limit)

@@ -6,13 +6,9 @@ import pandas as pd
 
 from kajabi_sync.guards.result import GuardResult, pct_to_pass, percent
 from kajabi_sync.guards.thresholds import Thresholds
-from kajabi_sync.survivorship.plan import DECISIONS, WRITE_DECISIONS, ImpactPlan
+from kajabi_sync.survivorship.decisions import DIVERGENT_DECISIONS, WRITE_DECISIONS, Decision
+from kajabi_sync.survivorship.plan import ImpactPlan
 from kajabi_sync.survivorship.report import divergence_by_field
-
-# Decisions that leave the database and Kajabi disagreeing (as report.divergence_by_field).
-DIVERGENT_DECISIONS: tuple[str, ...] = tuple(
-    d for d in DECISIONS if d not in ("unchanged", *WRITE_DECISIONS)
-)
 
 
 def _overwrites(plan: ImpactPlan) -> pd.DataFrame:
@@ -105,7 +101,7 @@ def duplicate_recreation(
 
 
 def conflicts_for_review(plan: ImpactPlan, thresholds: Thresholds) -> GuardResult:
-    conflicts = plan.changes[(plan.changes["decision"] == "conflict").to_numpy(bool)]
+    conflicts = plan.changes[(plan.changes["decision"] == Decision.CONFLICT).to_numpy(bool)]
     count = len(conflicts)
     return GuardResult(
         name="conflicts_for_review",

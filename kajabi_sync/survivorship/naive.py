@@ -9,10 +9,7 @@ import pandas as pd
 
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.normalize import same_text
-
-# Decisions where the database holds a value that no source column explains but that is not
-# a Kajabi-side edit either: a correction the naive import would have lost.
-_CORRECTION_DECISIONS = ("cosmetic", "kept_db", "unattributed", "conflict")
+from kajabi_sync.survivorship.decisions import DIVERGENT_DECISIONS
 
 
 def naive_import_impact(
@@ -41,8 +38,10 @@ def naive_import_impact(
     lost = changes.merge(hits, on=["contact_id", "field"], how="inner")
     protected = lost["protected"].astype(bool)
     enriched_ids = set(lost.loc[protected, "contact_id"])
+    # An unprotected value the database keeps while Kajabi holds another (no source column
+    # explains it, and it is not a Kajabi-side edit): a correction the naive import would lose.
     corrected_ids = set(
-        lost.loc[~protected & lost["decision"].isin(_CORRECTION_DECISIONS), "contact_id"]
+        lost.loc[~protected & lost["decision"].isin(DIVERGENT_DECISIONS), "contact_id"]
     )
 
     paypal = (

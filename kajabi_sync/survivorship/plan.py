@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,11 +26,13 @@ import pyarrow as pa
 from kajabi_sync.db.snapshot import DatabaseSnapshot
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
 from kajabi_sync.normalize import arrow_text_strict, same_text
+from kajabi_sync.survivorship.decisions import FIELD_DECISIONS, WRITE_DECISIONS, Decision
 from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
 from kajabi_sync.survivorship.naive import naive_import_impact
 
 if TYPE_CHECKING:
     from kajabi_sync.kajabi.validate import ValidatedExport
+from kajabi_sync.survivorship.plan_settings import PlanSettings
 from kajabi_sync.survivorship.policy import (
     POLICY,
     PROVENANCE_COLUMNS,
@@ -39,20 +41,14 @@ from kajabi_sync.survivorship.policy import (
     protection,
 )
 
-Decision = Literal[
-    "unchanged",
-    "cosmetic",
-    "fill",
-    "update",
-    "keep_db_kajabi_blank",
-    "protected",
-    "kept_db",
-    "conflict",
-    "unattributed",
+__all__ = [
+    "CHANGE_COLUMNS",
+    "WRITE_DECISIONS",
+    "Decision",
+    "ImpactPlan",
+    "PlanSettings",
+    "build_plan",
 ]
-DECISIONS: tuple[str, ...] = Decision.__args__  # type: ignore[attr-defined]
-# Decisions that write a contact field.
-WRITE_DECISIONS: tuple[str, ...] = ("fill", "update")
 
 CHANGE_COLUMNS = [
     "row_number",
@@ -66,13 +62,6 @@ CHANGE_COLUMNS = [
     "reason",
     "protected",
 ]
-
-
-@dataclass(frozen=True)
-class PlanSettings:
-    # keep_database: on the first import, a difference on an unprotected field keeps the
-    # database value (``unattributed``). trust_kajabi: the seed's plain rules (``update``).
-    first_import: Literal["keep_database", "trust_kajabi"] = "keep_database"
 
 
 @dataclass(frozen=True)
@@ -96,7 +85,9 @@ class ImpactPlan:
     def decision_counts(self) -> pd.DataFrame:
         """Decisions (rows) by field (columns), every decision and field present."""
         table = pd.crosstab(self.changes["decision"], self.changes["field"])
-        return table.reindex(index=list(DECISIONS[1:]), columns=list(CONTACT_FIELDS), fill_value=0)
+        return table.reindex(
+            index=[d.value for d in FIELD_DECISIONS[1:]], columns=list(CONTACT_FIELDS), fill_value=0
+        )
 
 
 def _reason(text: str, index: pd.Index) -> pd.Series:
@@ -120,13 +111,13 @@ def decide_field(
 
     ``db_is_kajabi``: ``normalize.same_text(db, kajabi)`` when the caller has it already."""
     index = db.index
-    decision = pd.Series("unchanged", index=index, dtype=object)
+    decision = pd.Series(Decision.UNCHANGED.value, index=index, dtype=object)
     reason = pd.Series(pd.NA, index=index, dtype="string")
 
     kajabi_blank = kajabi.isna()
     db_blank = db.isna()
     keep_blank = kajabi_blank & ~db_blank
-    decision[keep_blank] = "keep_db_kajabi_blank"
+    decision[keep_blank] = Decision.KEEP_DB_KAJABI_BLANK.value
     reason[keep_blank] = "Kajabi's cell is empty; an empty cell never blanks the database"
 
     if db_is_kajabi is None:
@@ -169,16 +160,16 @@ def decide_field(
         np.full(len(rows), not first_import_keeps),
     ]
     choices = [
-        "cosmetic",
-        "protected",
-        "kept_db",
-        "unattributed",
-        "fill",
-        "protected",
-        "kept_db",
-        "update",
-        "conflict",
-        "update",
+        Decision.COSMETIC,
+        Decision.PROTECTED,
+        Decision.KEPT_DB,
+        Decision.UNATTRIBUTED,
+        Decision.FILL,
+        Decision.PROTECTED,
+        Decision.KEPT_DB,
+        Decision.UPDATE,
+        Decision.CONFLICT,
+        Decision.UPDATE,
     ]
     reasons = [
         "same value up to case, spacing or phone format: the database's form is kept",
@@ -193,7 +184,7 @@ def decide_field(
         "both sides changed since the last import: kept as the database has it, listed for review",
         "first import, trusting Kajabi: the field is not protected",
     ]
-    chosen = np.select(conditions, choices, default="unattributed")
+    chosen = np.select(conditions, choices, default=Decision.UNATTRIBUTED)
     chosen_reason = np.select(
         conditions,
         [np.broadcast_to(np.asarray(r, dtype=object), len(rows)) for r in reasons],
@@ -202,9 +193,9 @@ def decide_field(
     )
     # A row reached through a merged-away email may only fill empty fields.
     demoted = fill_only[rows].to_numpy(bool) & np.isin(
-        chosen, ("update", "conflict", "unattributed")
+        chosen, (Decision.UPDATE, Decision.CONFLICT, Decision.UNATTRIBUTED)
     )
-    chosen = np.where(demoted, "kept_db", chosen)
+    chosen = np.where(demoted, Decision.KEPT_DB, chosen)
     chosen_reason = np.where(
         demoted, "Kajabi row of a merged-away email: it may only fill empty fields", chosen_reason
     )
@@ -215,7 +206,7 @@ def decide_field(
 
 # Address decisions that keep the database's address while Kajabi's differs: no other part
 # of the same address may then be written from Kajabi.
-_ADDRESS_HOLDS = ("conflict", "unattributed")
+_ADDRESS_HOLDS = (Decision.CONFLICT, Decision.UNATTRIBUTED)
 
 
 def hold_address_as_unit(decided: dict[str, tuple[pd.Series, pd.Series, pd.Series]]) -> None:
@@ -231,7 +222,7 @@ def hold_address_as_unit(decided: dict[str, tuple[pd.Series, pd.Series, pd.Serie
             decision, reason, protected = decided[name]
             demote = holding & decision.isin(WRITE_DECISIONS)
             if demote.any():
-                decision = decision.mask(demote, held)
+                decision = decision.mask(demote, held.value)
                 reason = reason.mask(
                     demote,
                     f"the address is one unit and another part of it is a {held}: "
@@ -243,9 +234,11 @@ def hold_address_as_unit(decided: dict[str, tuple[pd.Series, pd.Series, pd.Serie
 def build_plan(
     export: pd.DataFrame,
     snapshot: DatabaseSnapshot,
-    settings: PlanSettings = PlanSettings(),
+    settings: PlanSettings | None = None,
 ) -> ImpactPlan:
-    """Plan an import of a validated export (see ``kajabi.validate``) against a snapshot."""
+    """Plan an import of a validated export (see ``kajabi.validate``) against a snapshot
+    (``settings``: the defaults when None)."""
+    settings = PlanSettings() if settings is None else settings
     matches = match_rows(export, snapshot)
     rows = driving_rows(export, matches)
     contacts = snapshot.contacts.set_index("id")
@@ -293,8 +286,8 @@ def build_plan(
     )
     for name, (decision, reason, protected) in decided.items():
         # A conflict keeps its old base, so it stays listed until the two sides agree.
-        new_base[name] = rows[name].where(decision != "conflict", bases[name])
-        listed = decision != "unchanged"
+        new_base[name] = rows[name].where(decision != Decision.CONFLICT, bases[name])
+        listed = decision != Decision.UNCHANGED
         if listed.any():
             frames.append(
                 pd.DataFrame(
@@ -306,7 +299,7 @@ def build_plan(
                         "db_value": db.loc[listed, name],
                         "kajabi_value": rows.loc[listed, name],
                         "base_value": bases.loc[listed, name],
-                        "decision": decision[listed],
+                        "decision": decision[listed].astype(str),
                         "reason": reason[listed],
                         "protected": protected[listed].astype(bool),
                     }

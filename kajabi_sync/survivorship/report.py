@@ -8,7 +8,14 @@ import pandas as pd
 
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.reports import write_csv
-from kajabi_sync.survivorship.plan import WRITE_DECISIONS, ImpactPlan
+from kajabi_sync.survivorship.decisions import (
+    DIVERGENT_DECISIONS,
+    EMAIL_DECISIONS,
+    FIELD_DECISIONS,
+    WRITE_DECISIONS,
+    Decision,
+)
+from kajabi_sync.survivorship.plan import ImpactPlan
 
 IMPACT_REPORT = "import_impact_analysis.csv"
 REPORT_COLUMNS = [
@@ -32,7 +39,7 @@ def write_impact_report(plan: ImpactPlan, reports_dir: Path) -> Path:
         db_value=pd.NA,
         kajabi_value=plan.new_contacts["email"],
         base_value=pd.NA,
-        decision="new_contact",
+        decision=Decision.NEW_CONTACT.value,
         reason="new in Kajabi: no live contact, other address or Kajabi ID matched",
     )
     parts = [frame[REPORT_COLUMNS] for frame in (plan.changes, new) if len(frame)]
@@ -50,27 +57,14 @@ def plan_figures(plan: ImpactPlan) -> dict[str, int]:
         "held_for_review": len(plan.held),
         "fields_to_write": int(counts.reindex(list(WRITE_DECISIONS), fill_value=0).sum()),
     }
-    for decision in (
-        "fill",
-        "update",
-        "protected",
-        "conflict",
-        "unattributed",
-        "kept_db",
-        "cosmetic",
-        "keep_db_kajabi_blank",
-    ):
-        figures[decision] = int(counts.get(decision, 0))
+    for decision in (*FIELD_DECISIONS[1:], *EMAIL_DECISIONS):
+        figures[decision.value] = int(counts.get(decision.value, 0))
     return figures
 
 
 def divergence_by_field(plan: ImpactPlan) -> dict[str, int]:
     """Fields where the database and Kajabi still disagree after this import (it keeps the
     database's value): what the enriched export is there to send to Kajabi."""
-    kept = plan.changes[
-        plan.changes["decision"].isin(
-            ["cosmetic", "protected", "kept_db", "conflict", "unattributed", "keep_db_kajabi_blank"]
-        )
-    ]
+    kept = plan.changes[plan.changes["decision"].isin(DIVERGENT_DECISIONS)]
     counts = kept["field"].value_counts()
     return {f: int(counts.get(f, 0)) for f in CONTACT_FIELDS}
