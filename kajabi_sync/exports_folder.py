@@ -27,11 +27,13 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def newest_per_week(folder: Path) -> list[tuple[date, Path]]:
-    """Each week's newest export (the one its partition reads), oldest week first."""
+def newest_per_week(folder: Path, since: date | None = None) -> list[tuple[date, Path]]:
+    """Each week's newest export (the one its partition reads), oldest week first; with
+    ``since``, only the weeks from ``since``'s week on (earlier files have no partition)."""
     newest: dict[date, tuple[date, Path]] = {}
     for exported, path in dated_exports(folder):
-        newest[monday_of(exported)] = (exported, path)
+        if since is None or monday_of(exported) >= monday_of(since):
+            newest[monday_of(exported)] = (exported, path)
     return [newest[week] for week in sorted(newest)]
 
 

@@ -1,6 +1,7 @@
 """The five assets of the weekly import. Each is a thin call into the domain modules."""
 
 import functools
+from collections.abc import Iterator
 from dataclasses import replace
 
 import dagster as dg
@@ -10,10 +11,14 @@ from pydantic import Field
 from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
 from kajabi_sync.db.snapshot import load_live_contacts
 from kajabi_sync.defs.checks import planned_export, recorded_overrides, require_guards
-from kajabi_sync.defs.partitions import partition_monday, weekly_partitions
+from kajabi_sync.defs.partitions import (
+    partition_monday,
+    skip_week_without_export,
+    weekly_partitions,
+)
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync.defs.summary import impact_summary, previous_import, week_figures
-from kajabi_sync.exports_folder import export_for_week
+from kajabi_sync.exports_folder import NoExportForWeek, export_for_week
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.kajabi import RawExport, ValidatedExport, read_kajabi_export, validate_export
 from kajabi_sync.kajabi.enriched_export import (
@@ -98,15 +103,20 @@ def _schema(frame: pd.DataFrame) -> dg.TableSchema:
 @weekly_asset(
     kinds={"csv", "kajabi"},
     description="The week's full Kajabi contacts export, read as Kajabi wrote it (card-data columns dropped).",
+    output_required=False,  # a week without an export file is skipped, not failed
 )
 def raw_kajabi_export(
     context: dg.AssetExecutionContext, data_folder: DataFolder
-) -> dg.Output[RawExport]:
-    path = export_for_week(data_folder.exports(), partition_monday(context.partition_key))
+) -> Iterator[dg.Output[RawExport] | dg.AssetObservation]:
+    try:
+        path = export_for_week(data_folder.exports(), partition_monday(context.partition_key))
+    except NoExportForWeek as missing:
+        yield skip_week_without_export(context, str(missing))
+        return
     raw = read_kajabi_export(path)
     for warning in raw.warnings:
         context.log.warning(warning)
-    return dg.Output(
+    yield dg.Output(
         raw,
         metadata={
             "file": dg.MetadataValue.path(str(path)),

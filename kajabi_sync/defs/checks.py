@@ -186,7 +186,8 @@ def kajabi_import_guards(
         )
     last = facts.last_import
     pending = pending_earlier_exports(
-        newest_per_week(data_folder.exports()),
+        # Files dated before the first week have no partition, so they can never be pending.
+        newest_per_week(data_folder.exports(), since=weekly_partitions.start.date()),
         source.export_date if source else None,
         last.get("export_date") if last else None,
         set(facts.applied_sha256),
