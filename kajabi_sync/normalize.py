@@ -24,14 +24,36 @@ def blank_to_na(series: pd.Series) -> pd.Series:
 
 
 def email_key(series: pd.Series) -> pd.Series:
-    """Emails trimmed and lower-cased (the database column is citext, so this is its equality)."""
-    return blank_to_na(series).str.lower()
+    """Emails trimmed, lower-cased (citext's equality) and in Unicode NFC.
+
+    NFC makes ``rené@example.com`` typed with a combining accent (NFD, as macOS and some forms
+    send it) the same key as the precomposed one; citext alone tells them apart."""
+    return nfc(blank_to_na(series).str.lower())
+
+
+def nfc(series: pd.Series) -> pd.Series:
+    """Text in Unicode NFC (composed form), NA kept; computed in C by Arrow."""
+    if len(series) == 0:
+        return series
+    composed = pc.utf8_normalize(arrow_text(series), form="NFC")
+    out = pd.Series(pd.arrays.ArrowExtensionArray(composed), index=series.index, name=series.name)
+    return out.astype(series.dtype if isinstance(series.dtype, pd.StringDtype) else "string")
 
 
 def text_key(series: pd.Series) -> pd.Series:
     """Case- and whitespace-insensitive comparison key for names and address parts."""
     text = blank_to_na(series)
     return text.str.replace(r"\s+", " ", regex=True).str.casefold()
+
+
+def postal_key(series: pd.Series) -> pd.Series:
+    """``text_key``, and a numeric code without its leading zeros: ``02130`` is ``2130``.
+
+    Spreadsheets store a numeric postal code as a number and drop its leading zeros on re-save.
+    Numeric codes are fixed-length wherever they are used (US ZIP, German PLZ, Australian and
+    Norwegian codes...), so a code that differs only by leading zeros is the same code."""
+    key = text_key(series)
+    return key.str.replace(r"^0+(?=\d)(?=[\d-]*$)", "", regex=True)
 
 
 def _phone_to_e164(raw: str, region: str) -> str:

@@ -14,6 +14,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.normalize import nfc
 from kajabi_sync.survivorship.policy import PROVENANCE_COLUMNS
 
 # Columns the plan and the naive-import comparison read from contacts.
@@ -134,6 +135,9 @@ def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
             ).format(base_columns),
         )
         last_import = last_applied_import(conn)
+    # SQL's lower() is citext's fold; the export's keys are also in NFC (normalize.email_key).
+    for frame in (emails, deleted, merged):
+        frame["email_key"] = nfc(frame["email_key"])
     return DatabaseSnapshot(contacts, emails, deleted, merged, bases, last_import)
 
 

@@ -3,7 +3,11 @@
 Nothing is parsed or cleaned here (that is ``validate.py``): every cell keeps its exact text so
 that nothing is silently altered. What the reader does decide:
 
-- encoding: UTF-8 (with or without BOM); otherwise Windows-1252, with a warning;
+- encoding: UTF-8 (with or without BOM). A UTF-8 file with a few damaged bytes stays UTF-8: the
+  damaged bytes become U+FFFD and validation quarantines those rows. Only a file with no valid
+  UTF-8 character at all is read in a legacy code page (Windows-1252 or Mac Roman), and only when
+  exactly one of them reads its accented letters as words; otherwise it is refused. Text showing
+  the classic mojibake patterns (``Ã©``, ``â€™``) is refused;
 - refusals, each a ``KajabiFormatError`` naming the file (and the row where there is one):
   empty file, NUL bytes / UTF-16, semicolon or tab delimiter, missing fixed Kajabi columns
   (PayPal, Zoho or other downloads), duplicated header labels or form handles, and records
@@ -21,9 +25,11 @@ import datetime as dt
 import hashlib
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ftfy.badness
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -130,6 +136,7 @@ def read_kajabi_export(path: Path | str) -> RawExport:
     frame = _parse_records(path, utf8, header, kept)
     frame.insert(0, ROW_NUMBER, pd.RangeIndex(FIRST_RECORD_ROW, FIRST_RECORD_ROW + len(frame)))
     frame[ROW_NUMBER] = frame[ROW_NUMBER].astype("int64")
+    _refuse_mojibake(path, frame, kept)
     _warn_blank_rows(frame, kept, warnings)
     if frame.empty:
         warnings.append("the export has a header but no contacts")
@@ -169,29 +176,90 @@ def _to_utf8(path: Path, data: bytes, warnings: list[str]) -> tuple[bytes, str]:
         # One C-speed validation of the whole buffer, without building a Python str.
         pa.array([data], pa.binary()).cast(pa.string())
     except pa.ArrowInvalid:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError as error:
-            line = data.count(b"\n", 0, error.start) + 1
-            raise KajabiFormatError(
-                path,
-                f"the file is neither UTF-8 nor Windows-1252 (undecodable byte on line {line})",
-            ) from None
-        line = data.count(b"\n", 0, _first_invalid_utf8(data)) + 1
-        warnings.append(
-            f"the file is not valid UTF-8 (first bad byte on line {line}); "
-            "read it as Windows-1252: check accented names"
-        )
-        data, encoding = text.encode("utf-8"), "cp1252"
+        data, encoding = _not_utf8(path, data, warnings)
     return _trim_trailing_blank_lines(data), encoding
 
 
-def _first_invalid_utf8(data: bytes) -> int:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return error.start
-    return 0
+def _not_utf8(path: Path, data: bytes, warnings: list[str]) -> tuple[bytes, str]:
+    """A file that is not valid UTF-8: UTF-8 with damaged bytes, or wholly a legacy code page.
+
+    A file with any valid multi-byte UTF-8 character is UTF-8: re-decoding it in a code page
+    would garble every one of those characters (``José`` -> ``JosÃ©``). Its invalid bytes
+    become U+FFFD, and validation quarantines exactly the rows that hold one."""
+    text = data.decode("utf-8", errors="replace")
+    lines = re.split(r"\r\n|\r|\n", text)
+    bad_lines = [number for number, line in enumerate(lines, start=1) if _REPLACEMENT in line]
+    if _UTF8_MULTIBYTE.search(text):
+        warnings.append(
+            f"the file is UTF-8 but {len(bad_lines)} line(s) hold bytes that are not UTF-8 "
+            f"(first on line {bad_lines[0]}); the rows holding them are quarantined, "
+            "the rest is read as UTF-8"
+        )
+        return text.encode("utf-8"), "utf-8"
+    encoding = _legacy_encoding(path, data)
+    warnings.append(
+        f"the file is not UTF-8 (first non-UTF-8 byte on line {bad_lines[0]}); read it as "
+        f"{_ENCODING_NAMES[encoding]}, the only encoding in which all its accented letters "
+        "read as words: check accented names, or save it as CSV UTF-8"
+    )
+    return data.decode(encoding).encode("utf-8"), encoding
+
+
+_REPLACEMENT = "\ufffd"
+# A non-ASCII character that decoded from a valid UTF-8 sequence.
+_UTF8_MULTIBYTE = re.compile(r"[^\x00-\x7f\ufffd]")
+# Spreadsheets re-save CSV in these: Excel for Windows, and Excel for Mac (with CR line ends).
+_LEGACY_ENCODINGS = ("cp1252", "mac_roman")
+_ENCODING_NAMES = {"cp1252": "Windows-1252", "mac_roman": "Mac Roman"}
+_QUOTES_INSIDE_WORDS = "\u2019'`\u00b4"
+
+
+def _legacy_encoding(path: Path, data: bytes) -> str:
+    """The one legacy code page in which every accented character reads as part of a word.
+
+    Neither charset-normalizer nor ftfy tells Windows-1252 from Mac Roman on names (both score
+    ``JosŽ`` and ``José`` alike), but the wrong one shows in the shape of words: a capital after
+    a small letter (``JosŽ``, ``JosÈ``), a capital between a capital and a small letter
+    (``MŸller``) or a symbol between letters (``Go–i``, ``M¸ller``). When both or neither read
+    cleanly, the file is refused: a guessed decoding is never stored."""
+    oddities: dict[str, int] = {}
+    for encoding in _LEGACY_ENCODINGS:
+        try:
+            oddities[encoding] = _odd_characters(data.decode(encoding))
+        except UnicodeDecodeError:
+            continue  # a byte this code page does not define: the file is not in it
+    clean = [encoding for encoding, odd in oddities.items() if odd == 0]
+    if len(clean) == 1:
+        return clean[0]
+    why = (
+        "its accented letters read as words both as Windows-1252 and as Mac Roman"
+        if clean
+        else "its accented letters read as words neither as Windows-1252 nor as Mac Roman"
+    )
+    raise KajabiFormatError(
+        path,
+        f"the file is not UTF-8 and its encoding cannot be told for sure ({why}); "
+        "download the export again from Kajabi, or save it as 'CSV UTF-8' and try again",
+    )
+
+
+def _odd_characters(text: str) -> int:
+    """How many non-ASCII characters break the shape of the word they are in."""
+    odd = 0
+    for match in re.finditer(r"[^\x00-\x7f]", text):
+        i = match.start()
+        char = match.group()
+        before = text[i - 1] if i > 0 else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        if char.isalpha():
+            odd += char.isupper() and (before.islower() or (before.isupper() and after.islower()))
+        elif unicodedata.category(char).startswith("M"):
+            continue
+        elif char in _QUOTES_INSIDE_WORDS:
+            continue
+        else:
+            odd += before.isalpha() and (after.isalpha() or char in "\u2018\u201c")
+    return odd
 
 
 def _trim_trailing_blank_lines(data: bytes) -> bytes:
@@ -285,6 +353,35 @@ def _diagnose(path: Path, utf8: bytes, width: int) -> KajabiFormatError:
     finally:
         csv.field_size_limit(previous_limit)
     return KajabiFormatError(path, "the file could not be parsed as CSV")
+
+
+def _refuse_mojibake(path: Path, frame: pd.DataFrame, columns: list[str]) -> None:
+    """Refuse text that was garbled by an earlier wrong decoding (``JosÃ©``, ``donâ€™t``).
+
+    Such a file was opened in one encoding and saved in another before it reached us: storing
+    it would write the garbled form over good values. ftfy's detector of exactly these patterns
+    (designed to avoid false alarms on real text in any script) judges each distinct value."""
+    for column in columns:
+        text = frame[column]
+        if not isinstance(text.dtype, pd.StringDtype) or text.dtype.storage != "pyarrow":
+            text = text.astype(pd.StringDtype("pyarrow"))
+        non_ascii = text.str.contains(r"[^\x00-\x7f]").fillna(False).to_numpy(dtype=bool)
+        if not non_ascii.any():
+            continue
+        distinct = text[non_ascii].unique()
+        garbled = {value for value in distinct if ftfy.badness.is_bad(value)}
+        if not garbled:
+            continue
+        hit = text.isin(garbled).to_numpy(dtype=bool)
+        rows = frame.loc[hit, ROW_NUMBER]
+        raise KajabiFormatError(
+            path,
+            f"column {column!r} holds text garbled by a wrong encoding (like 'Ã©' for 'é' or "
+            f"'â€™' for an apostrophe) in {len(rows)} row(s): the file was opened and saved in "
+            "another encoding on the way; download the export again from Kajabi and use it "
+            "unopened",
+            row=int(rows.iloc[0]),
+        )
 
 
 def _warn_blank_rows(frame: pd.DataFrame, columns: list[str], warnings: list[str]) -> None:

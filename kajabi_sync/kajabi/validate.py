@@ -30,7 +30,7 @@ from kajabi_sync.kajabi.columns import (
 from kajabi_sync.kajabi.reader import ROW_NUMBER, ExportFile, RawExport
 from kajabi_sync.kajabi.schemas import VALIDATED_COLUMNS, VALIDATED_EXPORT_SCHEMA
 from kajabi_sync.masking import mask_email
-from kajabi_sync.normalize import blank_to_na, email_key, phone_key, text_key
+from kajabi_sync.normalize import blank_to_na, email_key, nfc, phone_key, text_key
 
 REJECT_COLUMNS = ("row_number", "column", "reason", "masked_value")
 DUPLICATE_COLUMNS = ("email", "kept_row_number", "dropped_row_numbers", "reason")
@@ -73,15 +73,30 @@ class ValidatedExport:
 
 
 def validate_export(raw: RawExport) -> ValidatedExport:
-    """Quarantine rows without a valid email, resolve repeated emails, type the columns."""
+    """Quarantine rows with damaged text or without a valid email, resolve repeated emails,
+    type the columns."""
     warnings = list(raw.warnings)
     frame = raw.frame
+    damaged = _damaged_text_rejects(frame)
+    if len(damaged):
+        warnings.append(
+            f"{len(damaged)} row(s) quarantined for characters that could not be read "
+            f"(bytes that are not UTF-8): {_list_rows(damaged['row_number'])}"
+        )
+        frame = frame.loc[~frame[ROW_NUMBER].isin(damaged["row_number"]).to_numpy()]
     email_raw = frame[EMAIL_COLUMN]
     email = per_distinct(email_key, email_raw)
     problems = email_problems(email)
-    rejects = _email_rejects(frame[ROW_NUMBER], email_raw, problems)
-    if len(rejects):
-        warnings.append(f"{len(rejects)} row(s) quarantined for a missing or invalid email")
+    email_rejects = _email_rejects(frame[ROW_NUMBER], email_raw, problems)
+    if len(email_rejects):
+        warnings.append(f"{len(email_rejects)} row(s) quarantined for a missing or invalid email")
+    rejects = email_rejects
+    if len(damaged):
+        rejects = (
+            pd.concat([damaged, email_rejects], ignore_index=True)
+            .sort_values("row_number", kind="stable")
+            .reset_index(drop=True)
+        )
 
     usable = problems.isna().to_numpy()
     if not usable.all():  # filtering copies every column: skip it for a clean export
@@ -139,6 +154,40 @@ def _email_validator_verdict(value: str) -> str | pd.NA:
     return pd.NA
 
 
+_DAMAGED = "\ufffd"  # what the reader puts for a byte that is not UTF-8
+
+
+def _damaged_text_rejects(frame: pd.DataFrame) -> pd.DataFrame:
+    """One reject per row holding U+FFFD (a character that could not be read), naming the first
+    such column. Storing the cell would replace a real letter by a question mark for good."""
+    hit_column = pd.Series(pd.NA, index=frame.index, dtype="string")
+    for column in frame.columns:
+        if column == ROW_NUMBER:
+            continue
+        text = frame[column]
+        if not isinstance(text.dtype, pd.StringDtype):
+            text = text.astype("string")
+        has = _flag(text.str.contains(_DAMAGED, regex=False)) & hit_column.isna().to_numpy()
+        if has.any():
+            hit_column[has] = column
+    bad = hit_column.notna().to_numpy()
+    return pd.DataFrame(
+        {
+            "row_number": frame.loc[bad, ROW_NUMBER].astype("int64"),
+            "column": hit_column[bad],
+            "reason": pd.Series(
+                "a character in this cell could not be read: the file is UTF-8 but this row "
+                "holds bytes that are not (typed or pasted in another program); the row is not "
+                "imported, fix the cell in Kajabi or export again",
+                index=frame.index[bad],
+                dtype="string",
+            ),
+            "masked_value": pd.Series(pd.NA, index=frame.index[bad], dtype="string"),
+        },
+        columns=list(REJECT_COLUMNS),
+    ).reset_index(drop=True)
+
+
 def _email_rejects(
     row_number: pd.Series, email_raw: pd.Series, problems: pd.Series
 ) -> pd.DataFrame:
@@ -166,12 +215,26 @@ def _contact_frame(
     out = {
         "row_number": frame[ROW_NUMBER].astype("int64"),
         "email": email,
-        "email_raw": email_raw.astype("string"),
+        # The address as sent, in NFC: a new contact is stored with it, and a decomposed accent
+        # would make a second spelling of one address in the database.
+        "email_raw": nfc(email_raw.astype("string")),
         "name": per_distinct(blank_to_na, frame[NAME_COLUMN]),
     }
+    placeholders: dict[str, int] = {}
     for name in CONTACT_FIELDS:
-        out[name] = per_distinct(blank_to_na, fields[name])
+        value = per_distinct(blank_to_na, fields[name])
+        out[name], placeholders[name] = _without_placeholders(name, value)
+    out["name"], placeholders["name"] = _without_placeholders("name", out["name"])
+    seen = {name: count for name, count in placeholders.items() if count}
+    if seen:
+        warnings.append(
+            f"{sum(seen.values())} placeholder value(s) such as 'N/A', 'none', 'null', '-' or "
+            "'TBD' read as empty cells, so they never overwrite or fill a field ("
+            + ", ".join(f"{name}: {count}" for name, count in seen.items())
+            + ")"
+        )
     out["phone_e164"] = phone_key(out["phone"])
+    _warn_lost_leading_zeros(out["postal_code"], out["country"], warnings)
     out["tags"] = comma_list(frame[TAGS_COLUMN])
     out["products"] = comma_list(frame[PRODUCTS_COLUMN])
     out["created_at"] = parse_kajabi_timestamp(frame[CREATED_AT_COLUMN])
@@ -198,6 +261,50 @@ def _contact_frame(
             "first/last left empty rather than guessed from it"
         )
     return contacts
+
+
+# Whole-cell tokens that people and spreadsheets put where there is no value. Compared
+# case-insensitively after trimming. "Na" and "Null" are real surnames (Korean 나; the Null
+# family), so they count as placeholders only outside names, as do all-zero "numbers".
+_PLACEHOLDER = re.compile(
+    r"n/a|n\.a\.?|none|nil|tbd|tba|tbc|unknown|not (?:applicable|available|provided|given)"
+    r"|no (?:phone|address)|[-–—_.?*/\\ ]+|x+",
+    re.IGNORECASE,
+)
+_NOT_A_NAME_PLACEHOLDER = re.compile(r"na|null|nul|0+(?:[-. ]?0+)*", re.IGNORECASE)
+_NAME_COLUMNS = frozenset({"name", "first_name", "last_name"})
+
+
+def _without_placeholders(name: str, values: pd.Series) -> tuple[pd.Series, int]:
+    """``values`` with placeholder tokens (``N/A``, ``-``, ``TBD``...) as NA, and how many."""
+    text = values.astype(pd.StringDtype("pyarrow"))
+    hit = _flag(text.str.fullmatch(_PLACEHOLDER.pattern, case=False))
+    if name not in _NAME_COLUMNS:
+        hit |= _flag(text.str.fullmatch(_NOT_A_NAME_PLACEHOLDER.pattern, case=False))
+    if not hit.any():
+        return values, 0
+    return values.mask(hit), int(hit.sum())
+
+
+_US_COUNTRY = re.compile(r"us|usa|u\.s\.a?\.?|united states(?: of america)?|america", re.IGNORECASE)
+
+
+def _warn_lost_leading_zeros(postal: pd.Series, country: pd.Series, warnings: list[str]) -> None:
+    """A US ZIP is five digits: 3 or 4 digits mean a spreadsheet dropped its leading zeros."""
+    us = _flag(
+        country.astype(pd.StringDtype("pyarrow")).str.fullmatch(_US_COUNTRY.pattern, case=False)
+    )
+    us |= country.isna().to_numpy()
+    short = (
+        _flag(postal.astype(pd.StringDtype("pyarrow")).str.fullmatch(r"\d{3,4}(?:-\d{4})?")) & us
+    )
+    if short.any():
+        warnings.append(
+            f"{int(short.sum())} US postal code(s) have 3 or 4 digits (like 2130 for 02130): a "
+            "spreadsheet (Excel) dropped their leading zeros when the file was re-saved. They "
+            "are compared with the database's as if zero-padded, so they never overwrite a ZIP; "
+            "use the file as Kajabi exported it, without opening it in a spreadsheet"
+        )
 
 
 def per_distinct(transform: Callable[[pd.Series], pd.Series], series: pd.Series) -> pd.Series:

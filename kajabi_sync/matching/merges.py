@@ -16,6 +16,7 @@ Every run is an ``import_runs`` row (kind ``merge``/``unmerge``); filled fields 
 from __future__ import annotations
 
 import json
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -77,8 +78,8 @@ FILL_COLUMNS: tuple[str, ...] = tuple(
 
 
 def normalise_email(email: str) -> str:
-    """The email key (as ``normalize.email_key``): trimmed, lower-cased."""
-    key = (email or "").strip().lower()
+    """The email key (as ``normalize.email_key``): trimmed, lower-cased, in Unicode NFC."""
+    key = unicodedata.normalize("NFC", (email or "").strip().lower())
     if "@" not in key:
         raise MergeRefused(f"{email!r} is not an email address; nothing was written")
     return key

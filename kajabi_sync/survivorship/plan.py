@@ -172,7 +172,8 @@ def decide_field(
         Decision.UPDATE,
     ]
     reasons = [
-        "same value up to case, spacing or phone format: the database's form is kept",
+        "same value up to case, spacing, phone format or a postal code's leading zeros: "
+        "the database's form is kept",
         "the address is protected as one unit (" + why + "): no part of it is filled from Kajabi",
         "the database emptied this since the last import and Kajabi did not edit it",
         "first import: the database holds other address parts, and a Kajabi part glued to them "

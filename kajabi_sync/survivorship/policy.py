@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
-from kajabi_sync.normalize import phone_key, text_key
+from kajabi_sync.normalize import phone_key, postal_key, text_key
 
-Comparison = Literal["text", "phone", "exact"]
+Comparison = Literal["text", "phone", "postal", "exact"]
 _ARROW_TEXT = pd.StringDtype("pyarrow")
 
 
@@ -83,7 +83,15 @@ POLICY: dict[str, FieldPolicy] = {
                 Protection("paypal_phone", "present"),
             ),
         ),
-        *(FieldPolicy(f, "text", _ADDRESS_PROTECTION, address_unit=True) for f in ADDRESS_FIELDS),
+        *(
+            FieldPolicy(
+                f,
+                "postal" if f == "postal_code" else "text",
+                _ADDRESS_PROTECTION,
+                address_unit=True,
+            )
+            for f in ADDRESS_FIELDS
+        ),
         FieldPolicy("kajabi_id", "exact"),
         FieldPolicy("kajabi_member_id", "exact"),
     )
@@ -108,6 +116,8 @@ def comparison_key(values: pd.Series, comparison: Comparison) -> pd.Series:
         return phone_key(values)
     if comparison == "text":
         return text_key(values)
+    if comparison == "postal":
+        return postal_key(values)
     text = values.astype("string").str.strip()
     return text.mask(text == "")
 
