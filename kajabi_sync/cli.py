@@ -12,8 +12,9 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -41,7 +42,39 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def run_weekly_job(partition_key: str) -> tuple[list[str], list[str]]:
+def scheduled_week(monday: date) -> tuple[str, dict[str, str]]:
+    """The run ``weekly_kajabi_sync_schedule`` launches at ``monday`` 09:00 UTC, from its own
+    tick evaluated on the persistent instance as the daemon does: (partition key, run tags)."""
+    import dagster as dg
+
+    from kajabi_sync.definitions import defs
+    from kajabi_sync.defs.jobs import SCHEDULE_TIMEZONE
+
+    schedule = defs.resolve_schedule_def("weekly_kajabi_sync_schedule")
+    repository = defs.get_repository_def()
+    tick_time = datetime.combine(monday, time(9), ZoneInfo(SCHEDULE_TIMEZONE))
+    with (
+        dg.DagsterInstance.get() as instance,
+        dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=tick_time,
+            resources=repository.get_top_level_resources(),
+            repository_def=repository,
+        ) as context,
+    ):
+        tick = schedule.evaluate_tick(context)
+    if not tick.run_requests:
+        raise RuntimeError(
+            f"the schedule's tick at {tick_time:%Y-%m-%d %H:%M %Z} launched nothing: "
+            f"{tick.skip_message or 'no reason given'}"
+        )
+    (request,) = tick.run_requests
+    return str(request.partition_key), dict(request.tags)
+
+
+def run_weekly_job(
+    partition_key: str, tags: dict[str, str] | None = None
+) -> tuple[list[str], list[str]]:
     """Run ``weekly_kajabi_sync`` for one week on the persistent Dagster instance (so the run
     shows in the UI), in this process. Returns (what stopped it, warnings)."""
     import dagster as dg
@@ -52,7 +85,11 @@ def run_weekly_job(partition_key: str) -> tuple[list[str], list[str]]:
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            partition_key=partition_key, instance=instance, raise_on_error=False, run_config=quiet
+            partition_key=partition_key,
+            instance=instance,
+            raise_on_error=False,
+            run_config=quiet,
+            tags=tags,
         )
     problems: list[str] = []
     warnings: list[str] = []
@@ -90,8 +127,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ok = True
     for week in range(spec.weeks):
         monday = spec.first_export + timedelta(days=7 * week)
-        print(f"Running weekly_kajabi_sync for the week of {monday} ...")
-        problems, warnings = run_weekly_job(monday.isoformat())
+        if week < spec.weeks - 1:
+            print(f"Running weekly_kajabi_sync for the week of {monday} ...")
+            problems, warnings = run_weekly_job(monday.isoformat())
+        else:  # the last week as the Monday schedule launches it
+            key, tags = scheduled_week(monday)
+            print(
+                f"Running weekly_kajabi_sync for the week of {key}, as "
+                f"weekly_kajabi_sync_schedule launches it on Monday {monday} 09:00 UTC ..."
+            )
+            problems, warnings = run_weekly_job(key, tags)
         for message in warnings + problems:
             print("  " + message.splitlines()[0])
         print("  done" if not problems else "  stopped: nothing was written for this week")
