@@ -6,6 +6,7 @@ import dagster as dg
 
 from kajabi_sync.defs import assets
 from kajabi_sync.defs.checks import kajabi_import_guards
+from kajabi_sync.defs.freshness import weekly_export_freshness_sensor, weekly_export_on_time
 from kajabi_sync.defs.jobs import (
     new_kajabi_export_sensor,
     weekly_kajabi_sync,
@@ -16,9 +17,9 @@ from kajabi_sync.defs.resources import default_resources
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets]),
-    asset_checks=[kajabi_import_guards],
+    asset_checks=[kajabi_import_guards, weekly_export_on_time],
     jobs=[weekly_kajabi_sync, merge_contacts_job],
     schedules=[weekly_kajabi_sync_schedule],
-    sensors=[new_kajabi_export_sensor],
+    sensors=[new_kajabi_export_sensor, weekly_export_freshness_sensor],
     resources=default_resources(),
 )

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from kajabi_sync.kajabi.reader import export_date_from_name
+
+# The week's export is due on its Monday at 09:00 UTC: the Monday schedule runs then.
+EXPORT_DUE_TIME = time(9, 0)
 
 
 class NoExportForWeek(FileNotFoundError):
@@ -54,3 +58,52 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ExportDue:
+    """Whether the export of the latest week whose deadline has passed is in the folder."""
+
+    week: date | None  # None: no week is due yet (the first week's deadline is still ahead)
+    due_at: datetime | None
+    path: Path | None  # the week's export, if it arrived
+    checked_at: datetime
+
+    @property
+    def on_time(self) -> bool:
+        return self.week is None or self.path is not None
+
+    @property
+    def overdue_seconds(self) -> float:
+        if self.on_time or self.due_at is None:
+            return 0.0
+        return (self.checked_at - self.due_at).total_seconds()
+
+    def explain(self, folder: Path) -> str:
+        if self.week is None:
+            return "No weekly export is due yet: the first week's deadline (Monday 09:00 UTC) is ahead."
+        if self.path is not None:
+            return f"The export for the week of {self.week:%Y-%m-%d} has arrived: {self.path.name}."
+        hours = self.overdue_seconds / 3600
+        return (
+            f"OVERDUE: no Kajabi export for the week of {self.week:%Y-%m-%d}. It was due on "
+            f"Monday {self.week:%Y-%m-%d} at 09:00 UTC ({hours:.0f} h ago), so that week has not "
+            f"been imported. Export all contacts in Kajabi (People, Export) and save the file as "
+            f"{folder / f'kajabi_contacts_{self.week:%Y-%m-%d}.csv'} (any date of that week will do)."
+        )
+
+
+def export_due(folder: Path, now: datetime, first_week: date) -> ExportDue:
+    """The export of the latest week whose Monday 09:00 UTC has passed at ``now``, if it arrived."""
+    now = now.astimezone(UTC)
+    monday = monday_of(now.date())
+    due_at = datetime.combine(monday, EXPORT_DUE_TIME, UTC)
+    if now < due_at:  # before this Monday's deadline, last week's export is the one due
+        monday, due_at = monday - timedelta(days=7), due_at - timedelta(days=7)
+    if monday < monday_of(first_week):
+        return ExportDue(week=None, due_at=None, path=None, checked_at=now)
+    try:
+        path: Path | None = export_for_week(folder, monday)
+    except NoExportForWeek:
+        path = None
+    return ExportDue(week=monday, due_at=due_at, path=path, checked_at=now)

@@ -15,18 +15,26 @@ from pathlib import Path
 
 import dagster as dg
 
+from kajabi_sync.defs.freshness import weekly_export_on_time
 from kajabi_sync.defs.partitions import is_partition, week_key, weekly_partitions
 from kajabi_sync.defs.resources import DataFolder
-from kajabi_sync.exports_folder import NoExportForWeek, dated_exports, export_for_week
+from kajabi_sync.exports_folder import (
+    EXPORT_DUE_TIME,
+    NoExportForWeek,
+    dated_exports,
+    export_for_week,
+)
 
 JOB_NAME = "weekly_kajabi_sync"
-SCHEDULE_CRON = "0 9 * * 1"  # Mondays 09:00
+SCHEDULE_CRON = f"{EXPORT_DUE_TIME.minute} {EXPORT_DUE_TIME.hour} * * 1"  # Mondays 09:00
 SCHEDULE_TIMEZONE = "UTC"  # the partitions' calendar
 EXPORT_TAG = "kajabi_sync/export"
 
 weekly_kajabi_sync = dg.define_asset_job(
     JOB_NAME,
-    selection=dg.AssetSelection.groups("kajabi_weekly_import"),
+    # weekly_export_on_time is about the folder today, not the run's week: its sensor runs it.
+    selection=dg.AssetSelection.groups("kajabi_weekly_import")
+    - dg.AssetSelection.checks(weekly_export_on_time),
     description="Read the week's Kajabi export, plan the import, check it, apply it, and write "
     "the enriched export for Kajabi.",
 )
