@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from urllib.parse import unquote
 
 import psycopg
 
@@ -20,28 +21,82 @@ def resolve_database_url(url: str | None = None) -> str:
 
 
 def connect(url: str, **kwargs) -> psycopg.Connection:
-    """A connection in a transaction (autocommit off): every write commits once, or not at all."""
+    """A connection in a transaction (autocommit off): every write commits once, or not at all.
+
+    Any failure to connect becomes a ``ConnectionError`` whose text holds no part of the
+    password: psycopg's ``ProgrammingError`` for a malformed URL quotes the offending token,
+    which is often the password itself. The error is raised outside the ``except`` block so that
+    the original exception is not even attached as its context."""
     try:
         return psycopg.connect(url, **kwargs)
-    except psycopg.OperationalError as exc:
-        raise ConnectionError(
-            f"cannot connect to the contacts database {redact_url(url)}: {redact_text(str(exc), url)}"
-        ) from None
+    except (psycopg.Error, ValueError) as exc:
+        error = ConnectionError(connection_failure(url, exc))
+    raise error
 
 
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
-_PASSWORD_PARAM = re.compile(r"(password=)([^\s&]+)", re.IGNORECASE)
+def connection_failure(url: str, exc: BaseException) -> str:
+    """What to tell the operator when ``url`` did not connect: redacted, with what to do."""
+    detail = redact_text(str(exc).strip(), url).rstrip(".")
+    where = redact_url(url)
+    if isinstance(exc, psycopg.ProgrammingError | ValueError):
+        return f"the contacts database URL is malformed ({detail}): {where}. {PERCENT_ENCODE_HINT}"
+    message = f"cannot connect to the contacts database {where}: {detail}"
+    unencoded = re.sub(r"%[0-9A-Fa-f]{2}", "", _password_of(url)) if "://" in url else ""
+    if any(char in unencoded for char in _SPECIAL):
+        message += f". If the password holds special characters: {PERCENT_ENCODE_HINT}"
+    return message
+
+
+PERCENT_ENCODE_HINT = (
+    "Percent-encode the password in KAJABI_SYNC_DATABASE_URL, e.g. %20 for a space, %25 for %, "
+    "%40 for @, %2F for /, %3A for : (Python: urllib.parse.quote(password, safe=''))"
+)
+_SPECIAL = " %@/:?#'\"\\"
+
+# The password of a URL runs from the colon after the user name to the LAST "@" before the
+# host (libpq splits at the first, so an unencoded "@" leaves the rest of the password in the
+# host name; redacting up to the last one hides it there too).
+_PASSWORD_IN_URL = re.compile(r"(\w+://[^:/@\s]*:)(.*)(@[^@]*)$", re.DOTALL)
+_URL_IN_TEXT = re.compile(r"(\w+://[^:/@\s]*:)([^@\s]*)(@)")
+_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&]+)", re.IGNORECASE)
+# Fragments of a password shorter than this are not worth hiding (and would blank common text).
+_MIN_FRAGMENT = 4
+
+
+def _password_of(url: str) -> str:
+    match = _PASSWORD_IN_URL.match(url.strip())
+    if match:
+        return match.group(2)
+    param = _PASSWORD_PARAM.search(url)
+    return param.group(2).strip("'") if param else ""
 
 
 def redact_url(url: str) -> str:
     """``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db`` (also ``password=`` params)."""
-    return _PASSWORD_PARAM.sub(r"\1***", _PASSWORD_IN_URL.sub(r"\1***\3", url))
+    text = url.strip()
+    match = _PASSWORD_IN_URL.match(text)
+    if match:
+        text = match.group(1) + "***" + match.group(3)
+    else:
+        text = _URL_IN_TEXT.sub(r"\1***\3", text)
+    return _PASSWORD_PARAM.sub(r"\1***", text)
+
+
+def _secrets(url: str) -> list[str]:
+    """The password as written and decoded, and its fragments between URL delimiters."""
+    password = _password_of(url)
+    if not password:
+        return []
+    whole = {password, unquote(password)}
+    pieces = {p for w in whole for p in re.split(r"[\s@:/?#&%'\"=]+", w)}
+    return sorted(
+        (s for s in whole | pieces if len(s) >= _MIN_FRAGMENT or s in whole), key=len, reverse=True
+    )
 
 
 def redact_text(text: str, url: str) -> str:
-    """Remove the URL's password from any text (error messages can echo it)."""
-    match = _PASSWORD_IN_URL.search(url) or _PASSWORD_PARAM.search(url)
-    text = redact_url(text)
-    if match and match.group(2):
-        text = text.replace(match.group(2), "***")
+    """Remove the URL's password, and any fragment of it, from any text (errors can echo it)."""
+    text = redact_url(text) if "://" in text or "password" in text.lower() else text
+    for secret in _secrets(url):
+        text = text.replace(secret, "***")
     return text

@@ -11,6 +11,8 @@ from importlib import resources
 
 import psycopg
 
+from kajabi_sync.db.connection import connect
+
 _LOCK_KEY = 7_402_511  # pg_advisory_xact_lock key shared by every kajabi_sync migrator
 
 _LEDGER = """
@@ -46,5 +48,5 @@ def migrate(conn: psycopg.Connection) -> list[str]:
 
 
 def migrate_url(url: str) -> list[str]:
-    with psycopg.connect(url) as conn:
+    with connect(url) as conn:
         return migrate(conn)

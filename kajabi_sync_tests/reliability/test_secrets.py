@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from urllib.parse import unquote
@@ -12,6 +15,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from kajabi_sync.db.connection import connect
 from kajabi_sync_tests.factories import insert_contacts
 from kajabi_sync_tests.reliability.dagster_run import (
     event_records,
@@ -116,3 +120,74 @@ def test_a_successful_run_with_a_password_in_the_url_stores_it_nowhere(
     assert _leaks(records + [run, captured.out, captured.err]) == []
     assert stored == []
     assert files_containing(data_dir, SECRETS) == []
+
+
+# Passwords that are not percent-encoded: psycopg refuses such a URL with a ProgrammingError
+# that quotes the offending token (the password), or libpq reads part of it as the host.
+MARK = "7731-SECRET"
+MALFORMED_URLS = {
+    "space in the password": f"postgresql://kajabi:Zebra Pw {MARK}@127.0.0.1:1/contacts",
+    "raw percent": f"postgresql://kajabi:Zebra%Pw-{MARK}@127.0.0.1:1/contacts",
+    "raw at sign": f"postgresql://kajabi:Zebra@Pw-{MARK}@127.0.0.1:1/contacts?connect_timeout=5",
+    "raw percent in a query parameter": (
+        f"postgresql://kajabi@127.0.0.1:1/contacts?password=Zebra%Pw-{MARK}&connect_timeout=5"
+    ),
+    "key/value, quoted space": (
+        f"host=127.0.0.1 port=1 user=kajabi password='Zebra Pw {MARK}' connect_timeout=5"
+    ),
+    "key/value, unterminated quote": f"host=127.0.0.1 port=1 password='Zebra Pw {MARK}",
+}
+
+
+def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS.values(), ids=MALFORMED_URLS.keys())
+def test_a_malformed_url_s_password_reaches_no_log_storage_report_or_output(url, tmp_path):
+    """The real processes: ``dagster asset materialize`` (run and step processes, SQLite event
+    log, compute logs) and ``kajabi-sync status``; every file they write and everything they
+    print is searched for the password and its distinctive part."""
+    home, data = tmp_path / "dagster_home", tmp_path / "data"
+    home.mkdir()
+    (data / "kajabi_exports").mkdir(parents=True)
+    _week_export(data)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "KAJABI_SYNC_DATA_DIR": str(data),
+        "KAJABI_SYNC_DATABASE_URL": url,
+    }
+    bin_dir = Path(sys.executable).parent
+    job = _run(
+        [str(bin_dir / "dagster"), "asset", "materialize", "-m", "kajabi_sync.definitions"]
+        + ["--select", "*", "--partition", "2025-11-10"],
+        env,
+    )
+    cli = _run([str(bin_dir / "kajabi-sync"), "status"], env)
+    secrets = [MARK, url.split(":", 2)[-1].split("@")[0]] if "://" in url else [MARK]
+
+    assert job.returncode != 0 and cli.returncode == 1
+    assert "Percent-encode the password" in cli.stderr or "cannot connect" in cli.stderr
+    assert "***" in cli.stderr
+    compute_logs = [p for p in home.rglob("*") if p.suffix in (".err", ".out")]
+    assert compute_logs, "the step ran in its own process and logged"
+    outputs = [job.stdout, job.stderr, cli.stdout, cli.stderr]
+    assert [s for s in secrets if any(s in text for text in outputs)] == []
+    assert files_containing(home, secrets) == []
+    assert files_containing(data, secrets) == []
+
+
+@pytest.mark.parametrize("url", MALFORMED_URLS.values(), ids=MALFORMED_URLS.keys())
+def test_connect_says_what_to_fix_without_the_password(url):
+    with pytest.raises(ConnectionError) as caught:
+        connect(url)
+    message = str(caught.value)
+    assert MARK not in message and "Zebra" not in message
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    if "malformed" in message:
+        assert "%20 for a space" in message and "%25 for %" in message
+    else:
+        assert "cannot connect to the contacts database" in message
+        # An unencoded "@" splits the password: libpq then names part of it as the host.
+        assert "***" in message
