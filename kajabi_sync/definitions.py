@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from kajabi_sync.defs import assets
+from kajabi_sync.defs.alerts import ALERTS_RESOURCE, alert_channels_from_env, import_alert_sensor
 from kajabi_sync.defs.checks import kajabi_import_guards
 from kajabi_sync.defs.freshness import weekly_export_freshness_sensor, weekly_export_on_time
 from kajabi_sync.defs.jobs import (
@@ -20,6 +21,6 @@ defs = dg.Definitions(
     asset_checks=[kajabi_import_guards, weekly_export_on_time],
     jobs=[weekly_kajabi_sync, merge_contacts_job],
     schedules=[weekly_kajabi_sync_schedule],
-    sensors=[new_kajabi_export_sensor, weekly_export_freshness_sensor],
-    resources=default_resources(),
+    sensors=[new_kajabi_export_sensor, weekly_export_freshness_sensor, import_alert_sensor],
+    resources={**default_resources(), ALERTS_RESOURCE: alert_channels_from_env()},
 )
