@@ -321,18 +321,19 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _contact_row(conn, email: str) -> pd.DataFrame:
     from psycopg import sql
 
-    from kajabi_sync.db.snapshot import CONTACT_COLUMNS, read_query
+    from kajabi_sync.db.snapshot import CONTACT_COLUMNS, manual_fields_sql, read_query
 
     columns = sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in CONTACT_COLUMNS)
     key = sql.Literal(email.strip().lower())
     return read_query(
         conn,
         sql.SQL(
-            """SELECT {columns}, c.source_system, c.deleted_at::text AS deleted_at FROM contacts c
+            """SELECT {columns}, {manual}, c.source_system, c.deleted_at::text AS deleted_at
+           FROM contacts c
            WHERE lower(c.email::text) = {key}
               OR c.id IN (SELECT contact_id FROM contact_emails WHERE lower(email::text) = {key})
            ORDER BY c.deleted_at NULLS FIRST LIMIT 1"""
-        ).format(columns=columns, key=key),
+        ).format(columns=columns, manual=manual_fields_sql("c"), key=key),
     )
 
 
@@ -535,6 +536,119 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- review, resolve -------------------------------------------------------------------------
+
+
+def _mask_items(items: pd.DataFrame) -> pd.DataFrame:
+    from kajabi_sync.defs.summary import mask_values
+    from kajabi_sync.masking import mask_email
+
+    if items.empty:
+        return items
+    return items.assign(
+        email=mask_email(items["email"]),
+        database_value=mask_values(items["field"], items["database_value"]).where(
+            items["field"] != "(contact)", mask_email(items["database_value"])
+        ),
+        kajabi_value=mask_values(items["field"], items["kajabi_value"]).where(
+            items["field"] != "(contact)", mask_email(items["kajabi_value"])
+        ),
+    )
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from kajabi_sync import settings
+    from kajabi_sync.db.connection import connect
+    from kajabi_sync.review.items import REVIEW_FILE, counts_by_kind, load_open_items
+    from kajabi_sync.review.kinds import KINDS
+
+    with connect(_database_url(args)) as conn:
+        items = load_open_items(conn)
+    if args.kind:
+        items = items[items["kind"] == args.kind]
+    if items.empty:
+        print(
+            "Nothing needs you: no open review item"
+            + (f" of kind {args.kind}" if args.kind else "")
+        )
+        return EXIT_OK
+    counts = counts_by_kind(items)
+    split = ", ".join(f"{n:,} {KINDS[k].label}" for k, n in counts.items() if n)
+    print(f"Needs you: {len(items):,} ({split})")
+    shown = items if args.show_personal_data else _mask_items(items)
+    columns = [
+        "review_id",
+        "kind",
+        "email",
+        "field",
+        "database_value",
+        "kajabi_value",
+        "suggestion",
+    ]
+    print(_frame_text(shown[columns].head(args.limit)))
+    if len(items) > args.limit:
+        print(f"  ... {len(items) - args.limit:,} more (--limit to see more)")
+    review_file = settings.reports_dir() / REVIEW_FILE
+    print(
+        f"\nDecide them in {review_file} (fill resolution; see README, Monday morning), then: "
+        f"kajabi-sync resolve {review_file} --yes"
+    )
+    return EXIT_OK
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from kajabi_sync.db.connection import connect
+    from kajabi_sync.review.decisions import bulk_decisions, read_decision_file
+    from kajabi_sync.review.items import load_open_items
+    from kajabi_sync.review.resolve import apply_decisions, check_decisions
+
+    bulk = args.kind or args.field or args.resolution
+    if args.file and bulk:
+        print(
+            "kajabi-sync: give either a review FILE or --kind/--field/--resolution, not both",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if not args.file and not (args.resolution and (args.kind or args.field)):
+        print(
+            "kajabi-sync: give a filled review FILE, or a bulk choice: --kind KIND "
+            "[--field FIELD] --resolution RESOLUTION",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    with connect(_database_url(args)) as conn:
+        if args.file:
+            decisions = read_decision_file(args.file)
+            source = Path(args.file).name
+        else:
+            decisions = bulk_decisions(
+                load_open_items(conn), args.resolution, kind=args.kind, field=args.field
+            )
+            source = (
+                " ".join(
+                    f"--{name} {value}"
+                    for name, value in (("kind", args.kind), ("field", args.field))
+                    if value
+                )
+                + f" --resolution {args.resolution}"
+            )
+        planned = check_decisions(conn, decisions)
+        print(f"{len(planned):,} decision(s) to apply:")
+        for item in planned:
+            print("  " + item.describe(args.show_personal_data))
+        if not args.yes:
+            print("Nothing was written. To apply all of them in one transaction, add --yes.")
+            return EXIT_OK
+        result = apply_decisions(conn, decisions, source=source, note=args.note)
+    print(
+        f"Applied as review run {result.review_run_id}: {result.decided} decision(s), "
+        f"{result.fields_written} field(s) written, {result.bases_changed} Kajabi value(s) "
+        f"recorded as seen, {len(result.merge_run_ids)} merged, {result.released} released.\n"
+        f"Undo with: kajabi-sync rollback {result.review_run_id} --yes"
+    )
+    return EXIT_OK
+
+
 # --- the parser -------------------------------------------------------------------------------
 
 EPILOG = "Exit codes: 0 done, 1 refused or failed (the reason on stderr), 2 wrong usage."
@@ -621,6 +735,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rollback.add_argument("--note", help="why (kept in the audit trail)")
     rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    review = command(
+        "review",
+        cmd_review,
+        "the open items that need a person (masked unless --show-personal-data)",
+        "List what the last applied import left for a person: conflicts, unattributed fields, "
+        "held duplicates. Decide them in needs_review.csv and apply it with kajabi-sync resolve.",
+    )
+    review.add_argument("--kind", help="only items of this kind (conflict, unattributed, ...)")
+    review.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
+    review.add_argument(
+        "--show-personal-data", action="store_true", help="show emails and values unmasked"
+    )
+
+    resolve = command(
+        "resolve",
+        cmd_resolve,
+        "apply the decisions of a filled needs_review.csv (or one bulk decision)",
+        "Check every decided row (all or nothing) and print what will happen, item by item. With "
+        "--yes, apply them in one transaction as a review run (undo: kajabi-sync rollback RUN). "
+        "Bulk: --kind unattributed --field city --resolution keep_database.",
+    )
+    resolve.add_argument("file", metavar="FILE", nargs="?", help="a filled needs_review.csv")
+    resolve.add_argument("--kind", help="bulk: every open item of this kind")
+    resolve.add_argument("--field", help="bulk: only items of this field")
+    resolve.add_argument("--resolution", help="bulk: keep_database, take_kajabi, merge or release")
+    resolve.add_argument("--yes", action="store_true", help="apply (without it: only show)")
+    resolve.add_argument("--note", help="why (kept in the audit trail)")
+    resolve.add_argument(
+        "--show-personal-data", action="store_true", help="show emails and values unmasked"
+    )
 
     demo = command("demo", cmd_demo, "generate demo data and run the weekly job on it")
     demo.add_argument(

@@ -15,11 +15,12 @@ from kajabi_sync.defs.jobs import (
 )
 from kajabi_sync.defs.merge_jobs import merge_contacts_job
 from kajabi_sync.defs.resources import default_resources
+from kajabi_sync.defs.review_jobs import apply_review_decisions
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets]),
     asset_checks=[kajabi_import_guards, weekly_export_on_time],
-    jobs=[weekly_kajabi_sync, merge_contacts_job],
+    jobs=[weekly_kajabi_sync, merge_contacts_job, apply_review_decisions],
     schedules=[weekly_kajabi_sync_schedule],
     sensors=[new_kajabi_export_sensor, weekly_export_freshness_sensor, import_alert_sensor],
     resources={**default_resources(), ALERTS_RESOURCE: alert_channels_from_env()},

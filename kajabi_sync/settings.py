@@ -2,7 +2,8 @@
 
 - ``KAJABI_SYNC_DATABASE_URL``: the contacts database (a libpq URL); unset = embedded PostgreSQL.
 - ``KAJABI_SYNC_DATA_DIR``: default ``data/`` at the repository root; exports arrive in
-  ``kajabi_exports/kajabi_contacts_YYYY-MM-DD.csv``, reports go to ``current/``.
+  ``kajabi_exports/kajabi_contacts_YYYY-MM-DD.csv``, reports go to ``current/``, filled review
+  files are dropped into ``review/`` (and moved to ``review/applied/`` once applied).
 - ``DAGSTER_HOME``: default ``dagster_home/``; the embedded database keeps its files there.
 - ``KAJABI_SYNC_FIRST_WEEK``: the first weekly partition (a date; its week's Monday is used).
 """
@@ -35,6 +36,11 @@ def exports_dir(base: Path | None = None) -> Path:
 
 def reports_dir(base: Path | None = None) -> Path:
     return (base or data_dir()) / "current"
+
+
+def review_dir(base: Path | None = None) -> Path:
+    """Filled review files dropped here are applied by the next weekly run before it plans."""
+    return (base or data_dir()) / "review"
 
 
 def dagster_home() -> Path:

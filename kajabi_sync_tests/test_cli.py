@@ -55,6 +55,8 @@ def test_wrong_usage_exits_2(capsys):
         "merge",
         "unmerge",
         "rollback",
+        "review",
+        "resolve",
         "demo",
         "migrate",
     }

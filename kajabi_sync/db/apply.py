@@ -97,20 +97,52 @@ def _text_columns(names) -> sql.Composable:
     return sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(n)) for n in names)
 
 
-def _stage(conn: psycopg.Connection, plan: ImpactPlan) -> None:
-    writes = plan.writes()[
-        ["contact_id", "field", "db_value", "kajabi_value", "decision", "reason"]
-    ]
+CHANGE_STAGE_COLUMNS: tuple[str, ...] = (
+    "contact_id",
+    "field",
+    "old_value",
+    "new_value",
+    "decision",
+    "reason",
+)
+
+
+def stage_field_changes(conn: psycopg.Connection, writes: pd.DataFrame) -> None:
+    """``stage_changes``: the field writes of a run (``CHANGE_STAGE_COLUMNS``, in that order),
+    read by ``write_staged_changes``."""
     conn.execute(
         "CREATE TEMP TABLE stage_changes (contact_id uuid, field text, old_value text, "
         "new_value text, decision text, reason text) ON COMMIT DROP"
     )
-    copy_frame(
+    copy_frame(conn, "stage_changes", writes.set_axis(list(CHANGE_STAGE_COLUMNS), axis=1))
+
+
+def write_staged_changes(conn: psycopg.Connection, run_id: int) -> None:
+    """Write ``stage_changes`` into contacts (one UPDATE) and into the audit of run ``run_id``."""
+    _update_contacts(conn)
+    conn.execute(
+        """INSERT INTO kajabi_sync.field_changes
+               (import_run_id, contact_id, field, old_value, new_value, decision, reason)
+           SELECT %s, contact_id, field, old_value, new_value, decision, reason FROM stage_changes""",
+        (run_id,),
+    )
+
+
+def stage_bases(conn: psycopg.Connection, bases: pd.DataFrame) -> None:
+    """``stage_base``: whole base rows (contact_id, kajabi_email, CONTACT_FIELDS) that
+    ``write_bases`` makes the three-way base."""
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE stage_base (contact_id uuid, kajabi_email text, {}) ON COMMIT DROP"
+        ).format(_text_columns(CONTACT_FIELDS))
+    )
+    copy_frame(conn, "stage_base", bases[["contact_id", "kajabi_email", *CONTACT_FIELDS]])
+
+
+def _stage(conn: psycopg.Connection, plan: ImpactPlan) -> None:
+    stage_field_changes(
         conn,
-        "stage_changes",
-        writes.set_axis(
-            ["contact_id", "field", "old_value", "new_value", "decision", "reason"], axis=1
-        ),
+        plan.writes()[["contact_id", "field", "db_value", "kajabi_value", "decision", "reason"]],
     )
     conn.execute(
         sql.SQL("CREATE TEMP TABLE stage_provenance (id uuid, {}) ON COMMIT DROP").format(
@@ -132,12 +164,7 @@ def _stage(conn: psycopg.Connection, plan: ImpactPlan) -> None:
             ["contact_id", "email", *CONTACT_FIELDS]
         ],
     )
-    conn.execute(
-        sql.SQL(
-            "CREATE TEMP TABLE stage_base (contact_id uuid, kajabi_email text, {}) ON COMMIT DROP"
-        ).format(_text_columns(CONTACT_FIELDS))
-    )
-    copy_frame(conn, "stage_base", plan.new_bases[["contact_id", "kajabi_email", *CONTACT_FIELDS]])
+    stage_bases(conn, plan.new_bases)
 
 
 def _field_value(alias: str) -> sql.Composable:
@@ -232,7 +259,7 @@ def _insert_new_contacts(conn: psycopg.Connection, run_id: int) -> int:
     return created
 
 
-def _write_bases(conn: psycopg.Connection, run_id: int) -> int:
+def write_bases(conn: psycopg.Connection, run_id: int) -> int:
     """Upsert the bases that changed, keeping the replaced rows for a rollback.
 
     A base the run creates gets no history row: the rollback knows it as a ``kajabi_base`` row
@@ -338,13 +365,7 @@ def _apply_in_transaction(
             json.dumps(record.overrides),
         ),
     ).fetchone()[0]
-    _update_contacts(conn)
-    conn.execute(
-        """INSERT INTO kajabi_sync.field_changes
-               (import_run_id, contact_id, field, old_value, new_value, decision, reason)
-           SELECT %s, contact_id, field, old_value, new_value, decision, reason FROM stage_changes""",
-        (run_id,),
-    )
+    write_staged_changes(conn, run_id)
     created = _insert_new_contacts(conn, run_id)
-    bases_changed = _write_bases(conn, run_id)
+    bases_changed = write_bases(conn, run_id)
     return ApplyResult(run_id, counts["fields_written"], created, bases_changed, counts)

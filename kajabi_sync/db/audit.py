@@ -38,6 +38,9 @@ ENRICHMENT_COLUMNS: tuple[str, ...] = (
     "notes",
 )
 
+# Runs ``rollback_run`` undoes: an import, or a review run (the user's decisions).
+ROLLBACK_KINDS: tuple[str, ...] = ("import", "review")
+
 # Runs that change contacts on their own account (a rollback only undoes another run).
 _LATER_WRITES = "r.id > %(run)s AND r.rolled_back_at IS NULL AND r.kind <> 'rollback'"
 
@@ -65,9 +68,11 @@ def _run_to_undo(conn: psycopg.Connection, run_id: int) -> dict:
         ).fetchone()
     if run is None:
         raise RollbackRefused(f"import run {run_id} does not exist; nothing was written")
-    if run["kind"] != "import":
+    if run["kind"] not in ROLLBACK_KINDS:
+        undo = " (undo a merge with: kajabi-sync unmerge RUN)" if run["kind"] == "merge" else ""
         raise RollbackRefused(
-            f"run {run_id} is a {run['kind']}, not an import; only imports can be rolled back"
+            f"run {run_id} is a {run['kind']}, not an import or a review run; only those can be "
+            f"rolled back{undo}"
         )
     if run["rolled_back_by"] is not None:
         raise RollbackRefused(
@@ -178,7 +183,7 @@ def _restore_bases(conn: psycopg.Connection, run_id: int) -> tuple[int, int]:
         {"run": run_id},
     ).rowcount
     # Created: a history row "existed = false", or (the apply writes none for the bases it
-    # creates, see apply._write_bases) still written by the run with no history row of it.
+    # creates, see apply.write_bases) still written by the run with no history row of it.
     deleted = conn.execute(
         """DELETE FROM kajabi_sync.kajabi_base b
            WHERE b.contact_id IN (SELECT contact_id FROM kajabi_sync.kajabi_base_history
@@ -206,6 +211,17 @@ def rollback_run(conn: psycopg.Connection, run_id: int, note: str | None = None)
     with conn.transaction():
         take_write_lock(conn)
         run = _run_to_undo(conn, run_id)
+        if run["kind"] == "review":
+            # Merges and releases the decisions made; imported here, as the review layer
+            # builds on this module.
+            from kajabi_sync.review.resolve import undo_review_extras
+
+            try:
+                undo_review_extras(conn, run_id)
+            except ApplyRefused as refused:
+                raise RollbackRefused(
+                    f"review run {run_id} cannot be rolled back: {refused}"
+                ) from None
         _stage(conn, run_id)
         blockers = _blockers(conn, run_id)
         if blockers:

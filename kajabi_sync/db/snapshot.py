@@ -15,7 +15,19 @@ from psycopg.rows import dict_row
 
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.normalize import nfc
-from kajabi_sync.survivorship.policy import PROVENANCE_COLUMNS
+from kajabi_sync.survivorship.policy import MANUAL_FIELDS_COLUMN, PROVENANCE_COLUMNS
+
+
+def manual_fields_sql(table: str = "contacts") -> sql.Composable:
+    """Per contact of ``table`` (a name or alias), the fields set by hand in a review run that
+    stands (``,first_name,city,``), as the column the policy's manual protection reads."""
+    return sql.SQL(
+        """(SELECT ',' || string_agg(DISTINCT m.field, ',') || ','
+            FROM kajabi_sync.manual_fields m
+            JOIN kajabi_sync.import_runs r ON r.id = m.review_run_id
+            WHERE m.contact_id = {}.id AND r.rolled_back_at IS NULL) AS {}"""
+    ).format(sql.Identifier(table), sql.Identifier(MANUAL_FIELDS_COLUMN))
+
 
 # Columns the plan and the naive-import comparison read from contacts.
 CONTACT_COLUMNS: tuple[str, ...] = tuple(
@@ -105,7 +117,10 @@ def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         contacts = read_query(
-            conn, sql.SQL("SELECT {} FROM contacts WHERE deleted_at IS NULL").format(columns)
+            conn,
+            sql.SQL("SELECT {}, {} FROM contacts WHERE deleted_at IS NULL").format(
+                columns, manual_fields_sql()
+            ),
         )
         emails = read_query(
             conn,

@@ -30,6 +30,13 @@ from kajabi_sync.masking import mask_email
 from kajabi_sync.matching.hold_store import record_holds
 from kajabi_sync.matching.holds import candidates_for_display
 from kajabi_sync.reports import write_csv
+from kajabi_sync.review.folder import apply_dropped_files
+from kajabi_sync.review.items import (
+    counts_by_kind,
+    record_review_items,
+    review_items,
+    write_review_file,
+)
 from kajabi_sync.survivorship.plan import ImpactPlan
 from kajabi_sync.survivorship.plan_settings import DESCRIPTIONS as PLAN_DESCRIPTIONS
 from kajabi_sync.survivorship.plan_settings import (
@@ -170,6 +177,13 @@ def impact_analysis(
     data_folder: DataFolder,
 ) -> dg.Output[ImpactPlan]:
     with database.connection() as conn:
+        # Decisions dropped into data/review/ go in first, so this plan no longer lists them.
+        applied = apply_dropped_files(conn, data_folder.review(), dagster_run_id=context.run.run_id)
+        for done in applied:
+            context.log.info(
+                f"applied review file {done.path.name}: review run {done.result.review_run_id}, "
+                f"{done.result.decided} decision(s)"
+            )
         week = plan_week(conn, validated_export.frame, config.plan_settings())
     # The later steps read the export's file, rejects and row count from the plan: at 1M rows
     # unpickling the whole validated export took ~3.5 s in each step that loaded it.
@@ -177,6 +191,8 @@ def impact_analysis(
     candidates = week.candidates
     candidates_path = write_csv(candidates, data_folder.reports() / DUPLICATE_CANDIDATES_REPORT)
     report = write_impact_report(plan, data_folder.reports())
+    items = review_items(plan)
+    review_path = write_review_file(items, data_folder.reports())
     figures = plan_figures(plan)
     by_field = plan.decision_counts().reset_index(names="decision")
     source = validated_export.source
@@ -185,10 +201,12 @@ def impact_analysis(
         previous_import(week.recent_runs, source.export_date if source else None),
         {
             "every decision, with its reason": str(report),
+            "what needs you (fill and apply)": str(review_path),
             "duplicate candidates": str(candidates_path),
             "rows rejected by validation": str(data_folder.reports() / REJECTS_REPORT),
         },
         title=f"Kajabi import, week of {context.partition_key}",
+        review_file=str(review_path),
     )
     return dg.Output(
         plan,
@@ -202,6 +220,9 @@ def impact_analysis(
             **{f"naive/{k}": v for k, v in plan.naive.items()},
             "decisions_by_field": _table(by_field),
             "report_file": dg.MetadataValue.path(str(report)),
+            "review_file": dg.MetadataValue.path(str(review_path)),
+            **{f"needs_review/{k}": v for k, v in counts_by_kind(items).items()},
+            "review_decisions_applied": sum(done.result.decided for done in applied),
             "merge_memory_bootstrapped": week.merge_memory_added,
             "duplicate_candidates_file": dg.MetadataValue.path(str(candidates_path)),
             "duplicate_candidates_preview": _table(candidates_for_display(candidates.head(20))),
@@ -240,6 +261,8 @@ def protected_contacts(
         result = apply_plan(conn, impact_analysis, record)
         # Remembered after the apply: they stay held in later weeks until the user decides.
         record_holds(conn, impact_analysis.held)
+        # What this import leaves for a person: the open list review files are checked against.
+        record_review_items(conn, review_items(impact_analysis), result.import_run_id)
         live = conn.execute("SELECT count(*) FROM contacts WHERE deleted_at IS NULL").fetchone()[0]
     return dg.Output(
         result,

@@ -55,6 +55,9 @@ class DataFolder(dg.ConfigurableResource):
     def exports(self) -> Path:
         return settings.exports_dir(self.root())
 
+    def review(self) -> Path:
+        return settings.review_dir(self.root())
+
     def reports(self) -> Path:
         folder = settings.reports_dir(self.root())
         folder.mkdir(parents=True, exist_ok=True)

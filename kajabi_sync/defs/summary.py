@@ -18,6 +18,8 @@ import pandas as pd
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.masking import mask_email, mask_phone
 from kajabi_sync.matching.holds import candidates_for_display
+from kajabi_sync.review.items import counts_by_kind, review_items
+from kajabi_sync.review.kinds import KINDS
 from kajabi_sync.survivorship.decisions import DIVERGENT_DECISIONS, EMAIL_DECISIONS, Decision
 from kajabi_sync.survivorship.plan import ImpactPlan
 from kajabi_sync.survivorship.report import divergence_by_field, plan_figures
@@ -160,9 +162,28 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
-def _headline(figures: Mapping[str, int], naive: Mapping[str, int]) -> list[str]:
-    edits, emails = figures.get("protected_edit", 0), figures.get("email_change", 0)
-    needs = figures["conflict"] + figures["held_for_review"] + edits + emails
+def needs_you(needs: Mapping[str, int], review_file: str | None) -> list[str]:
+    """The "Needs you" line: open review items by kind, the file and the command that applies it."""
+    total = sum(needs.values())
+    if not total:
+        return ["- **Nothing needs you** this week: no conflicts, no duplicate candidates held."]
+    split = ", ".join(f"{n:,} {KINDS[k].label}" for k, n in needs.items() if n)
+    lines = [f"- **Needs you: {total:,}** ({split})."]
+    if review_file:
+        lines.append(
+            f"  Fill the `resolution` column of {code_span(review_file)} and apply it with "
+            f"{code_span(f'kajabi-sync resolve {review_file}')} (add `--yes` to apply), or drop "
+            "the filled file into `data/review/` for the next weekly run."
+        )
+    return lines
+
+
+def _headline(
+    figures: Mapping[str, int],
+    naive: Mapping[str, int],
+    needs: Mapping[str, int],
+    review_file: str | None,
+) -> list[str]:
     lines = [
         f"- **Will write {figures['fields_to_write']:,} fields** ({figures['fill']:,} fills, "
         f"{figures['update']:,} updates) and **create {figures['new_contacts']:,} contacts**, "
@@ -171,18 +192,12 @@ def _headline(figures: Mapping[str, int], naive: Mapping[str, int]) -> list[str]
         f"better ({figures['protected']:,} enriched by another source, {figures['kept_db']:,} newer "
         f"than Kajabi's); a naive import would have overwritten "
         f"{naive.get('values_overwritten', 0):,} values.",
-        f"- **Needs you: {needs:,}** ({figures['conflict']:,} conflicts, "
-        f"{figures['held_for_review']:,} duplicate candidates held"
-        + (f", {edits:,} Kajabi edits of protected fields" if edits else "")
-        + (f", {emails:,} email changes to confirm" if emails else "")
-        + ")."
-        if needs
-        else "- **Nothing needs you** this week: no conflicts, no duplicate candidates held.",
+        *needs_you(needs, review_file),
     ]
     if figures["unattributed"]:
         lines.append(
             f"- First import: {figures['unattributed']:,} differing values kept as the database has "
-            "them (`unattributed`), listed in the full report."
+            "them (`unattributed`), listed for review."
         )
     return lines
 
@@ -277,7 +292,7 @@ def _held(plan: ImpactPlan, limit: int) -> list[str]:
         lines += ["", f"… and {len(held) - limit:,} more."]
     lines += [
         "",
-        "Decide each with `kajabi-sync merge` (same person) or release it (a new contact).",
+        "Decide each in the review file: `merge` (same person) or `release` (a new contact).",
     ]
     return lines
 
@@ -289,14 +304,17 @@ def impact_summary(
     *,
     title: str = "This week's Kajabi import",  # markdown: escape untrusted parts (code_span)
     review_limit: int = 10,
+    review_file: str | None = None,
 ) -> str:
     """The markdown summary: headline, this week vs ``previous`` (an ``import_runs`` row, e.g.
     ``previous_import(recent_runs(conn))``; None before the first import), decisions per field,
     what a naive import would have destroyed, what needs review (masked, at most
-    ``review_limit`` rows each), and ``reports`` ({what it is: path}) for the full detail."""
+    ``review_limit`` rows each), and ``reports`` ({what it is: path}) for the full detail.
+    ``review_file``: the week's ``needs_review.csv``, named with the command that applies it."""
     figures = week_figures(plan)
     impact_report = next(iter(reports.values()), "import_impact_analysis.csv")
-    lines = [f"## {title}", "", *_headline(figures, plan.naive), ""]
+    needs = counts_by_kind(review_items(plan))
+    lines = [f"## {title}", "", *_headline(figures, plan.naive, needs, review_file), ""]
     lines += ["### This week vs last week", "", *_week_over_week(figures, previous), ""]
     lines += ["### Decisions per field", "", *_decisions_by_field(plan), ""]
     lines += [

@@ -20,12 +20,21 @@ Comparison = Literal["text", "phone", "postal", "exact"]
 _ARROW_TEXT = pd.StringDtype("pyarrow")
 
 
+# The snapshot column listing, per contact, the fields a person set by hand in a review
+# decision (``,first_name,city,``; see ``db.snapshot``). Not a column of ``contacts``.
+MANUAL_FIELDS_COLUMN = "manual_fields"
+
+
 @dataclass(frozen=True)
 class Protection:
-    """A database column whose content marks a field as enriched by another source."""
+    """A database column whose content marks a field as enriched by another source.
+
+    ``manual``: the field (any of ``fields``) was set by hand in a review decision
+    (``MANUAL_FIELDS_COLUMN``)."""
 
     column: str
-    kind: Literal["present", "non_kajabi_source"]
+    kind: Literal["present", "non_kajabi_source", "manual"]
+    fields: tuple[str, ...] = ()
 
     def applies(self, contacts: pd.DataFrame) -> pd.Series:
         return pd.Series(self.verdict(contacts)[0], index=contacts.index, dtype="boolean")
@@ -43,17 +52,25 @@ class Protection:
         Only the rows holding a value are examined, as Arrow-backed text: the provenance
         columns are mostly empty, and Python-object string methods over every contact of every
         rule were 14 s of the plan's 37 s at 1,000,000 contacts."""
+        if self.column not in contacts:  # a frame without manual fields (none were set)
+            return np.zeros(len(contacts), dtype=bool), np.empty(0, dtype=object)
         column = contacts[self.column]
         held = np.flatnonzero(column.notna().to_numpy())
         value = column.iloc[held].astype(_ARROW_TEXT).str.strip()
         hit = value != ""
         if self.kind == "non_kajabi_source":
             hit &= value.str.casefold() != "kajabi"
+        if self.kind == "manual":
+            hit &= np.logical_or.reduce(
+                [value.str.contains(f",{f},", regex=False).fillna(False) for f in self.fields]
+            )
         hit = hit.fillna(False).to_numpy(dtype=bool)
         applies = np.zeros(len(contacts), dtype=bool)
         applies[held[hit]] = True
         if self.kind == "present":
             why = np.full(int(hit.sum()), f"{self.column} is set", dtype=object)
+        elif self.kind == "manual":
+            why = np.full(int(hit.sum()), "set by hand in a review decision (manual)", dtype=object)
         else:
             why = ("came from " + value[hit] + f" ({self.column})").to_numpy(dtype=object)
         return applies, why
@@ -68,19 +85,34 @@ class FieldPolicy:
     address_unit: bool = False
 
 
-_ADDRESS_PROTECTION = (Protection("billing_address_source", "non_kajabi_source"),)
+def _manual(*fields: str) -> Protection:
+    return Protection(MANUAL_FIELDS_COLUMN, "manual", fields)
+
+
+# A hand-set part of the address protects the whole address (it is one unit).
+_ADDRESS_PROTECTION = (
+    Protection("billing_address_source", "non_kajabi_source"),
+    _manual(*ADDRESS_FIELDS),
+)
 
 POLICY: dict[str, FieldPolicy] = {
     policy.field: policy
     for policy in (
-        FieldPolicy("first_name", "text", (Protection("paypal_first_name", "present"),)),
-        FieldPolicy("last_name", "text", (Protection("paypal_last_name", "present"),)),
+        FieldPolicy(
+            "first_name",
+            "text",
+            (Protection("paypal_first_name", "present"), _manual("first_name")),
+        ),
+        FieldPolicy(
+            "last_name", "text", (Protection("paypal_last_name", "present"), _manual("last_name"))
+        ),
         FieldPolicy(
             "phone",
             "phone",
             (
                 Protection("phone_source", "non_kajabi_source"),
                 Protection("paypal_phone", "present"),
+                _manual("phone"),
             ),
         ),
         *(
@@ -92,8 +124,8 @@ POLICY: dict[str, FieldPolicy] = {
             )
             for f in ADDRESS_FIELDS
         ),
-        FieldPolicy("kajabi_id", "exact"),
-        FieldPolicy("kajabi_member_id", "exact"),
+        FieldPolicy("kajabi_id", "exact", (_manual("kajabi_id"),)),
+        FieldPolicy("kajabi_member_id", "exact", (_manual("kajabi_member_id"),)),
     )
 }
 assert tuple(POLICY) == CONTACT_FIELDS, "the policy must cover exactly the Kajabi fields, in order"
@@ -101,11 +133,13 @@ assert tuple(POLICY) == CONTACT_FIELDS, "the policy must cover exactly the Kajab
 # Every field of a contact that another system created is protected.
 CONTACT_PROTECTION = Protection("source_system", "non_kajabi_source")
 
-# The database columns the policy reads (the apply re-checks them before writing).
+# The database columns the policy reads (the apply re-checks them before writing). Manual
+# fields are not a contacts column: a review run that sets one writes the field itself, which
+# the apply re-checks.
 PROVENANCE_COLUMNS: tuple[str, ...] = tuple(
     dict.fromkeys(
         [CONTACT_PROTECTION.column]
-        + [p.column for policy in POLICY.values() for p in policy.protections]
+        + [p.column for policy in POLICY.values() for p in policy.protections if p.kind != "manual"]
     )
 )
 

@@ -98,7 +98,15 @@ def test_headline_says_what_it_will_do_protect_and_what_needs_a_person():
     text = impact_summary(WEEK, LAST_WEEK, REPORTS)
     assert "**Will write 2 fields** (1 fills, 1 updates) and **create 2 contacts**" in text
     assert "**Protected 1 values**" in text and "overwritten 42 values" in text
-    assert "**Needs you: 2** (2 conflicts, 0 duplicate candidates held)" in text
+    assert "**Needs you: 2** (2 conflicts)" in text
+    assert "kajabi-sync resolve" not in text  # no review file named, no command to name
+
+
+def test_needs_you_names_the_review_file_and_the_command_that_applies_it():
+    text = impact_summary(WEEK, LAST_WEEK, REPORTS, review_file="/data/current/needs_review.csv")
+    assert "**Needs you: 2** (2 conflicts)" in text
+    assert "`/data/current/needs_review.csv`" in text
+    assert "`kajabi-sync resolve /data/current/needs_review.csv`" in text
 
 
 def test_this_week_against_last_week_with_the_change():

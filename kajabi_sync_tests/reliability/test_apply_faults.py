@@ -154,8 +154,8 @@ def test_connection_dropped_at_commit_says_the_outcome_is_unknown_and_a_rerun_is
     with monkeypatch.context() as patch:  # the last step before COMMIT
         patch.setattr(
             apply_module,
-            "_write_bases",
-            _terminating_after(apply_module._write_bases, seeded, terminated),
+            "write_bases",
+            _terminating_after(apply_module.write_bases, seeded, terminated),
         )
         with pytest.raises(CommitOutcomeUnknown, match="may or may not have been applied"):
             apply_url(seeded, plan)

@@ -1,0 +1,210 @@
+"""The review loop on the demo, against the real database: week 1, fill the review file, resolve
+it, week 2 (the issue's "Done when"), and the refusals that change nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import psycopg
+import pytest
+
+from kajabi_sync.cli import main
+from kajabi_sync.db.audit import rollback_run
+from kajabi_sync.demo import DemoSpec, generate_demo
+from kajabi_sync.review.decisions import _cell
+from kajabi_sync.review.items import REVIEW_COLUMNS, REVIEW_ENCODING
+from kajabi_sync_tests.review.demo_weeks import WEEK_1, WEEK_2, read_review, review_file, run_week
+
+CUSTOM_PHONE = "+1 720 555 0199"
+
+
+def state(url: str) -> dict[str, list[tuple]]:
+    """What the decisions may change, as rows (audit tables and timestamps left out)."""
+    queries = {
+        "contacts": """SELECT id::text, email::text, first_name, last_name, phone, address_line_1,
+                              address_line_2, city, state, postal_code, country, kajabi_id,
+                              kajabi_member_id, deleted_at IS NOT NULL FROM contacts ORDER BY id""",
+        "contact_emails": """SELECT contact_id::text, lower(email::text), is_primary, source
+                             FROM contact_emails ORDER BY 1, 2""",
+        "bases": """SELECT contact_id::text, kajabi_email, first_name, last_name, phone,
+                           address_line_1, address_line_2, city, state, postal_code, country,
+                           kajabi_id, kajabi_member_id FROM kajabi_sync.kajabi_base ORDER BY 1""",
+        "merge_memory": """SELECT merged_email, surviving_contact_id::text FROM kajabi_sync.merged_from
+                           WHERE undone_at IS NULL ORDER BY 1""",
+        "holds": """SELECT email, status, candidate_contact_id::text FROM kajabi_sync.duplicate_holds
+                    ORDER BY 1""",
+        "manual": """SELECT m.contact_id::text, m.field FROM kajabi_sync.manual_fields m
+                     JOIN kajabi_sync.import_runs r ON r.id = m.review_run_id
+                     WHERE r.rolled_back_at IS NULL ORDER BY 1, 2""",
+    }
+    with psycopg.connect(url) as conn:
+        return {name: conn.execute(query).fetchall() for name, query in queries.items()}
+
+
+@pytest.fixture
+def week_one(db_url: str, data_dir: Path) -> pd.DataFrame:
+    generate_demo(db_url, data_dir, DemoSpec(weeks=2))
+    assert run_week(db_url, data_dir, WEEK_1).success
+    return read_review(review_file(data_dir))
+
+
+def fill(items: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """Some keep_database, some take_kajabi, one value, one merge, one release."""
+    filled = items.copy()
+    phones = filled.index[(filled["kind"] == "unattributed") & (filled["field"] == "phone")]
+    lines = filled.index[(filled["kind"] == "unattributed") & (filled["field"] == "address_line_2")]
+    held = filled.index[filled["kind"] == "held_duplicate"]
+    assert len(phones) >= 4 and len(lines) >= 3 and len(held) >= 2
+    filled.loc[phones[:3], "resolution"] = "keep_database"
+    filled.loc[lines[:3], "resolution"] = "take_kajabi"
+    filled.loc[phones[3], ["resolution", "value"]] = ["value", CUSTOM_PHONE]
+    filled.loc[held[0], "resolution"] = "merge"
+    filled.loc[held[1], "resolution"] = "release"
+    decided = {
+        row["review_id"]: row for row in filled[filled["resolution"] != ""].to_dict("records")
+    }
+    return filled, decided
+
+
+def save(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, index=False, encoding=REVIEW_ENCODING)
+    return path
+
+
+def field_value(url: str, contact_id: str, field: str) -> str | None:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            f"SELECT {field} FROM contacts WHERE id = %s", (contact_id,)
+        ).fetchone()[0]
+
+
+def live_contact_with(url: str, email: str) -> bool:
+    with psycopg.connect(url) as conn:
+        return bool(
+            conn.execute(
+                """SELECT count(*) FROM contacts
+                   WHERE deleted_at IS NULL AND lower(email::text) = lower(%s)""",
+                (email,),
+            ).fetchone()[0]
+        )
+
+
+def test_the_review_file_is_what_a_spreadsheet_opens(week_one, data_dir):
+    raw = review_file(data_dir).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads it as UTF-8
+    assert tuple(week_one.columns) == REVIEW_COLUMNS
+    assert set(week_one["kind"]) == {"unattributed", "held_duplicate"}
+    phones = week_one.loc[week_one["field"] == "phone", "kajabi_value"]
+    assert phones.str.startswith("+").any()  # phones keep their '+', not prefixed with "'"
+    assert week_one["review_id"].is_unique
+    assert (week_one[["resolution", "value", "note"]] == "").all().all()
+
+
+def test_done_when_resolve_then_week_two(week_one, db_url, data_dir, tmp_path, capsys):
+    filled, decided = fill(week_one)
+    path = save(filled, tmp_path / "decisions.csv")
+    before = state(db_url)
+
+    # Without --yes: the plan, item by item, masked, and nothing written.
+    assert main(["--database-url", db_url, "resolve", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert f"{len(decided)} decision(s) to apply" in shown
+    for rid in decided:
+        assert rid in shown
+    assert all(row["email"] not in shown for row in decided.values())
+    assert state(db_url) == before
+
+    assert main(["--database-url", db_url, "resolve", str(path), "--yes"]) == 0
+    out = capsys.readouterr().out
+    run = int(out.split("review run ")[1].split(":")[0])
+    after = state(db_url)
+
+    # The decision run rolls back exactly, and can then be applied again.
+    with psycopg.connect(db_url) as conn:
+        rollback_run(conn, run)
+    assert state(db_url) == before
+    assert main(["--database-url", db_url, "resolve", str(path), "--yes"]) == 0
+    capsys.readouterr()
+    assert state(db_url) == after
+
+    for rid, row in decided.items():
+        if row["kind"] != "unattributed":
+            continue
+        now = field_value(db_url, row["contact_id"], row["field"])
+        expected = {
+            "keep_database": row["database_value"] or None,
+            "take_kajabi": _cell(row["kajabi_value"]),  # the file's "'-" is Kajabi's "-"
+            "value": CUSTOM_PHONE,
+        }[row["resolution"]]
+        assert now == expected, rid
+
+    assert run_week(db_url, data_dir, WEEK_2).success
+    week_two = read_review(review_file(data_dir))
+    assert not set(week_two["review_id"]) & set(decided)
+    for rid, row in decided.items():
+        if row["kind"] == "unattributed":
+            now = field_value(db_url, row["contact_id"], row["field"])
+            assert now == after_value(after, row), rid
+    merged = next(r for r in decided.values() if r["resolution"] == "merge")
+    released = next(r for r in decided.values() if r["resolution"] == "release")
+    assert live_contact_with(db_url, released["email"])
+    assert not live_contact_with(db_url, merged["email"])
+    with psycopg.connect(db_url) as conn:
+        owner = conn.execute(
+            "SELECT contact_id::text FROM contact_emails WHERE lower(email::text) = lower(%s)",
+            (merged["email"],),
+        ).fetchone()
+    assert owner == (merged["contact_id"],)
+
+
+def after_value(snapshot: dict[str, list[tuple]], row: dict) -> str | None:
+    fields = [
+        "id", "email", "first_name", "last_name", "phone", "address_line_1", "address_line_2",
+        "city", "state", "postal_code", "country", "kajabi_id", "kajabi_member_id", "deleted",
+    ]  # fmt: skip
+    contact = next(c for c in snapshot["contacts"] if c[0] == row["contact_id"])
+    return contact[fields.index(row["field"])]
+
+
+def test_a_bad_file_changes_nothing_and_names_each_row(
+    week_one, db_url, data_dir, tmp_path, capsys
+):
+    filled, _ = fill(week_one)
+    rows = filled.index[filled["resolution"] != ""]
+    phone_row = filled.index[(filled["resolution"] == "value")][0]
+    filled.loc[phone_row, "value"] = "call me maybe"  # malformed
+    filled.loc[rows[0], "review_id"] = "U-000000000000"  # unknown
+    filled.loc[rows[1], "resolution"] = "merge"  # not allowed for a field item
+    stale = filled.loc[rows[4]]
+    with psycopg.connect(db_url) as conn:  # the database moved since the file was written
+        conn.execute(
+            f"UPDATE contacts SET {stale['field']} = 'Suite 9' WHERE id = %s",
+            (stale["contact_id"],),
+        )
+    path = save(filled, tmp_path / "decisions.csv")
+    before = state(db_url)
+    assert main(["--database-url", db_url, "resolve", str(path), "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "4 row(s) cannot be applied, so nothing was written" in err
+    assert "review_id U-000000000000: unknown review_id" in err
+    assert "unknown review_id" in err
+    assert "resolution 'merge' is not allowed for unattributed items" in err
+    assert "malformed value for phone" in err
+    assert f"review_id {stale['review_id']}: stale" in err
+    assert state(db_url) == before
+
+
+def test_bulk_decision_and_review_listing(week_one, db_url, capsys):
+    assert main(["--database-url", db_url, "review"]) == 0
+    listing = capsys.readouterr().out
+    assert f"Needs you: {len(week_one)}" in listing
+    assert not any(email in listing for email in week_one["email"])
+    count = int(((week_one["kind"] == "unattributed") & (week_one["field"] == "phone")).sum())
+    args = ["--database-url", db_url, "resolve", "--kind", "unattributed", "--field", "phone"]
+    assert main([*args, "--resolution", "keep_database", "--yes"]) == 0
+    assert f"{count} decision(s)" in capsys.readouterr().out
+    assert main(["--database-url", db_url, "review", "--kind", "unattributed"]) == 0
+    assert f"Needs you: {int((week_one['kind'] == 'unattributed').sum()) - count}" in (
+        capsys.readouterr().out
+    )
