@@ -375,8 +375,16 @@ def cmd_contact(args: argparse.Namespace) -> int:
     from kajabi_sync.db.connection import connect
     from kajabi_sync.db.snapshot import read_query
     from kajabi_sync.fields import CONTACT_FIELDS
+    from kajabi_sync.review.lookup import UnknownReference, contact_reference
 
     with connect(_database_url(args)) as conn:
+        try:
+            reference = contact_reference(conn, args.who)
+        except UnknownReference as unknown:
+            raise NotFound(str(unknown)) from None
+        args.email = reference.email
+        if reference.item_line():
+            print(reference.item_line())
         contact = _contact_row(conn, args.email)
         history = contact_history(conn, args.email)
         bases = pd.DataFrame()
@@ -700,7 +708,11 @@ def build_parser() -> argparse.ArgumentParser:
     contact = command(
         "contact", cmd_contact, "a contact's fields, their provenance and history of changes"
     )
-    contact.add_argument("email", metavar="EMAIL", help="any of the contact's email addresses")
+    contact.add_argument(
+        "who",
+        metavar="CONTACT",
+        help="a contact id, a review_id (from needs_review.csv or the UI) or any of its emails",
+    )
     contact.add_argument("--limit", type=int, default=50, help="history rows to show (default 50)")
 
     merge = command(

@@ -10,8 +10,9 @@ Example run config (Launchpad)::
           merged_id: "<uuid>"      # merge: the contact merged away (soft-deleted)
           reason: "same person, two sign-ups"
 
-``unmerge`` needs ``merge_run_id``; ``release`` needs ``email``; ``approve`` needs ``email`` and
-optionally ``contact_id`` (default: the held candidate). Each action is one transaction.
+``unmerge`` needs ``merge_run_id``; ``release`` and ``approve`` need the held sign-up's
+``review_id`` (as the UI and needs_review.csv show it) or its ``email``; ``approve`` takes an
+optional ``contact_id`` (default: the held candidate). Each action is one transaction.
 """
 
 from typing import Literal
@@ -23,6 +24,7 @@ from kajabi_sync.defs.resources import ContactsDatabase
 from kajabi_sync.masking import mask_email
 from kajabi_sync.matching.hold_store import approve_hold, release_hold
 from kajabi_sync.matching.merges import MergeRefused, merge_contacts, unmerge
+from kajabi_sync.review.items import find_item
 
 
 class MergeDecision(dg.Config):
@@ -32,6 +34,7 @@ class MergeDecision(dg.Config):
     survivor_id: str | None = None
     merged_id: str | None = None
     merge_run_id: int | None = None
+    review_id: str | None = None  # release/approve: the held duplicate's review_id
     email: str | None = None
     contact_id: str | None = None
     reason: str = "decided by the user in Dagster"
@@ -59,7 +62,17 @@ def run_decision(config: MergeDecision, conn, dagster_run_id: str | None = None)
         _need(config, "merge_run_id")
         run = unmerge(conn, config.merge_run_id, config.reason, dagster_run_id=dagster_run_id)
         return {"action": "unmerge", "unmerge_run_id": run, "undid_run": config.merge_run_id}
-    _need(config, "email")
+    if config.review_id:
+        item = find_item(conn, config.review_id)
+        if item is None or item["kind"] != "held_duplicate":
+            raise MergeRefused(
+                f"{config.review_id} is not a held duplicate's review_id (see kajabi-sync review)"
+            )
+        config = config.model_copy(
+            update={"email": item["email"], "contact_id": config.contact_id or item["contact_id"]}
+        )
+    if not config.email:
+        raise MergeRefused(f"action {config.action!r} needs review_id (or email) in the run config")
     if config.action == "release":
         release_hold(conn, config.email, config.reason)
         return {"action": "release", "email": _masked(config.email)}

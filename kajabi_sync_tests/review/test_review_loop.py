@@ -208,3 +208,104 @@ def test_bulk_decision_and_review_listing(week_one, db_url, capsys):
     assert f"Needs you: {int((week_one['kind'] == 'unattributed').sum()) - count}" in (
         capsys.readouterr().out
     )
+
+
+def test_contact_accepts_an_id_a_review_id_or_an_email(week_one, db_url, capsys):
+    item = week_one[week_one["kind"] == "unattributed"].iloc[0]
+    held = week_one[week_one["kind"] == "held_duplicate"].iloc[0]
+    for who in (item["contact_id"], item["review_id"], item["review_id"].lower(), item["email"]):
+        assert main(["--database-url", db_url, "contact", who]) == 0, who
+        out = capsys.readouterr().out
+        assert f"Contact {item['email']}" in out and item["contact_id"] in out
+    assert main(["--database-url", db_url, "contact", held["review_id"]]) == 0
+    out = capsys.readouterr().out
+    assert f"the held sign-up {held['email']} looks like this contact" in out
+    assert f"Contact {held['database_value']}" in out
+    assert main(["--database-url", db_url, "contact", "U-000000000000"]) == 1
+    assert "no review item U-000000000000" in capsys.readouterr().err
+
+
+def test_merge_job_takes_the_review_id_the_ui_shows(week_one, db_url):
+    from kajabi_sync.defs.merge_jobs import MergeDecision, run_decision
+
+    held = week_one[week_one["kind"] == "held_duplicate"].iloc[:2]
+    with psycopg.connect(db_url) as conn:
+        merged = run_decision(
+            MergeDecision(action="approve", review_id=held.iloc[0]["review_id"]), conn
+        )
+        released = run_decision(
+            MergeDecision(action="release", review_id=held.iloc[1]["review_id"]), conn
+        )
+        statuses = dict(
+            conn.execute(
+                "SELECT email, status FROM kajabi_sync.duplicate_holds WHERE email = ANY(%s)",
+                ([e.lower() for e in held["email"]],),
+            ).fetchall()
+        )
+    assert merged["merge_run_id"] > 0 and released["action"] == "release"
+    assert statuses == {
+        held.iloc[0]["email"].lower(): "merged",
+        held.iloc[1]["email"].lower(): "released",
+    }
+    assert live_contact_with(db_url, held.iloc[0]["email"]) is False
+
+
+def test_a_file_dropped_into_review_is_applied_before_the_next_plan(week_one, db_url, data_dir):
+    filled, decided = fill(week_one)
+    inbox = data_dir / "review"
+    inbox.mkdir()
+    save(filled, inbox / "monday.csv")
+    result = run_week(db_url, data_dir, WEEK_2)
+    assert result.success
+    assert not (inbox / "monday.csv").exists()
+    applied = list((inbox / "applied").iterdir())
+    assert len(applied) == 1 and applied[0].name.startswith("monday.review_run_")
+    metadata = result.asset_materializations_for_node("impact_analysis")[0].metadata
+    assert metadata["review_decisions_applied"].value == len(decided)
+    week_two = read_review(review_file(data_dir))
+    assert not set(week_two["review_id"]) & set(decided)
+    released = next(r for r in decided.values() if r["resolution"] == "release")
+    assert live_contact_with(db_url, released["email"])
+
+
+def test_a_refused_dropped_file_stops_the_week_before_anything_is_written(
+    week_one, db_url, data_dir
+):
+    filled, _ = fill(week_one)
+    filled.loc[filled["resolution"] == "value", "value"] = "not a phone"
+    inbox = data_dir / "review"
+    inbox.mkdir()
+    save(filled, inbox / "monday.csv")
+    before = state(db_url)
+    result = run_week(db_url, data_dir, WEEK_2)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.to_string()
+    assert "monday.csv" in message and "malformed value for phone" in message
+    assert (inbox / "monday.csv").exists()
+    assert state(db_url) == before
+
+
+def test_the_dagster_job_applies_a_file_from_its_config(week_one, db_url, data_dir):
+
+    from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
+    from kajabi_sync.defs.review_jobs import apply_review_decisions
+
+    filled, decided = fill(week_one)
+    save(filled, data_dir / "current" / "filled.csv")
+    result = apply_review_decisions.execute_in_process(
+        run_config={"ops": {"apply_review_file": {"config": {"file": "current/filled.csv"}}}},
+        resources={
+            "database": ContactsDatabase(url=db_url),
+            "data_folder": DataFolder(path=str(data_dir)),
+        },
+    )
+    assert result.success
+    outcome = result.output_for_node("apply_review_file")
+    assert outcome["decided"] == len(decided)
+    assert outcome["undo"] == f"kajabi-sync rollback {outcome['review_run_id']} --yes"
+    with psycopg.connect(db_url) as conn:
+        kind = conn.execute(
+            "SELECT kind FROM kajabi_sync.import_runs WHERE id = %s", (outcome["review_run_id"],)
+        ).fetchone()[0]
+    assert kind == "review"
