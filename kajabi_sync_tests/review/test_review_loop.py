@@ -182,11 +182,16 @@ def test_a_bad_file_changes_nothing_and_names_each_row(
             f"UPDATE contacts SET {stale['field']} = 'Suite 9' WHERE id = %s",
             (stale["contact_id"],),
         )
+    used = {rows[0], rows[1], rows[4], phone_row}
+    moved = next(i for i in rows if i not in used and filled.at[i, "kind"] == "unattributed")
+    filled.loc[moved, "kajabi_value"] = "Apt 12B"  # Kajabi's value is not what the file saw
     path = save(filled, tmp_path / "decisions.csv")
     before = state(db_url)
     assert main(["--database-url", db_url, "resolve", str(path), "--yes"]) == 1
     err = capsys.readouterr().err
-    assert "4 row(s) cannot be applied, so nothing was written" in err
+    assert "5 row(s) cannot be applied, so nothing was written" in err
+    field = filled.at[moved, "field"]
+    assert f"review_id {filled.at[moved, 'review_id']}: stale: Kajabi's {field} changed" in err
     assert "review_id U-000000000000: unknown review_id" in err
     assert "unknown review_id" in err
     assert "resolution 'merge' is not allowed for unattributed items" in err
@@ -309,3 +314,31 @@ def test_the_dagster_job_applies_a_file_from_its_config(week_one, db_url, data_d
             "SELECT kind FROM kajabi_sync.import_runs WHERE id = %s", (outcome["review_run_id"],)
         ).fetchone()[0]
     assert kind == "review"
+
+
+def test_a_value_set_by_hand_is_protected_from_a_later_kajabi_edit(
+    week_one, db_url, data_dir, tmp_path
+):
+    from kajabi_sync.db.snapshot import load_snapshot
+    from kajabi_sync.kajabi import read_kajabi_export, validate_export
+    from kajabi_sync.survivorship.plan import build_plan
+
+    filled, decided = fill(week_one)
+    manual = next(r for r in decided.values() if r["resolution"] == "value")
+    assert (
+        main(["--database-url", db_url, "resolve", str(save(filled, tmp_path / "d.csv")), "--yes"])
+        == 0
+    )
+    export = validate_export(
+        read_kajabi_export(data_dir / "kajabi_exports" / "kajabi_contacts_2025-11-17.csv")
+    ).frame
+    row = export["email"] == manual["email"].lower()
+    assert row.sum() == 1
+    export.loc[row, "phone"] = "+1 303 555 0142"  # a Kajabi-side edit after the decision
+    with psycopg.connect(db_url) as conn:
+        plan = build_plan(export, load_snapshot(conn))
+    change = plan.changes[
+        (plan.changes["contact_id"] == manual["contact_id"]) & (plan.changes["field"] == "phone")
+    ].iloc[0]
+    assert change["decision"] == "protected"
+    assert "set by hand in a review decision (manual)" in change["reason"]
