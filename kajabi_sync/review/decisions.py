@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import email_validator
+import numpy as np
 import pandas as pd
 import phonenumbers
 
@@ -149,18 +150,25 @@ def value_problem(field: str, value: str) -> str | None:
     return None
 
 
-def _key(field: str, value: str | None) -> str | None:
+def _keys(field: str, values: pd.Series) -> pd.Series:
     policy = POLICY.get(field)
-    series = pd.Series([value], dtype="string")
-    key = comparison_key(series, policy.comparison) if policy else series.str.strip()
-    out = key.iloc[0]
-    if pd.isna(out) or out == "":
-        return None
-    text = str(out)
+    text = values.astype("string")
+    key = comparison_key(text, policy.comparison) if policy else text.str.strip()
+    key = key.astype("string").mask(key == "")
     # A spreadsheet may drop the leading zeros of a number-looking cell (a postal code).
-    return (text.lstrip("0") or "0") if text.isdigit() else text
+    digits = key.str.fullmatch(r"\d+").fillna(False)
+    stripped = key.str.lstrip("0").mask(lambda k: k == "", "0")
+    return key.mask(digits, stripped)
 
 
-def same_value(field: str, left: str | None, right: str | None) -> bool:
-    """Whether two values of ``field`` mean the same (the field's comparison)."""
-    return _key(field, left) == _key(field, right)
+def same_values(fields: pd.Series, left: pd.Series, right: pd.Series) -> np.ndarray:
+    """Per row, whether ``left`` and ``right`` mean the same value of that row's field (the
+    field's comparison; empty equals empty). Computed per field over all rows at once."""
+    same = np.ones(len(fields), dtype=bool)
+    fields = fields.reset_index(drop=True)
+    left, right = left.reset_index(drop=True), right.reset_index(drop=True)
+    for field, rows in fields.groupby(fields, sort=False).groups.items():
+        a, b = _keys(str(field), left[rows]), _keys(str(field), right[rows])
+        equal = ((a == b).fillna(False) | (a.isna() & b.isna())).to_numpy(dtype=bool)
+        same[np.asarray(rows)] = equal
+    return same

@@ -23,6 +23,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import psycopg
 
@@ -42,7 +43,7 @@ from kajabi_sync.matching.merges import _start_run, unmerge
 from kajabi_sync.review.decisions import (
     Decision,
     DecisionsRefused,
-    same_value,
+    same_values,
     value_problem,
 )
 from kajabi_sync.review.items import load_open_items
@@ -179,6 +180,77 @@ def _valid_uuid(text: str) -> bool:
     return True
 
 
+def _field_facts(
+    decisions: list[Decision], open_items: dict[str, dict], contacts: pd.DataFrame
+) -> dict[int, dict]:
+    """Per position of a decision on an open field item: the database's value now and whether
+    the item is stale, computed per field over all decisions at once (a first import's backlog
+    can be decided in bulk by the hundred thousand)."""
+    rows = []
+    for position, decision in enumerate(decisions):
+        item = open_items.get(decision.review_id)
+        kind = KINDS.get(item["kind"]) if item else None
+        if item is None or kind is None or kind.source != "changes":
+            continue
+        seen = dict(decision.seen)
+        rows.append(
+            {
+                "position": position,
+                "field": item["field"],
+                "contact_id": item["contact_id"],
+                "database_value": item["database_value"],
+                "kajabi_value": item["kajabi_value"],
+                "seen_database": seen.get("database_value"),
+                "seen_kajabi": seen.get("kajabi_value"),
+                "has_seen_database": "database_value" in seen,
+                "has_seen_kajabi": "kajabi_value" in seen,
+            }
+        )
+    if not rows:
+        return {}
+    frame = pd.DataFrame(rows)
+    located = (
+        contacts.index.get_indexer(frame["contact_id"])
+        if len(contacts)
+        else np.full(len(frame), -1)
+    )
+    gone = located < 0
+    if len(contacts):
+        gone |= contacts["deleted_at"].notna().to_numpy()[np.maximum(located, 0)]
+    columns = {f: i for i, f in enumerate(CONTACT_FIELDS)}
+    values = (
+        contacts[list(CONTACT_FIELDS)].astype(object).to_numpy()
+        if len(contacts)
+        else np.empty((1, len(CONTACT_FIELDS)), dtype=object)
+    )
+    column = frame["field"].map(columns)
+    current = [
+        None if g or pd.isna(c) or pd.isna(values[i, int(c)]) else values[i, int(c)]
+        for g, i, c in zip(gone, np.maximum(located, 0), column, strict=True)
+    ]
+    frame["current"] = pd.Series(current, dtype=object)
+    fields = frame["field"]
+    moved = ~same_values(fields, frame["current"], frame["database_value"])
+    file_database = frame["has_seen_database"].to_numpy(bool) & ~same_values(
+        fields, frame["seen_database"], frame["database_value"]
+    )
+    file_kajabi = frame["has_seen_kajabi"].to_numpy(bool) & ~same_values(
+        fields, frame["seen_kajabi"], frame["kajabi_value"]
+    )
+    return {
+        int(p): {
+            "gone": bool(g),
+            "current": c,
+            "database_moved": bool(m),
+            "file_database_differs": bool(fd),
+            "file_kajabi_differs": bool(fk),
+        }
+        for p, g, c, m, fd, fk in zip(
+            frame["position"], gone, current, moved, file_database, file_kajabi, strict=True
+        )
+    }
+
+
 def check_decisions(
     conn: psycopg.Connection, decisions: list[Decision], *, lock: bool = False
 ) -> list[PlannedDecision]:
@@ -227,7 +299,8 @@ def check_decisions(
     problems: list[str] = []
     planned: list[PlannedDecision] = []
     first_line: dict[str, Decision] = {}
-    for decision in decisions:
+    field_facts = _field_facts(decisions, open_items, contacts)
+    for position, decision in enumerate(decisions):
         where = decision.where()
         if decision.review_id in first_line:
             earlier = first_line[decision.review_id].where()
@@ -244,7 +317,8 @@ def check_decisions(
                 )
             else:
                 problems.append(
-                    f"{where}: unknown review_id (not an open item of the last applied import)"
+                    f"{where}: unknown review_id (not an open item of the last applied "
+                    "import; a week that was blocked lists items only once it is applied)"
                 )
             continue
         kind = KINDS.get(item["kind"])
@@ -273,25 +347,18 @@ def check_decisions(
                 f"{decision.resolution!r}); clear one of the two"
             )
             continue
-        seen = dict(decision.seen)
-        stale = [
-            (KAJABI_STALE if column == "kajabi_value" else FIELD_STALE).format(
-                field=field if kind.source == "changes" else "address"
-            )
-            for column, value in seen.items()
-            if kind.source == "changes" and not same_value(field, value, item[column])
-        ]
+        stale = []
         current = None
         if kind.source == "changes":
-            if item["contact_id"] not in contacts.index or pd.notna(
-                contacts.at[item["contact_id"], "deleted_at"]
-            ):
+            facts = field_facts[position]
+            if facts["gone"]:
                 problems.append(f"{where}: stale: the contact was deleted or merged away since")
                 continue
-            current = contacts.at[item["contact_id"], field]
-            current = None if pd.isna(current) else current
-            if not same_value(field, current, item["database_value"]) and not stale:
+            current = facts["current"]
+            if facts["database_moved"] or facts["file_database_differs"]:
                 stale.append(FIELD_STALE.format(field=field))
+            if facts["file_kajabi_differs"]:
+                stale.append(KAJABI_STALE.format(field=field))
         else:
             status = holds.get(str(item["email"]).lower())
             if status != "held":
