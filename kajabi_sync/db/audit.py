@@ -83,12 +83,13 @@ def _run_to_undo(conn: psycopg.Connection, run_id: int) -> dict:
 
 def _stage(conn: psycopg.Connection, run_id: int) -> None:
     """stage_changes in apply's shape, reversed: old_value = the run's new value (what must still
-    be there), new_value = the value to restore. stage_created: the contacts the run created."""
+    be there), new_value = the value to restore. stage_created: the contacts the run created.
+    A review run's primary-email swaps (field ``(email)``) are undone by the review layer."""
     conn.execute(
         """CREATE TEMP TABLE stage_changes ON COMMIT DROP AS
            SELECT contact_id, field, new_value AS old_value, old_value AS new_value
            FROM kajabi_sync.field_changes
-           WHERE import_run_id = %s AND field <> '(contact)'""",
+           WHERE import_run_id = %s AND field NOT IN ('(contact)', '(email)')""",
         (run_id,),
     )
     conn.execute(

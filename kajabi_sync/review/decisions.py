@@ -17,13 +17,14 @@ import pandas as pd
 import phonenumbers
 
 from kajabi_sync.db.apply import ApplyRefused
-from kajabi_sync.normalize import DEFAULT_PHONE_REGION
+from kajabi_sync.normalize import DEFAULT_PHONE_REGION, email_key
 from kajabi_sync.reports import _FORMULA_TRIGGERS
 from kajabi_sync.review.items import REVIEW_COLUMNS, REVIEW_ENCODING
 from kajabi_sync.review.kinds import KINDS
 from kajabi_sync.survivorship.policy import POLICY, comparison_key
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("review_id", "resolution")
+EMAIL_FIELD = "email"  # the field of an email_change item: the contact's primary email
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_VALUE_LENGTH = 255
 
@@ -153,7 +154,10 @@ def value_problem(field: str, value: str) -> str | None:
 def _keys(field: str, values: pd.Series) -> pd.Series:
     policy = POLICY.get(field)
     text = values.astype("string")
-    key = comparison_key(text, policy.comparison) if policy else text.str.strip()
+    if field == EMAIL_FIELD:
+        key = email_key(text)
+    else:
+        key = comparison_key(text, policy.comparison) if policy else text.str.strip()
     key = key.astype("string").mask(key == "")
     # A spreadsheet may drop the leading zeros of a number-looking cell (a postal code).
     digits = key.str.fullmatch(r"\d+").fillna(False)

@@ -13,6 +13,8 @@ from typing import Literal
 # Resolutions of a field item: keep what the database has, take Kajabi's, or write ``value``.
 FIELD_RESOLUTIONS: tuple[str, ...] = ("keep_database", "take_kajabi", "value")
 HOLD_RESOLUTIONS: tuple[str, ...] = ("merge", "release")
+# Resolutions of a new email recorded under a contact as a secondary address.
+EMAIL_RESOLUTIONS: tuple[str, ...] = ("make_primary", "keep_secondary")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,16 @@ KINDS: dict[str, ReviewKind] = {
             "Kajabi edits of protected fields",
             decision="protected_edit",
             explanation="Kajabi changed a protected field after the two systems agreed",
+        ),
+        ReviewKind(
+            "email_change",
+            "E",
+            "changes",
+            EMAIL_RESOLUTIONS,
+            "make_primary",
+            "email changes",
+            decision="email_change",
+            explanation="Kajabi has a new email for the contact (kept as a secondary address)",
         ),
         ReviewKind(
             "held_duplicate",

@@ -28,6 +28,7 @@ import pandas as pd
 import psycopg
 
 from kajabi_sync.db.apply import (
+    ApplyRefused,
     copy_frame,
     stage_bases,
     stage_field_changes,
@@ -41,6 +42,7 @@ from kajabi_sync.masking import mask_email
 from kajabi_sync.matching.hold_store import approve_hold, release_hold
 from kajabi_sync.matching.merges import _start_run, unmerge
 from kajabi_sync.review.decisions import (
+    EMAIL_FIELD,
     Decision,
     DecisionsRefused,
     same_values,
@@ -101,6 +103,14 @@ class PlannedDecision:
             return repr(value) if show_personal_data else _mask_value(self.field, value)
 
         field = self.field
+        if field == EMAIL_FIELD:
+            new = item["kajabi_value"] if show_personal_data else _masked(item["kajabi_value"])
+            if resolution == "make_primary":
+                return (
+                    f"{item['review_id']}: make {new} the primary email of {who} (the old one "
+                    "stays as a secondary address)"
+                )
+            return f"{item['review_id']}: keep {new} as a secondary address of {who}"
         if resolution == "keep_database":
             return (
                 f"{item['review_id']}: {who} {field}: keep the database's {shown(self.current)}; "
@@ -137,16 +147,27 @@ def _mask_value(field: str, value: str) -> str:
     return value[:2] + "***"
 
 
+# The contact columns a review item can be about: the Kajabi fields and the primary email.
+ITEM_FIELDS: tuple[str, ...] = (*CONTACT_FIELDS, EMAIL_FIELD)
+# field_changes.field of a primary-email swap: undone by ``undo_review_extras``, not as a field.
+EMAIL_SWAP_FIELD = "(email)"
+OLD_PRIMARY_ADDED = "old_primary_added"  # review_decisions.previous_status of a make_primary
+
+
 def _contacts_now(conn: psycopg.Connection, ids: list[str], lock: bool) -> pd.DataFrame:
-    fields = ", ".join(f"{f}::text AS {f}" for f in CONTACT_FIELDS)
+    """The contacts' item fields now, with ``secondary`` (``,a@x,b@y,``: their other addresses)."""
+    fields = ", ".join(f"c.{f}::text AS {f}" for f in ITEM_FIELDS)
     if lock and ids:
         conn.execute(
             "SELECT 1 FROM contacts WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE", (ids,)
         )
     frame = read_query(
         conn,
-        f"""SELECT id::text AS id, deleted_at::text AS deleted_at, {fields} FROM contacts
-            WHERE id = ANY('{{{",".join(ids)}}}'::uuid[])""",
+        f"""SELECT c.id::text AS id, c.deleted_at::text AS deleted_at, {fields},
+                   (SELECT ',' || string_agg(lower(e.email::text), ',') || ','
+                    FROM contact_emails e WHERE e.contact_id = c.id AND NOT e.is_primary)
+                       AS secondary
+            FROM contacts c WHERE c.id = ANY('{{{",".join(ids)}}}'::uuid[])""",
     )
     return frame.set_index("id") if len(frame) else frame
 
@@ -217,11 +238,11 @@ def _field_facts(
     gone = located < 0
     if len(contacts):
         gone |= contacts["deleted_at"].notna().to_numpy()[np.maximum(located, 0)]
-    columns = {f: i for i, f in enumerate(CONTACT_FIELDS)}
+    columns = {f: i for i, f in enumerate(ITEM_FIELDS)}
     values = (
-        contacts[list(CONTACT_FIELDS)].astype(object).to_numpy()
+        contacts[list(ITEM_FIELDS)].astype(object).to_numpy()
         if len(contacts)
-        else np.empty((1, len(CONTACT_FIELDS)), dtype=object)
+        else np.empty((1, len(ITEM_FIELDS)), dtype=object)
     )
     column = frame["field"].map(columns)
     current = [
@@ -237,6 +258,11 @@ def _field_facts(
     file_kajabi = frame["has_seen_kajabi"].to_numpy(bool) & ~same_values(
         fields, frame["seen_kajabi"], frame["kajabi_value"]
     )
+    secondary = (
+        contacts["secondary"].fillna("").to_numpy(object)[np.maximum(located, 0)]
+        if len(contacts)
+        else np.full(len(frame), "", dtype=object)
+    )
     return {
         int(p): {
             "gone": bool(g),
@@ -244,9 +270,17 @@ def _field_facts(
             "database_moved": bool(m),
             "file_database_differs": bool(fd),
             "file_kajabi_differs": bool(fk),
+            "secondary": str(sec),
         }
-        for p, g, c, m, fd, fk in zip(
-            frame["position"], gone, current, moved, file_database, file_kajabi, strict=True
+        for p, g, c, m, fd, fk, sec in zip(
+            frame["position"],
+            gone,
+            current,
+            moved,
+            file_database,
+            file_kajabi,
+            secondary,
+            strict=True,
         )
     }
 
@@ -300,6 +334,18 @@ def check_decisions(
     planned: list[PlannedDecision] = []
     first_line: dict[str, Decision] = {}
     field_facts = _field_facts(decisions, open_items, contacts)
+    promoted = [
+        str(open_items[d.review_id]["kajabi_value"]).strip().lower()
+        for d in decisions
+        if d.resolution == "make_primary" and d.review_id in open_items
+    ]
+    taken_primaries = dict(
+        conn.execute(
+            """SELECT lower(email::text), id::text FROM contacts
+               WHERE deleted_at IS NULL AND lower(email::text) = ANY(%s)""",
+            (promoted,),
+        ).fetchall()
+    )
     for position, decision in enumerate(decisions):
         where = decision.where()
         if decision.review_id in first_line:
@@ -359,6 +405,19 @@ def check_decisions(
                 stale.append(FIELD_STALE.format(field=field))
             if facts["file_kajabi_differs"]:
                 stale.append(KAJABI_STALE.format(field=field))
+            new_email = str(item["kajabi_value"] or "").strip().lower()
+            if field == EMAIL_FIELD and f",{new_email}," not in facts["secondary"]:
+                stale.append("the new email is no longer an address of this contact")
+            if (
+                decision.resolution == "make_primary"
+                and new_email in taken_primaries
+                and taken_primaries[new_email] != item["contact_id"]
+            ):
+                problems.append(
+                    f"{where}: another live contact ({taken_primaries[new_email]}) has this email "
+                    "as its primary email; merge the two first"
+                )
+                continue
         else:
             status = holds.get(str(item["email"]).lower())
             if status != "held":
@@ -412,7 +471,7 @@ def _field_writes(planned: list[PlannedDecision], run_id: int) -> pd.DataFrame:
 def _seen_bases(conn: psycopg.Connection, planned: list[PlannedDecision]) -> pd.DataFrame:
     """The bases of the decided fields' contacts with Kajabi's value as seen, whole rows. A
     contact without a base keeps none: a partial base would read as Kajabi edits."""
-    fields = [p for p in planned if KINDS[p.kind].source == "changes"]
+    fields = [p for p in planned if KINDS[p.kind].source == "changes" and p.field in CONTACT_FIELDS]
     ids = sorted({p.item["contact_id"] for p in fields})
     columns = ", ".join(CONTACT_FIELDS)
     bases = read_query(
@@ -463,6 +522,9 @@ def apply_decisions(
         merge_runs: dict[str, int] = {}
         previous: dict[str, str] = {}
         for p in planned:
+            if p.decision.resolution == "make_primary":
+                if _make_primary(conn, run_id, p):
+                    previous[p.item["review_id"]] = OLD_PRIMARY_ADDED
             if p.decision.resolution == "merge":
                 merge_runs[p.item["review_id"]] = approve_hold(
                     conn,
@@ -488,7 +550,8 @@ def apply_decisions(
             "fields_written": len(writes),
             "bases_changed": bases_changed,
             "merges": len(merge_runs),
-            "released": len(previous),
+            "released": resolutions.get("release", 0),
+            "made_primary": resolutions.get("make_primary", 0),
         }
         conn.execute(
             "UPDATE kajabi_sync.import_runs SET counts = %s WHERE id = %s",
@@ -500,8 +563,48 @@ def apply_decisions(
         fields_written=len(writes),
         bases_changed=bases_changed,
         merge_run_ids=tuple(merge_runs.values()),
-        released=len(previous),
+        released=counts["released"],
         counts=counts,
+    )
+
+
+def _make_primary(conn: psycopg.Connection, run_id: int, planned: PlannedDecision) -> bool:
+    """Swap the contact's primary email for the new one; the old one stays as a secondary
+    address. Returns whether the old address had to be added to ``contact_emails``."""
+    contact_id, old, new = planned.item["contact_id"], planned.current, planned.item["kajabi_value"]
+    added = conn.execute(
+        """INSERT INTO contact_emails (contact_id, email, is_primary, source)
+           SELECT %(c)s::uuid, %(old)s::text, false, 'kajabi_sync_review'
+           WHERE NOT EXISTS (SELECT 1 FROM contact_emails
+                             WHERE contact_id = %(c)s::uuid AND lower(email::text) = lower(%(old)s))""",
+        {"c": contact_id, "old": old},
+    ).rowcount
+    _set_primary(conn, contact_id, new)
+    conn.execute(
+        """INSERT INTO kajabi_sync.field_changes
+               (import_run_id, contact_id, field, old_value, new_value, decision, reason)
+           VALUES (%s, %s, %s, %s, %s, 'review_make_primary', %s)""",
+        (
+            run_id,
+            contact_id,
+            EMAIL_SWAP_FIELD,
+            old,
+            new,
+            f"review {planned.item['review_id']} (email_change) decided in review run {run_id}: "
+            "the old email stays as a secondary address",
+        ),
+    )
+    return bool(added)
+
+
+def _set_primary(conn: psycopg.Connection, contact_id: str, email: str) -> None:
+    conn.execute(
+        """UPDATE contact_emails SET is_primary = (lower(email::text) = lower(%(e)s))
+           WHERE contact_id = %(c)s::uuid""",
+        {"c": contact_id, "e": email},
+    )
+    conn.execute(
+        "UPDATE contacts SET email = %s, updated_at = now() WHERE id = %s", (email, contact_id)
     )
 
 
@@ -552,8 +655,9 @@ def _record_decisions(
 
 def undo_review_extras(conn: psycopg.Connection, run_id: int) -> None:
     """What a rollback of review run ``run_id`` undoes besides fields and bases (called by
-    ``audit.rollback_run`` inside its transaction): its merges are unmerged and its releases
-    held again. Raises MergeRefused when a merge cannot be undone."""
+    ``audit.rollback_run`` inside its transaction): its merges are unmerged, its primary-email
+    swaps swapped back and its releases held again. Raises ApplyRefused when one cannot be
+    undone without overwriting something newer."""
     merges = conn.execute(
         """SELECT merge_run_id FROM kajabi_sync.review_decisions
            WHERE review_run_id = %s AND merge_run_id IS NOT NULL ORDER BY merge_run_id DESC""",
@@ -561,6 +665,26 @@ def undo_review_extras(conn: psycopg.Connection, run_id: int) -> None:
     ).fetchall()
     for (merge_run_id,) in merges:
         unmerge(conn, merge_run_id, f"rollback of review run {run_id}")
+    swaps = conn.execute(
+        """SELECT d.contact_id::text, d.database_value, d.kajabi_value, d.previous_status,
+                  c.email::text
+           FROM kajabi_sync.review_decisions d JOIN contacts c ON c.id = d.contact_id
+           WHERE d.review_run_id = %s AND d.resolution = 'make_primary' ORDER BY d.id""",
+        (run_id,),
+    ).fetchall()
+    for contact_id, old, new, previous, now in swaps:
+        if (now or "").lower() != (new or "").lower():
+            raise ApplyRefused(
+                f"the primary email of contact {contact_id} changed since; undoing it would "
+                "overwrite that — nothing was written"
+            )
+        _set_primary(conn, contact_id, old)
+        if previous == OLD_PRIMARY_ADDED:
+            conn.execute(
+                """DELETE FROM contact_emails WHERE contact_id = %s AND lower(email::text) = lower(%s)
+                     AND source = 'kajabi_sync_review'""",
+                (contact_id, old),
+            )
     conn.execute(
         """UPDATE kajabi_sync.duplicate_holds h
            SET status = d.previous_status, decided_at = NULL, decision_run_id = NULL
