@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import psycopg
 
 from kajabi_sync.survivorship.plan_settings import ALLOWED as PLAN_SETTINGS_ALLOWED
 from kajabi_sync.survivorship.plan_settings import DESCRIPTIONS as PLAN_SETTINGS_HELP
@@ -267,7 +270,10 @@ def _dagster_problems(limit: int) -> list[str]:
             for entry in instance.all_logs(
                 run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
             ):
-                check = entry.dagster_event.asset_check_evaluation_data
+                event = entry.dagster_event
+                if event is None:
+                    continue
+                check = event.asset_check_evaluation_data
                 if not check.passed and check.severity == dg.AssetCheckSeverity.ERROR:
                     why = (check.description or "failed").strip().splitlines()[0]
                     blocked.append(f"    blocked by {check.check_name}: {why}")
@@ -318,7 +324,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 # --- contact --------------------------------------------------------------------------------
 
 
-def _contact_row(conn, email: str) -> pd.DataFrame:
+def _contact_row(conn: psycopg.Connection, email: str) -> pd.DataFrame:
     from psycopg import sql
 
     from kajabi_sync.db.snapshot import CONTACT_COLUMNS, manual_fields_sql, read_query
@@ -454,7 +460,7 @@ def cmd_contact(args: argparse.Namespace) -> int:
 # --- merge, unmerge, rollback -------------------------------------------------------------
 
 
-def _contact_id_of(conn, who: str, role: str) -> str:
+def _contact_id_of(conn: psycopg.Connection, who: str, role: str) -> str:
     """A contact id as given, or the live contact whose primary email or other address it is."""
     import uuid
 
@@ -801,11 +807,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        with (
-            warnings.catch_warnings()
-        ):  # library deprecation notices are not the operator's business
-            warnings.simplefilter("ignore", FutureWarning)
-            return handler(args)
+        return handler(args)
     except KeyboardInterrupt:
         print("interrupted: nothing was written by the step in progress", file=sys.stderr)
         return EXIT_FAILED

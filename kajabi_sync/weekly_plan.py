@@ -14,6 +14,7 @@ import psycopg
 from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.db.snapshot import load_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.frames import concat_rows
 from kajabi_sync.matching.hold_store import load_holds
 from kajabi_sync.matching.holds import hold_likely_duplicates
 from kajabi_sync.matching.merge_memory import bootstrap_merged_from
@@ -49,5 +50,5 @@ def kajabi_values(plan: ImpactPlan, export: pd.DataFrame) -> pd.DataFrame:
     matches = plan.matches
     driving = matches[matches["match_kind"].isin(DRIVING_MATCHES)][["row_number", "contact_id"]]
     created = plan.new_contacts[["row_number", "contact_id"]]
-    linked = pd.concat([driving, created], ignore_index=True)
+    linked = concat_rows([driving, created])
     return export.merge(linked, on="row_number")[["contact_id", "email", *CONTACT_FIELDS]]

@@ -9,6 +9,15 @@ import pytest
 
 from kajabi_sync_tests import pg
 
+# A test that asks for one of these fixtures talks to the real PostgreSQL: marked ``db``.
+DATABASE_FIXTURES = frozenset({"pg_admin_url", "db_url", "empty_db_url"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:

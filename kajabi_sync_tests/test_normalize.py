@@ -1,6 +1,7 @@
 """phone_key's fast path for typed North American numbers must give phonenumbers' own answer."""
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ def typed_phones(draw) -> str:
     return prefix + area + draw(_SEPARATORS) + exchange + draw(_SEPARATORS) + line
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(typed_phones(), st.text(max_size=16)), min_size=1, max_size=30))
 def test_phone_key_matches_phonenumbers_value_by_value(values):

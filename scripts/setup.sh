@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv at the repository root and install the project with its dev extras.
-# Idempotent: reinstalls only when pyproject.toml changed since the last install.
+# Create .venv at the repository root and install exactly what uv.lock pins: the project
+# (editable) with its dev extras. Needs only Python 3.11 and PyPI; idempotent: re-syncs only when
+# pyproject.toml or uv.lock changed since the last install (or uv is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3.11}"
@@ -9,8 +10,14 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.kajabi_sync_installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[dev]'
+if [ ! -x .venv/bin/uv ]; then
+    # uv is itself pinned in the lock (a dev dependency), so the sync below keeps it.
+    .venv/bin/python -m pip install --quiet "uv>=0.5"
+    rm -f "$stamp"
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ uv.lock -nt "$stamp" ]; then
+    # --locked: refuse, rather than re-resolve, when pyproject.toml and uv.lock disagree.
+    UV_PROJECT_ENVIRONMENT=.venv UV_PYTHON_DOWNLOADS=never \
+        .venv/bin/uv sync --locked --extra dev --python .venv/bin/python --quiet
     touch "$stamp"
 fi

@@ -1,23 +1,14 @@
 #!/usr/bin/env bash
-# Set everything up and run the whole test suite against a real PostgreSQL.
+# The README's test command, which CI runs:
+#   bash scripts/test.sh            the whole gate (scripts/check.sh): lock, format, lint, types,
+#                                   then every test, slow and browser ones included
+#   bash scripts/test.sh ARGS...    just pytest with ARGS (e.g. a file, -k, -q), every marker
+#                                   selected unless ARGS has -m; the environment set up the same
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ $# -eq 0 ]; then
+    exec bash scripts/check.sh
+fi
 bash scripts/setup.sh
-# The browser test needs Debian's chromium and its driver: installed quietly when running as root
-# with apt; otherwise that test skips and says why.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
-            >/dev/null 2>&1 || echo "note: chromium could not be installed; the browser test will skip" >&2
-    fi
-fi
-# Tests use the server on 127.0.0.1:5432 when it answers (starting the machine's cluster if it
-# is installed but stopped); otherwise they fall back to the embedded server.
-if ! .venv/bin/python -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=3).close()" 2>/dev/null; then
-    if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
-        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | tail -n 1)" main start || true
-    fi
-fi
-export DAGSTER_HOME="$(mktemp -d)"
-cp dagster_home/dagster.yaml "$DAGSTER_HOME/"
-exec .venv/bin/python -m pytest "$@"
+source scripts/test_env.sh
+exec .venv/bin/python -m pytest -m "" "$@"

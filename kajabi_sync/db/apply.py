@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import psycopg
 from psycopg import sql
 
+from kajabi_sync.db.connection import scalar
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.masking import mask_email
 from kajabi_sync.reports import text_csv_body
@@ -68,7 +71,7 @@ class ApplyResult:
 
 def take_write_lock(conn: psycopg.Connection) -> None:
     """Refuse at once, clearly, when another apply/merge/rollback is writing."""
-    locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (APPLY_LOCK_KEY,)).fetchone()[0]
+    locked = scalar(conn, "SELECT pg_try_advisory_xact_lock(%s)", (APPLY_LOCK_KEY,))
     if not locked:
         raise ApplyInProgress(
             "another kajabi_sync write (import, merge or rollback) is running on this database; "
@@ -78,7 +81,7 @@ def take_write_lock(conn: psycopg.Connection) -> None:
 
 def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
     """COPY a DataFrame into a (temporary) table whose columns are named like the frame's."""
-    body = text_csv_body(frame)  # Arrow-built, as pandas would write it (see reports.py)
+    body: memoryview | str | None = text_csv_body(frame)  # Arrow-built, as pandas writes it
     if body is None:
         buffer = io.StringIO()
         frame.to_csv(buffer, index=False, header=False)
@@ -93,7 +96,7 @@ def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> Non
             copy.write(body)
 
 
-def _text_columns(names) -> sql.Composable:
+def _text_columns(names: Iterable[str]) -> sql.Composable:
     return sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(n)) for n in names)
 
 
@@ -343,13 +346,14 @@ def _apply_in_transaction(
             f"{len(moved)} contact(s) changed in the database since the plan was made ({shown}); "
             "nothing was written — run the plan again"
         )
-    counts = {
+    counts: dict[str, Any] = {
         "decisions": {k: int(v) for k, v in plan.changes["decision"].value_counts().items()},
         "fields_written": int(len(plan.writes())),
         "contacts_created": int(len(plan.new_contacts)),
         "held_for_review": int(len(plan.held)),
     }
-    run_id = conn.execute(
+    run_id = scalar(
+        conn,
         """INSERT INTO kajabi_sync.import_runs
                (kind, partition_key, dagster_run_id, file_name, file_sha256, export_date,
                 export_rows, counts, overrides)
@@ -364,7 +368,7 @@ def _apply_in_transaction(
             json.dumps(counts),
             json.dumps(record.overrides),
         ),
-    ).fetchone()[0]
+    )
     write_staged_changes(conn, run_id)
     created = _insert_new_contacts(conn, run_id)
     bases_changed = write_bases(conn, run_id)

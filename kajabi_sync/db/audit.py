@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from kajabi_sync.db.apply import ApplyRefused, _field_value, _update_contacts, take_write_lock
+from kajabi_sync.db.connection import scalar
 from kajabi_sync.fields import CONTACT_FIELDS
 
 # Columns only other sources write: a contact the import created that has any of them set was
@@ -233,13 +234,14 @@ def rollback_run(conn: psycopg.Connection, run_id: int, note: str | None = None)
                 f"import run {run_id} cannot be rolled back, {len(blockers)} change(s) since would be lost "
                 f"({shown}); nothing was written"
             )
-        fields_restored = conn.execute("SELECT count(*) FROM stage_changes").fetchone()[0]
-        rollback_id = conn.execute(
+        fields_restored = scalar(conn, "SELECT count(*) FROM stage_changes")
+        rollback_id = scalar(
+            conn,
             """INSERT INTO kajabi_sync.import_runs
                    (kind, partition_key, file_name, file_sha256, export_date, note)
                VALUES ('rollback', %s, %s, %s, %s, %s) RETURNING id""",
             (run["partition_key"], run["file_name"], run["file_sha256"], run["export_date"], note),
-        ).fetchone()[0]
+        )
         reason = f"rollback of import run {run_id}" + (f": {note}" if note else "")
         _update_contacts(conn)
         conn.execute(
@@ -277,7 +279,7 @@ def rollback_run(conn: psycopg.Connection, run_id: int, note: str | None = None)
 def _frame(conn: psycopg.Connection, query: str, params: dict) -> pd.DataFrame:
     with conn.cursor() as cur:
         cur.execute(query, params)
-        columns = [c.name for c in cur.description]
+        columns = [c.name for c in cur.description or ()]
         return pd.DataFrame(cur.fetchall(), columns=columns)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 from urllib.parse import unquote
 
 import psycopg
+from psycopg.abc import Params, QueryNoTemplate
 
 from kajabi_sync import settings
 from kajabi_sync.db.embedded import embedded_database_url
@@ -20,7 +22,7 @@ def resolve_database_url(url: str | None = None) -> str:
     return embedded_database_url(settings.embedded_pgdata())
 
 
-def connect(url: str, **kwargs) -> psycopg.Connection:
+def connect(url: str, **kwargs: Any) -> psycopg.Connection:
     """A connection in a transaction (autocommit off): every write commits once, or not at all.
 
     Any failure to connect becomes a ``ConnectionError`` whose text holds no part of the
@@ -32,6 +34,14 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
     except (psycopg.Error, ValueError) as exc:
         error = ConnectionError(connection_failure(url, exc))
     raise error
+
+
+def scalar(conn: psycopg.Connection, query: QueryNoTemplate, params: Params | None = None) -> Any:
+    """The first column of the query's only row (a count, an EXISTS, a RETURNING id)."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise LookupError(f"the query returned no row: {query!r}")
+    return row[0]
 
 
 def connection_failure(url: str, exc: BaseException) -> str:

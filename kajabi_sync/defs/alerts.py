@@ -9,7 +9,7 @@ never stores or shows their values. See :mod:`kajabi_sync.alerts` for the variab
 from __future__ import annotations
 
 import os
-from typing import cast
+from typing import Any, cast
 
 import dagster as dg
 
@@ -69,7 +69,8 @@ def alert_channels_from_env() -> AlertChannels:
     def ref(name: str) -> dg.EnvVar | None:
         return dg.EnvVar(name) if env.get(name) else None
 
-    optional = {
+    # Dagster resolves an EnvVar into the field's type when the resource is used.
+    optional: dict[str, Any] = {
         "webhook_url": ref(alerts.WEBHOOK_URL_ENV),
         "smtp_host": ref(alerts.SMTP_HOST_ENV),
         "smtp_port": dg.EnvVar.int(alerts.SMTP_PORT_ENV) if env.get(alerts.SMTP_PORT_ENV) else None,
@@ -100,7 +101,7 @@ def alert_for_run(
         elif event.is_step_failure and event.step_failure_data.error is not None:
             message = event.step_failure_data.error.message.strip()
             errors.append(f"{event.step_key}: {message}")
-    common = {
+    common: dict[str, Any] = {
         "job": run.job_name,
         "run_id": run.run_id,
         "week": run.tags.get("dagster/partition"),

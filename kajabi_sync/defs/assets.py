@@ -9,6 +9,7 @@ import pandas as pd
 from pydantic import Field
 
 from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
+from kajabi_sync.db.connection import scalar
 from kajabi_sync.db.snapshot import load_live_contacts
 from kajabi_sync.defs.checks import planned_export, recorded_overrides, require_guards
 from kajabi_sync.defs.partitions import (
@@ -248,6 +249,11 @@ def protected_contacts(
 ) -> dg.Output[ApplyResult]:
     require_guards(context)
     source = planned_export(impact_analysis).source
+    if source is None:
+        raise dg.Failure(
+            description="This impact plan does not say which export file it was made from: "
+            "re-run the whole weekly_kajabi_sync job for this partition. Nothing was written."
+        )
     record = ImportRecord(
         file_name=source.path.name,
         file_sha256=source.sha256,
@@ -263,7 +269,7 @@ def protected_contacts(
         record_holds(conn, impact_analysis.held)
         # What this import leaves for a person: the open list review files are checked against.
         record_review_items(conn, review_items(impact_analysis), result.import_run_id)
-        live = conn.execute("SELECT count(*) FROM contacts WHERE deleted_at IS NULL").fetchone()[0]
+        live = scalar(conn, "SELECT count(*) FROM contacts WHERE deleted_at IS NULL")
     return dg.Output(
         result,
         metadata={

@@ -15,10 +15,11 @@ Example run config (Launchpad)::
 optional ``contact_id`` (default: the held candidate). Each action is one transaction.
 """
 
-from typing import Literal
+from typing import Any, Literal
 
 import dagster as dg
 import pandas as pd
+import psycopg
 
 from kajabi_sync.defs.resources import ContactsDatabase
 from kajabi_sync.masking import mask_email
@@ -40,28 +41,32 @@ class MergeDecision(dg.Config):
     reason: str = "decided by the user in Dagster"
 
 
-def _need(config: MergeDecision, *names: str) -> None:
+def _need(config: MergeDecision, *names: str) -> list[Any]:
+    """The named fields' values, all given (else MergeRefused naming every missing one)."""
     missing = [n for n in names if getattr(config, n) in (None, "")]
     if missing:
         raise MergeRefused(f"action {config.action!r} needs {', '.join(missing)} in the run config")
+    return [getattr(config, n) for n in names]
 
 
 def _masked(email: str) -> str:
     return str(mask_email(pd.Series([email])).iloc[0])
 
 
-def run_decision(config: MergeDecision, conn, dagster_run_id: str | None = None) -> dict:
+def run_decision(
+    config: MergeDecision, conn: psycopg.Connection, dagster_run_id: str | None = None
+) -> dict[str, Any]:
     """Carry out one decision; return what happened (for metadata). Raises MergeRefused."""
     if config.action == "merge":
-        _need(config, "survivor_id", "merged_id")
+        survivor_id, merged_id = _need(config, "survivor_id", "merged_id")
         run = merge_contacts(
-            conn, config.survivor_id, config.merged_id, config.reason, dagster_run_id=dagster_run_id
+            conn, survivor_id, merged_id, config.reason, dagster_run_id=dagster_run_id
         )
         return {"action": "merge", "merge_run_id": run}
     if config.action == "unmerge":
-        _need(config, "merge_run_id")
-        run = unmerge(conn, config.merge_run_id, config.reason, dagster_run_id=dagster_run_id)
-        return {"action": "unmerge", "unmerge_run_id": run, "undid_run": config.merge_run_id}
+        (merge_run_id,) = _need(config, "merge_run_id")
+        run = unmerge(conn, merge_run_id, config.reason, dagster_run_id=dagster_run_id)
+        return {"action": "unmerge", "unmerge_run_id": run, "undid_run": merge_run_id}
     if config.review_id:
         item = find_item(conn, config.review_id)
         if item is None or item["kind"] != "held_duplicate":
@@ -87,7 +92,7 @@ def run_decision(config: MergeDecision, conn, dagster_run_id: str | None = None)
 )
 def decide_merge(
     context: dg.OpExecutionContext, config: MergeDecision, database: ContactsDatabase
-) -> dict:
+) -> dict[str, Any]:
     with database.connection() as conn:
         outcome = run_decision(config, conn, context.run.run_id)
     context.add_output_metadata({k: v for k, v in outcome.items()})
@@ -98,5 +103,5 @@ def decide_merge(
 @dg.job(
     description="Merge two contacts, undo a merge, or decide a held duplicate (release or approve)."
 )
-def merge_contacts_job():
+def merge_contacts_job() -> None:
     decide_merge()

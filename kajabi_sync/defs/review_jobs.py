@@ -60,5 +60,5 @@ def apply_review_file(
     description="Apply a filled needs_review.csv (the file path in the run config): all or "
     "nothing, one audited review run, undone by kajabi-sync rollback RUN."
 )
-def apply_review_decisions():
+def apply_review_decisions() -> None:
     apply_review_file()

@@ -10,7 +10,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from kajabi_sync.db.connection import connect, redact_url
+from kajabi_sync.db.connection import connect, redact_url, scalar
 from kajabi_sync.db.migrate import migrate
 from kajabi_sync.demo.formats import csv_blocks
 
@@ -71,16 +71,12 @@ def load_demo(
 
 
 def _check_safe(conn: psycopg.Connection, url: str, reset: bool) -> None:
-    has_contacts = conn.execute("SELECT EXISTS (SELECT 1 FROM contacts)").fetchone()[0]
+    has_contacts = scalar(conn, "SELECT EXISTS (SELECT 1 FROM contacts)")
     if not has_contacts:
         return
-    is_demo = conn.execute("SELECT to_regclass('kajabi_sync.demo_marker') IS NOT NULL").fetchone()[
-        0
-    ]
+    is_demo = scalar(conn, "SELECT to_regclass('kajabi_sync.demo_marker') IS NOT NULL")
     if is_demo:
-        is_demo = conn.execute("SELECT EXISTS (SELECT 1 FROM kajabi_sync.demo_marker)").fetchone()[
-            0
-        ]
+        is_demo = scalar(conn, "SELECT EXISTS (SELECT 1 FROM kajabi_sync.demo_marker)")
     where = redact_url(url)
     if not is_demo:
         raise NotADemoDatabase(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kajabi_sync.demo.formats import utc_text, uuids
+from kajabi_sync.demo.formats import NULL, utc_text, uuids
 from kajabi_sync.demo.population import ADDRESS_PARTS, Population
+from kajabi_sync.frames import concat_rows
 
 CONTACT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -81,7 +82,7 @@ def contact_table(
     }
     for column, values in seconds.items():
         values = values.astype(np.int64)
-        columns[column] = np.where(values >= 0, utc_text(np.maximum(values, 0)), None)
+        columns[column] = np.where(values >= 0, utc_text(np.maximum(values, 0)), NULL)
     return pd.DataFrame({column: columns[column] for column in CONTACT_COLUMNS})
 
 
@@ -133,6 +134,6 @@ def contact_email_table(
             "created_at": contacts["deleted_at"].to_numpy()[live_count:],
         }
     )
-    table = pd.concat([primary, moved], ignore_index=True)
+    table = concat_rows([primary, moved])
     table.insert(0, "id", uuids(rng, len(table)))
     return table[list(CONTACT_EMAIL_COLUMNS)]

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kajabi_sync.demo.formats import cat, csv_blocks
+from kajabi_sync.demo.formats import NULL, cat, csv_blocks
 
 # Export header -> column of the Kajabi rows frame (the example header of the contract).
 EXPORT_COLUMNS: dict[str, str] = {
@@ -61,7 +61,7 @@ def full_name(rows: pd.DataFrame) -> np.ndarray:
         has = pd.notna(part)
         joined = np.where(name[has] == "", part[has], cat(name[has], " ", part[has]).astype(object))
         name[has] = joined
-    return np.where(name == "", None, name)
+    return np.where(name == "", NULL, name)
 
 
 def export_columns(rows: pd.DataFrame, week_rows: np.ndarray) -> list[np.ndarray]:

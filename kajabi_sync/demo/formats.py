@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import numpy as np
 
 STR = np.dtypes.StringDType()
+# A missing value as an array, for np.where/np.select: the result is an object array with None.
+NULL = np.array(None, dtype=object)
 
 
 def cat(*parts: object) -> np.ndarray:

@@ -23,6 +23,7 @@ from kajabi_sync.demo.population import Chooser, Population, build_population
 from kajabi_sync.demo.signups import export_seconds, likely_duplicates, new_signups
 from kajabi_sync.demo.spec import DemoSpec
 from kajabi_sync.demo.weekly import EDIT_COLUMNS, advance_week, present
+from kajabi_sync.frames import concat_rows
 
 _PROVENANCE = ("paypal", "zoho", "ticket_tailor", "manual")
 
@@ -133,7 +134,8 @@ def generate_demo(
         reset=reset,
     )
 
-    weeks, edits = [], []
+    weeks: list[ExportWeek] = []
+    edits: list[pd.DataFrame] = []
     for week in range(1, spec.weeks + 1):
         week_edits = (
             advance_week(spec, rng, rows, week, spare)
@@ -178,7 +180,7 @@ def _kajabi_rows(
     population: Population,
     spare: Spare,
     merged: pd.DataFrame,
-):
+) -> tuple[pd.DataFrame, np.ndarray]:
     first_s = export_seconds(spec.first_export, 1)
     duplicate_count = min(
         spec.count("likely_duplicate_signups"), spec.count("new_signups_first_week")
@@ -203,7 +205,7 @@ def _kajabi_rows(
     away = merged.drop(columns=["survivor", "deleted_s"]).assign(
         week_added=1, role="merged_away", merged_row=np.arange(len(merged))
     )
-    rows = pd.concat([contacts, away, duplicates, fresh, *later], ignore_index=True)
+    rows = concat_rows([contacts, away, duplicates, fresh, *later])
     rows["db_row"] = rows["db_row"].fillna(-1).astype(np.int64)
     rows["merged_row"] = rows["merged_row"].fillna(-1).astype(np.int64)
     rows["duplicate_of"] = rows["duplicate_of"].fillna(-1).astype(np.int64)
@@ -215,7 +217,17 @@ def _kajabi_rows(
 
 
 def _summary(
-    spec, url, contacts, emails, population, rows, changed, naive, weeks, edits, started
+    spec: DemoSpec,
+    url: str,
+    contacts: pd.DataFrame,
+    emails: pd.DataFrame,
+    population: Population,
+    rows: pd.DataFrame,
+    changed: np.ndarray,
+    naive: dict[str, int],
+    weeks: list[ExportWeek],
+    edits: list[pd.DataFrame],
+    started: float,
 ) -> DemoSummary:
     live = contacts[contacts["deleted_at"].isna()]
     live_story = population.live
@@ -256,7 +268,5 @@ def _summary(
         changed_email_ids=tuple(
             rows.loc[rows["db_row"].isin(changed) & (rows["role"] == "contact"), "kajabi_id"]
         ),
-        edits=pd.concat(edits, ignore_index=True)
-        if edits
-        else pd.DataFrame(columns=list(EDIT_COLUMNS)),
+        edits=concat_rows(edits) if edits else pd.DataFrame(columns=list(EDIT_COLUMNS)),
     )

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from kajabi_sync.demo import vocab
-from kajabi_sync.demo.formats import cat, kajabi_time_text, number_text, unique_integers
+from kajabi_sync.demo.formats import NULL, cat, kajabi_time_text, number_text, unique_integers
 from kajabi_sync.demo.population import ADDRESS_PARTS, DAY, Population
 
 # Which pool a contact's row belongs to when a later week picks Kajabi-side edits.
@@ -65,7 +65,7 @@ def _edit_pool(live: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
         flag("story_stale_kajabi_source_phone"),
         corrected & ~flagged,
     ]
-    return np.select(conditions, list(EDIT_POOLS), default=None).astype(object)
+    return np.select(conditions, list(EDIT_POOLS), default=NULL).astype(object)
 
 
 def assign_ids(rng: np.random.Generator, rows: pd.DataFrame) -> None:
@@ -78,7 +78,7 @@ def assign_ids(rng: np.random.Generator, rows: pd.DataFrame) -> None:
     member |= rng.random(len(rows)) < 0.5
     member_ids = np.empty(len(rows), dtype=np.int64)
     member_ids[order] = unique_integers(rng, len(rows), vocab.KAJABI_MEMBER_ID_BASE, 5)
-    rows["kajabi_member_id"] = np.where(member, member_ids.astype(str), None).astype(object)
+    rows["kajabi_member_id"] = np.where(member, member_ids.astype(str), NULL).astype(object)
 
 
 def add_kajabi_cells(rng: np.random.Generator, rows: pd.DataFrame, first_export_s: int) -> None:
@@ -88,7 +88,7 @@ def add_kajabi_cells(rng: np.random.Generator, rows: pd.DataFrame, first_export_
     rows["products"] = _combinations(rng, n, vocab.PRODUCTS, vocab.PRODUCT_PROBABILITIES)
     rows["tags"] = _combinations(rng, n, vocab.TAGS, vocab.TAG_PROBABILITIES)
     rows["external_user_id"] = np.where(
-        rng.random(n) < 0.02, cat("ext-", number_text(rng.integers(1000, 10_000, n))), None
+        rng.random(n) < 0.02, cat("ext-", number_text(rng.integers(1000, 10_000, n))), NULL
     ).astype(object)
 
     created = rows["created_s"].to_numpy()
@@ -99,31 +99,31 @@ def add_kajabi_cells(rng: np.random.Generator, rows: pd.DataFrame, first_export_
     last_activity = created + (rng.random(n) * (export_s - created)).astype(np.int64)
     last_sign_in = np.maximum(created, last_activity - (rng.random(n) * 30 * DAY).astype(np.int64))
     rows["created_at"] = kajabi_time_text(created).astype(object)
-    rows["member_created_at"] = np.where(member, kajabi_time_text(member_created), None).astype(
+    rows["member_created_at"] = np.where(member, kajabi_time_text(member_created), NULL).astype(
         object
     )
     rows["sign_in_count"] = number_text(np.minimum(sign_ins, 9999))
     rows["last_activity"] = np.where(
-        rng.random(n) < 0.9, kajabi_time_text(last_activity), None
+        rng.random(n) < 0.9, kajabi_time_text(last_activity), NULL
     ).astype(object)
-    rows["last_sign_in_at"] = np.where(sign_ins > 0, kajabi_time_text(last_sign_in), None).astype(
+    rows["last_sign_in_at"] = np.where(sign_ins > 0, kajabi_time_text(last_sign_in), NULL).astype(
         object
     )
 
-    rows["form_name"] = np.where(rng.random(n) < 0.4, rows["first_name"], None)
-    rows["form_email"] = np.where(rng.random(n) < 0.35, rows["email"], None)
+    rows["form_name"] = np.where(rng.random(n) < 0.4, rows["first_name"], NULL)
+    rows["form_email"] = np.where(rng.random(n) < 0.35, rows["email"], NULL)
     rows["mobile_phone"] = np.where(
         rows["phone"].notna() & (rng.random(n) < 0.03), rows["phone"], None
     )
     business = cat("(303) 555-01", number_text(rng.integers(0, 100, n), 2))
-    rows["business_number"] = np.where(rng.random(n) < 0.01, business, None).astype(object)
+    rows["business_number"] = np.where(rng.random(n) < 0.01, business, NULL).astype(object)
     sources = np.array(vocab.SOURCES, dtype=object)[
         rng.choice(
             len(vocab.SOURCES), n, p=np.array(vocab.SOURCE_WEIGHTS) / sum(vocab.SOURCE_WEIGHTS)
         )
     ]
-    rows["custom_1"] = np.where(sources == "", None, sources)
-    rows["custom_2"] = np.where(rng.random(n) < 0.15, rows["last_name"], None)
+    rows["custom_1"] = np.where(sources == "", NULL, sources)
+    rows["custom_2"] = np.where(rng.random(n) < 0.15, rows["last_name"], NULL)
 
 
 def _email_variants(rng: np.random.Generator, email: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from kajabi_sync.demo import vocab
-from kajabi_sync.demo.formats import other_style
+from kajabi_sync.demo.formats import NULL, other_style
 from kajabi_sync.demo.people import phone_text
 from kajabi_sync.demo.population import ADDRESS_PARTS, DAY, Chooser, Population, _seconds
 from kajabi_sync.demo.spec import DemoSpec
@@ -61,10 +61,10 @@ def build_merges(
         people["phone_digits"].to_numpy()[survivors],
         other_style(rng, people["phone_style"].to_numpy()[survivors]),
     )
-    merged["phone"] = np.where(same_phone, restyled, None)
+    merged["phone"] = np.where(same_phone, restyled, NULL)
     same_address = live["address_line_1"].notna().to_numpy()[survivors] & (rng.random(count) < 0.4)
     for part in ADDRESS_PARTS:
-        merged[part] = np.where(same_address, live[part].to_numpy()[survivors], None)
+        merged[part] = np.where(same_address, live[part].to_numpy()[survivors], NULL)
 
     start = np.minimum(
         live["created_s"].to_numpy()[survivors], _seconds(spec.first_export) - 400 * DAY

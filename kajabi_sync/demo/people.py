@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from kajabi_sync.demo import vocab
-from kajabi_sync.demo.formats import STR, US_PHONE_STYLES, cat, number_text, us_phone_text
+from kajabi_sync.demo.formats import NULL, STR, US_PHONE_STYLES, cat, number_text, us_phone_text
 
 # Real US area codes; with the fictional 555 exchange they give 10,000 numbers each.
 _AREA_CODES = np.array(
@@ -55,7 +55,7 @@ def _names(rng: np.random.Generator, count: int) -> pd.DataFrame:
             "last_name": last_names[last, 0],
             "first_ascii": first_names[first, 1],
             "last_ascii": last_names[last, 1],
-            "middle_name": np.where(rng.random(count) < 0.08, middle, None),
+            "middle_name": np.where(rng.random(count) < 0.08, middle, NULL),
         }
     )
 
@@ -150,9 +150,9 @@ def _addresses(rng: np.random.Generator, count: int) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "address_line_1": cat(number, " ", street, " ", suffix).astype(object),
-            "address_line_2": np.where(rng.random(count) < 0.18, unit, None),
+            "address_line_2": np.where(rng.random(count) < 0.18, unit, NULL),
             "city": city,
-            "state": np.where(state == "", None, state),
+            "state": np.where(state == "", NULL, state),
             "postal_code": zip_code,
             "country": country,
         }

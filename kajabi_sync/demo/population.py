@@ -9,12 +9,13 @@ can say exactly what a correct import must do.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from kajabi_sync.demo import vocab
-from kajabi_sync.demo.formats import other_style, unique_integers
+from kajabi_sync.demo.formats import NULL, other_style, unique_integers
 from kajabi_sync.demo.people import phone_text
 from kajabi_sync.demo.spec import DemoSpec
 
@@ -85,7 +86,7 @@ def build_population(spec: DemoSpec, rng: np.random.Generator, people: pd.DataFr
     return Population(live=live, people=people, spare_start=spare)
 
 
-def _seconds(day) -> int:
+def _seconds(day: date) -> int:
     return int(pd.Timestamp(day).timestamp())
 
 
@@ -234,7 +235,7 @@ def _paypal_and_zoho(
     live["paypal_business_name"] = np.where(
         business,
         rng.choice(["StarHouse Healing LLC", "Sound & Breath Co.", "Mesa Yoga Studio"], n),
-        None,
+        NULL,
     )
 
     zoho_forced = np.flatnonzero(live["phone_source"].to_numpy() == "zoho")

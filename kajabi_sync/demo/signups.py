@@ -7,6 +7,8 @@ existing gmail address, or the same name and postal code.
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 
@@ -121,6 +123,6 @@ def _flag(size: int, rows: np.ndarray) -> np.ndarray:
     return flag
 
 
-def export_seconds(first_export, week: int) -> int:
+def export_seconds(first_export: date, week: int) -> int:
     """Midnight UTC of the Monday of export ``week`` (1-based)."""
     return _seconds(first_export) + (week - 1) * 7 * DAY

@@ -16,6 +16,7 @@ from kajabi_sync.demo import vocab
 from kajabi_sync.demo.merges import Spare
 from kajabi_sync.demo.population import ADDRESS_PARTS, Chooser
 from kajabi_sync.demo.spec import DemoSpec
+from kajabi_sync.frames import concat_rows
 
 EDIT_COLUMNS = ("week", "kajabi_id", "field", "pool")
 _PLAIN_FIELDS = ("phone", "last_name", "address")
@@ -81,11 +82,7 @@ def advance_week(
                 }
             )
         )
-    return (
-        pd.concat(records, ignore_index=True)
-        if records
-        else pd.DataFrame(columns=list(EDIT_COLUMNS))
-    )
+    return concat_rows(records) if records else pd.DataFrame(columns=list(EDIT_COLUMNS))
 
 
 def _cycle(values: tuple[str, ...], count: int) -> list[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 import psycopg
 
+from kajabi_sync.db.connection import scalar
 from kajabi_sync.db.snapshot import last_applied_import
 
 
@@ -25,23 +26,26 @@ def read_import_facts(conn: psycopg.Connection, sha256: str, new_emails: pd.Seri
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         last = last_applied_import(conn)
-        decisions = {}
+        decisions: dict[str, int] = {}
         if last is not None:
             decisions = (
-                conn.execute(
+                scalar(
+                    conn,
                     "SELECT counts->'decisions' FROM kajabi_sync.import_runs WHERE id = %s",
                     (last["id"],),
-                ).fetchone()[0]
+                )
                 or {}
             )
-        live_ids = conn.execute(
-            "SELECT count(*) FROM contacts WHERE deleted_at IS NULL AND NULLIF(kajabi_id, '') IS NOT NULL"
-        ).fetchone()[0]
-        applied = conn.execute(
+        live_ids = scalar(
+            conn,
+            "SELECT count(*) FROM contacts WHERE deleted_at IS NULL AND NULLIF(kajabi_id, '') IS NOT NULL",
+        )
+        applied = scalar(
+            conn,
             """SELECT EXISTS (SELECT 1 FROM kajabi_sync.import_runs
                               WHERE kind = 'import' AND rolled_back_at IS NULL AND file_sha256 = %s)""",
             (sha256,),
-        ).fetchone()[0]
+        )
         known = known_emails(conn, new_emails)
         applied_files = frozenset(
             row[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from kajabi_sync.guards.result import GuardResult, pct_to_pass, percent
@@ -124,7 +126,7 @@ def divergence_growth(
     by_field = divergence_by_field(plan)
     now = sum(by_field.values())
     before = sum(int(last_import_decisions.get(d, 0)) for d in DIVERGENT_DECISIONS)
-    common = dict(
+    common: dict[str, Any] = dict(
         name="divergence_growth",
         blocking=False,
         value=now,

@@ -82,13 +82,13 @@ def env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
 
 
-def _coerce(values: Mapping[str, Any], where: str) -> dict[str, float | int]:
+def _coerce(values: Mapping[str, Any], where: str) -> dict[str, Any]:
     unknown = sorted(set(values) - set(FIELDS))
     if unknown:
         raise ThresholdError(
             f"{where}: unknown threshold(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}"
         )
-    coerced: dict[str, float | int] = {}
+    coerced: dict[str, Any] = {}
     for name, value in values.items():
         kind = FIELDS[name]
         try:

@@ -26,6 +26,7 @@ import hashlib
 import io
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,11 @@ class RawExport:
     warnings: list[str] = field(default_factory=list)
     dropped_columns: list[str] = field(default_factory=list)
 
+    @property
+    def rows(self) -> int:
+        """Records in the file as read (every one is in the frame)."""
+        return len(self.frame)
+
     def file(self) -> ExportFile:
         """What later steps need of the file once its rows are validated: everything but the rows."""
         return ExportFile(
@@ -80,7 +86,7 @@ class RawExport:
             self.sha256,
             self.export_date,
             self.encoding,
-            len(self.frame),
+            self.rows,
             list(self.warnings),
             list(self.dropped_columns),
         )
@@ -294,8 +300,8 @@ def _check_header(path: Path, header: list[str]) -> None:
             f"{', '.join(missing)} (found: {', '.join(header[:8])}{', ...' if len(header) > 8 else ''})",
             row=1,
         )
-    seen: set[str] = set()
-    duplicated = [label for label in header if label in seen or seen.add(label)]
+    counts = Counter(header)
+    duplicated = [label for label, count in counts.items() if count > 1]
     if duplicated:
         raise KajabiFormatError(
             path,

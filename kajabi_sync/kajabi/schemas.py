@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
@@ -25,7 +27,7 @@ def _is_normalised_email(email: pd.Series) -> pd.Series:
     return (email == email.str.strip().str.lower()).fillna(False).astype(bool)
 
 
-def _text(**kwargs: object) -> pa.Column:
+def _text(**kwargs: Any) -> pa.Column:
     return pa.Column(pd.StringDtype(), **kwargs)
 
 

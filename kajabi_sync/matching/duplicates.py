@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kajabi_sync.frames import concat_rows
 from kajabi_sync.matching.blocking import (
     MAX_BLOCK_SIZE,
     blocking_keys,
@@ -125,7 +126,7 @@ def find_candidates_against(
         compared = existing.iloc[positions]
     else:
         positions, population_counts, compared = np.arange(len(existing)), None, existing
-    combined = pd.concat([new, compared], ignore_index=True, sort=False)
+    combined = concat_rows([new, compared])
     side = np.r_[np.zeros(len(new), np.int8), np.ones(len(compared), np.int8)]
     features = build_features(combined)
     # Keys built in Arrow (same values): their joins, slices and factorizing are C loops.

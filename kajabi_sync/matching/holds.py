@@ -15,6 +15,7 @@ from dataclasses import replace
 import pandas as pd
 
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.frames import concat_rows
 from kajabi_sync.masking import mask_email
 from kajabi_sync.matching.duplicates import HOLD_THRESHOLD, find_candidates_against
 from kajabi_sync.survivorship.plan import ImpactPlan
@@ -126,9 +127,7 @@ def hold_likely_duplicates(
         _scored(new.reset_index(drop=True), live, threshold) if len(live) else empty_candidates()
     )
     scored = scored[~scored["email"].isin(released)]
-    candidates = pd.concat(
-        [scored, _held_earlier(new, pending, scored["email"])], ignore_index=True
-    )
+    candidates = concat_rows([scored, _held_earlier(new, pending, scored["email"])])
     candidates = candidates.sort_values(
         ["score", "email"], ascending=[False, True], kind="stable", na_position="last"
     )
@@ -144,7 +143,7 @@ def hold_likely_duplicates(
         new_bases=plan.new_bases[~plan.new_bases["contact_id"].isin(held_ids)].reset_index(
             drop=True
         ),
-        held=pd.concat([plan.held, held], ignore_index=True) if not plan.held.empty else held,
+        held=concat_rows([plan.held, held]) if not plan.held.empty else held,
     )
     return new_plan, candidates[list(CANDIDATE_COLUMNS)]
 

@@ -25,6 +25,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from kajabi_sync.db.apply import ApplyRefused, take_write_lock
+from kajabi_sync.db.connection import scalar
 from kajabi_sync.fields import ADDRESS_FIELDS
 
 MERGE_RECORDER = "kajabi_sync merge"
@@ -134,11 +135,12 @@ def _live_contact(rows: dict[str, dict], contact_id: str, role: str) -> dict:
 
 
 def _start_run(conn: psycopg.Connection, kind: str, note: str, dagster_run_id: str | None) -> int:
-    return conn.execute(
+    return scalar(
+        conn,
         """INSERT INTO kajabi_sync.import_runs (kind, dagster_run_id, note)
            VALUES (%s, %s, %s) RETURNING id""",
         (kind, dagster_run_id, note),
-    ).fetchone()[0]
+    )
 
 
 def _finish_run(conn: psycopg.Connection, run_id: int) -> dict:
@@ -148,10 +150,11 @@ def _finish_run(conn: psycopg.Connection, run_id: int) -> dict:
             (run_id,),
         ).fetchall()
     )
-    counts["fields_filled"] = conn.execute(
+    counts["fields_filled"] = scalar(
+        conn,
         "SELECT count(*) FROM kajabi_sync.field_changes WHERE import_run_id = %s AND decision = 'merge_fill'",
         (run_id,),
-    ).fetchone()[0]
+    )
     conn.execute(
         "UPDATE kajabi_sync.import_runs SET counts = %s WHERE id = %s", (json.dumps(counts), run_id)
     )

@@ -158,7 +158,7 @@ def _blank_to_null(text: pa.Array) -> pa.Array:
 
 def _ascii_street_parts(lines: pa.Array) -> tuple[pa.Array, pa.Array]:
     """``features._street_parts(blank_to_na(lines))`` for ASCII-only text, in RE2: on ASCII,
-    RE2's ``\b``, ``\\d`` and ``[a-z]`` mean what Python's do, and casefold is lower."""
+    RE2's ``\\b``, ``\\d`` and ``[a-z]`` mean what Python's do, and casefold is lower."""
     text = _blank_to_null(pc.utf8_trim(lines, characters=_ASCII_STRIP))
     text = pc.utf8_lower(pc.replace_substring_regex(text, f"{_ASCII_SPACE}+", " "))
     text = pc.replace_substring_regex(text, r"[.,#]", " ")

@@ -149,11 +149,11 @@ def value_frequencies(
     frame was taken from; by default both are the frame's own.
     """
     if counts is None:
-        counts = column.map(column.value_counts())
+        per_row = column.map(column.value_counts())
     else:
-        counts = pd.Series(counts, index=column.index, dtype=float).where(column.notna())
-    share = counts / max(len(column) if population is None else population, 1)
-    return share.where(counts >= TERM_FREQUENCY_MIN_COUNT, 0.0).fillna(0.0).astype(float)
+        per_row = pd.Series(counts, index=column.index, dtype=float).where(column.notna())
+    share = per_row / max(len(column) if population is None else population, 1)
+    return share.where(per_row >= TERM_FREQUENCY_MIN_COUNT, 0.0).fillna(0.0).astype(float)
 
 
 class Comparer:

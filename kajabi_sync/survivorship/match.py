@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from kajabi_sync.db.snapshot import DatabaseSnapshot
+from kajabi_sync.frames import concat_rows
 from kajabi_sync.normalize import arrow_text, email_key
 
 MatchKind = Literal["email", "other_email", "kajabi_id", "deleted", "new"]
@@ -48,7 +49,7 @@ def match_rows(export: pd.DataFrame, snapshot: DatabaseSnapshot) -> pd.DataFrame
         }
     )
     by_email = _lookup(export["email"], contacts, "email_key", "id")
-    other = pd.concat([snapshot.emails, snapshot.merged], ignore_index=True)
+    other = concat_rows([snapshot.emails, snapshot.merged])
     by_other = _lookup(export["email"], other, "email_key", "contact_id")
     by_kajabi_id = _lookup(export["kajabi_id"], contacts, "kajabi_id", "id")
     deleted_email = export["email"].isin(snapshot.deleted["email_key"].dropna())

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from kajabi_sync.db.snapshot import DatabaseSnapshot
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
+from kajabi_sync.frames import concat_rows
 from kajabi_sync.normalize import arrow_text_strict, same_text
 from kajabi_sync.survivorship.decisions import FIELD_DECISIONS, WRITE_DECISIONS, Decision
 from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
@@ -307,7 +308,7 @@ def build_plan(
                 )
             )
     changes = (
-        pd.concat(frames, ignore_index=True)
+        concat_rows(frames)
         if frames
         else pd.DataFrame({c: pd.Series(dtype=object) for c in CHANGE_COLUMNS})
     )
@@ -318,14 +319,13 @@ def build_plan(
     new = export[matches["match_kind"] == "new"]
     new_contacts = new[["row_number", "email", "email_raw", *CONTACT_FIELDS]].copy()
     new_contacts.insert(0, "contact_id", [str(uuid.uuid4()) for _ in range(len(new_contacts))])
-    new_bases = pd.concat(
+    new_bases = concat_rows(
         [
             new_base,
             new_contacts[["contact_id", "email", *CONTACT_FIELDS]].rename(
                 columns={"email": "kajabi_email"}
             ),
-        ],
-        ignore_index=True,
+        ]
     )
     written_ids = changes.loc[changes["decision"].isin(WRITE_DECISIONS), "contact_id"].unique()
     provenance = snapshot.contacts.loc[

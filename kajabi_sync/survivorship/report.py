@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.frames import concat_rows
 from kajabi_sync.reports import write_csv
 from kajabi_sync.survivorship.decisions import (
     DIVERGENT_DECISIONS,
@@ -43,7 +44,7 @@ def write_impact_report(plan: ImpactPlan, reports_dir: Path) -> Path:
         reason="new in Kajabi: no live contact, other address or Kajabi ID matched",
     )
     parts = [frame[REPORT_COLUMNS] for frame in (plan.changes, new) if len(frame)]
-    rows = pd.concat(parts, ignore_index=True) if parts else plan.changes[REPORT_COLUMNS]
+    rows = concat_rows(parts) if parts else plan.changes[REPORT_COLUMNS]
     return write_csv(rows, reports_dir / IMPACT_REPORT)
 
 

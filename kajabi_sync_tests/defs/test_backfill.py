@@ -43,6 +43,7 @@ def bases_state(url: str) -> list[tuple]:
         ).fetchall()
 
 
+@pytest.mark.slow
 def test_backfill_out_of_order_ends_as_the_forward_run(db_url, forward_db_url, data_dir, tmp_path):
     forward_dir = tmp_path / "forward"
     generate_demo(forward_db_url, forward_dir, SPEC)

@@ -6,6 +6,8 @@ everything after it, while the plan (and its reports) is still computed for insp
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import psycopg
 import pytest
@@ -79,7 +81,9 @@ def run_week(
         partition_key=partition,
         run_config=run_config or {},
         raise_on_error=False,
-        instance=dg.DagsterInstance.ephemeral(),
+        # Its storage in the test's folder: an instance left to make its own temporary folder
+        # would delete it only when garbage-collected (a ResourceWarning).
+        instance=dg.DagsterInstance.ephemeral(tempdir=str(Path(data_dir).parent / "dagster")),
     )
 
 

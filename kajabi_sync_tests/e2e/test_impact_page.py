@@ -32,11 +32,14 @@ DEMO_WEEK = (
     "2025-11-17"  # the second of DemoSpec()'s weekly exports: there is a last week to compare
 )
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="headless browser test needs Debian's chromium and chromium-driver "
-    "(apt-get install -y chromium chromium-driver; scripts/test.sh installs them as root)",
-)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        CHROMIUM is None or CHROMEDRIVER is None,
+        reason="headless browser test needs Debian's chromium and chromium-driver "
+        "(apt-get install -y chromium chromium-driver; scripts/test.sh installs them as root)",
+    ),
+]
 
 
 def free_port() -> int:

@@ -1,4 +1,4 @@
-"""Kajabi reader/validator test helpers and the ``slow`` marker."""
+"""Kajabi reader/validator test helpers."""
 
 from __future__ import annotations
 
@@ -21,12 +21,6 @@ CONTRACT_HEADER = (
     "Source (custom_1),Last Name (custom_2)"
 )
 HEADER = CONTRACT_HEADER.split(",")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "slow: large generated inputs; run with KAJABI_SYNC_SLOW_TESTS=1"
-    )
 
 
 def csv_bytes(rows: Iterable[dict[str, str]], header: list[str] = HEADER) -> bytes:

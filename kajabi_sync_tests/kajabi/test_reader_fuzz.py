@@ -7,6 +7,7 @@ from pathlib import Path
 
 import ftfy.badness
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -73,6 +74,7 @@ _cell = st.text(
 )
 
 
+@pytest.mark.slow
 @_SETTINGS
 @given(
     rows=st.lists(st.fixed_dictionaries({label: _cell for label in HEADER}), max_size=8),

@@ -49,6 +49,15 @@ def _start_child(db_url: str, workdir: Path) -> subprocess.Popen:
     )
 
 
+def _stop_child(child: subprocess.Popen) -> None:
+    """Kill the child if it still runs, reap it and close its output pipe."""
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
+
+
 def _wait_until_paused(child: subprocess.Popen, workdir: Path) -> dict:
     def ready():
         if child.poll() is not None:
@@ -91,9 +100,7 @@ def test_sigkill_mid_apply_leaves_the_database_byte_identical(seeded, tmp_path):
         os.kill(child.pid, signal.SIGKILL)
         assert child.wait(timeout=120) == -signal.SIGKILL
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+        _stop_child(child)
     # The server notices the dead client, rolls back and ends the backend.
     wait_for(lambda: not backend_alive(seeded, paused["pid"]), "the orphaned backend to end")
 
@@ -188,9 +195,7 @@ def test_a_second_apply_refuses_while_the_first_holds_the_lock_and_never_applies
         (tmp_path / "release").touch()
         assert child.wait(timeout=300) == 0, child.stdout.read().decode()
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+        _stop_child(child)
     first = json.loads((tmp_path / "result.json").read_text())
     assert (first["fields_written"], first["contacts_created"]) == (CONTACTS, NEW_CONTACTS)
 

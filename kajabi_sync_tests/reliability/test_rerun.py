@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import dagster as dg
+import pytest
 
 from kajabi_sync_tests.factories import insert_contacts
 from kajabi_sync_tests.reliability.dagster_run import (
@@ -16,6 +17,7 @@ from kajabi_sync_tests.reliability.dagster_run import (
 from kajabi_sync_tests.reliability.scenario import count_rows, dump_database
 
 
+@pytest.mark.slow
 def test_running_the_same_week_again_is_blocked_and_forced_changes_nothing(
     db_url, data_dir, monkeypatch
 ):

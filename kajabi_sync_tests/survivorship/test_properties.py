@@ -7,6 +7,7 @@ shows up as a failing example rather than being checked against itself.
 from __future__ import annotations
 
 import psycopg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -162,6 +163,7 @@ def _apply_and_check(
     assert replanned.new_contacts.empty
 
 
+@pytest.mark.slow
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
