@@ -22,6 +22,7 @@ import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -339,7 +340,7 @@ def check_decisions(
         for d in decisions
         if d.resolution == "make_primary" and d.review_id in open_items
     ]
-    taken_primaries = dict(
+    taken_primaries: dict[str, str] = dict(
         conn.execute(
             """SELECT lower(email::text), id::text FROM contacts
                WHERE deleted_at IS NULL AND lower(email::text) = ANY(%s)""",
@@ -544,7 +545,7 @@ def apply_decisions(
                 )
         _record_decisions(conn, run_id, planned, merge_runs, previous)
         resolutions = Counter(p.decision.resolution for p in planned)
-        counts = {
+        counts: dict[str, Any] = {
             "decisions": dict(resolutions),
             "by_kind": dict(Counter(p.kind for p in planned)),
             "fields_written": len(writes),
