@@ -193,9 +193,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from kajabi_sync.defs.assets import DUPLICATE_CANDIDATES_REPORT
     from kajabi_sync.defs.resources import ContactsDatabase
     from kajabi_sync.defs.summary import code_span, impact_summary, previous_import
-    from kajabi_sync.guards.evaluate import evaluate_guards
-    from kajabi_sync.guards.facts import read_import_facts
     from kajabi_sync.guards.thresholds import load_thresholds
+    from kajabi_sync.guards.week import check_week
     from kajabi_sync.kajabi import read_kajabi_export, validate_export
     from kajabi_sync.reports import write_csv
     from kajabi_sync.survivorship.plan import PlanSettings
@@ -218,8 +217,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
             chosen = PlanSettings(**{name: getattr(args, name) for name in PLAN_SETTINGS_ALLOWED})
             week = plan_week(conn, validated.frame, chosen)
         plan, candidates, runs = week.plan, week.candidates, week.recent_runs
-        with database.connection() as conn:  # as the checks read them: a transaction of its own
-            facts = read_import_facts(conn, raw.sha256, plan.new_contacts["email"])
+        with database.connection() as conn:
+            results = check_week(
+                conn,
+                plan,
+                validated,
+                settings.exports_dir(),
+                load_thresholds(),
+                first_week=settings.first_week(),
+            )
         step("writing the reports")
         report = write_impact_report(plan, out)
         candidates_path = write_csv(candidates, out / DUPLICATE_CANDIDATES_REPORT)
@@ -236,7 +242,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
             title=f"Plan for {code_span(path.name)}",
         )
     )
-    results = evaluate_guards(plan, validated, facts, load_thresholds())
     blocking = [r for r in results if r.blocks]
     for result in results:
         if not result.passed:

@@ -83,6 +83,24 @@ def test_plan_prints_the_summary_and_checks_and_writes_nothing(db_url, data_dir,
     assert err == ""  # not a terminal: no progress bar
 
 
+def test_plan_blocks_while_an_earlier_week_s_export_waits(
+    db_url, applied, data_dir, capsys, tmp_path
+):
+    # The week of 2025-11-03 is applied; 2025-11-10's export waits in the folder, unapplied.
+    exports = data_dir / "kajabi_exports"
+    kajabi_csv(exports / "kajabi_contacts_2025-11-10.csv", *WEEK)
+    later = kajabi_csv(exports / "kajabi_contacts_2025-11-17.csv", *WEEK)
+    code, out, _ = run(
+        capsys, "--database-url", db_url, "plan", str(later), "--out", str(tmp_path / "plan")
+    )
+    assert code == EXIT_FAILED
+    blocked = [line for line in out.splitlines() if line.startswith("WOULD BLOCK: ")]
+    assert any(
+        line.startswith("WOULD BLOCK: earlier_export_pending:") and "2025-11-10" in line
+        for line in blocked
+    ), blocked
+
+
 def test_plan_of_a_missing_or_broken_file_fails_clearly(db_url, data_dir, capsys, tmp_path):
     code, _, err = run(capsys, "--database-url", db_url, "plan", str(tmp_path / "nope.csv"))
     assert code == EXIT_FAILED and "no export file at" in err

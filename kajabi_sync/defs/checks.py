@@ -24,12 +24,10 @@ import dagster as dg
 
 from kajabi_sync.defs.partitions import weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
-from kajabi_sync.exports_folder import file_sha256, newest_per_week
-from kajabi_sync.guards.evaluate import GUARDS, evaluate_guards
-from kajabi_sync.guards.export_guards import pending_earlier_exports
-from kajabi_sync.guards.facts import read_import_facts
+from kajabi_sync.guards.evaluate import GUARDS
 from kajabi_sync.guards.result import GuardResult
 from kajabi_sync.guards.thresholds import FIELDS, env_name, load_thresholds
+from kajabi_sync.guards.week import check_week
 from kajabi_sync.kajabi import ValidatedExport
 from kajabi_sync.survivorship.plan import ImpactPlan
 
@@ -178,30 +176,18 @@ def kajabi_import_guards(
         )
     thresholds = load_thresholds().with_overrides(config.threshold_overrides())
     # validated_export (an additional dep of every check) comes inside the plan, without rows.
-    validated_export = planned_export(impact_analysis)
-    source = validated_export.source
     with database.connection() as conn:
-        facts = read_import_facts(
-            conn, source.sha256 if source else "", impact_analysis.new_contacts["email"]
+        results = check_week(
+            conn,
+            impact_analysis,
+            planned_export(impact_analysis),
+            data_folder.exports(),
+            thresholds,
+            first_week=weekly_partitions.start.date(),
+            allow_stale_export=config.allow_stale_export,
+            allow_earlier_export_pending=config.allow_earlier_export_pending,
         )
-    last = facts.last_import
-    pending = pending_earlier_exports(
-        # Files dated before the first week have no partition, so they can never be pending.
-        newest_per_week(data_folder.exports(), since=weekly_partitions.start.date()),
-        source.export_date if source else None,
-        last.get("export_date") if last else None,
-        set(facts.applied_sha256),
-        file_sha256,
-    )
-    for result in evaluate_guards(
-        impact_analysis,
-        validated_export,
-        facts,
-        thresholds,
-        config.allow_stale_export,
-        pending,
-        config.allow_earlier_export_pending,
-    ):
+    for result in results:
         if result.blocks:
             context.log.error(f"{result.name}: {result.explanation}")
         yield dg.AssetCheckResult(

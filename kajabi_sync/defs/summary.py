@@ -112,8 +112,10 @@ def previous_import(runs: pd.DataFrame, before: date | None = None) -> dict | No
         return None
     candidates = runs[(runs["kind"] == "import") & runs["rolled_back_at"].isna()]
     if before is not None:
-        exported = pd.to_datetime(candidates["export_date"], errors="coerce").dt.date
-        candidates = candidates[exported.notna() & (exported < before)]
+        # As timestamps: .dt.date of a column without any date stays datetime64, which cannot
+        # be compared with a date.
+        exported = pd.to_datetime(candidates["export_date"], errors="coerce")
+        candidates = candidates[exported.notna() & (exported < pd.Timestamp(before))]
     if candidates.empty:
         return None
     return (
