@@ -149,7 +149,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"\nReports: {reports}\n"
         f"  import_impact_analysis.csv, kajabi_full_enriched_export.csv, kajabi_updates_only.csv, ...\n"
         f"Open the UI: DAGSTER_HOME={settings.dagster_home()} .venv/bin/dagster dev  "
-        f"(then http://127.0.0.1:3000, asset impact_analysis)"
+        f"(then http://127.0.0.1:3000, asset impact_analysis)\n"
+        f"The Monday schedule is on. The demo's exports are from {spec.first_export:%Y}, so the "
+        f"check weekly_export_on_time shows this week's export as OVERDUE until one is saved."
     )
     return EXIT_OK if ok else EXIT_FAILED
 
