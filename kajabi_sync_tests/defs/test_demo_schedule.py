@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 import psycopg
+import pytest
 
 from kajabi_sync import cli
 from kajabi_sync.defs.jobs import EXPORT_TAG
 
 
+@pytest.mark.slow  # generates a demo and runs the weekly job twice
 def test_the_demo_runs_its_last_week_as_the_schedule_launches_it(
     db_url, data_dir, tmp_path, monkeypatch, capsys
 ):
