@@ -9,7 +9,6 @@ as it was.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,6 +18,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from kajabi_sync.db.audit_log import record_changes_from, start_run
 from kajabi_sync.db.connection import scalar
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.masking import mask_email
@@ -123,11 +123,10 @@ def stage_field_changes(conn: psycopg.Connection, writes: pd.DataFrame) -> None:
 def write_staged_changes(conn: psycopg.Connection, run_id: int) -> None:
     """Write ``stage_changes`` into contacts (one UPDATE) and into the audit of run ``run_id``."""
     _update_contacts(conn)
-    conn.execute(
-        """INSERT INTO kajabi_sync.field_changes
-               (import_run_id, contact_id, field, old_value, new_value, decision, reason)
-           SELECT %s, contact_id, field, old_value, new_value, decision, reason FROM stage_changes""",
-        (run_id,),
+    record_changes_from(
+        conn,
+        run_id,
+        "SELECT contact_id, field, old_value, new_value, decision, reason FROM stage_changes",
     )
 
 
@@ -251,13 +250,12 @@ def _insert_new_contacts(conn: psycopg.Connection, run_id: int) -> int:
         """INSERT INTO contact_emails (contact_id, email, is_primary, source)
            SELECT contact_id, email, true, 'kajabi' FROM stage_new"""
     )
-    conn.execute(
-        """INSERT INTO kajabi_sync.field_changes
-               (import_run_id, contact_id, field, old_value, new_value, decision, reason)
-           SELECT %s, contact_id, '(contact)', NULL, email, 'new_contact',
+    record_changes_from(
+        conn,
+        run_id,
+        """SELECT contact_id, '(contact)', NULL::text, email, 'new_contact',
                   'new in Kajabi: no live contact, other address or Kajabi ID matched'
            FROM stage_new""",
-        (run_id,),
     )
     return created
 
@@ -352,22 +350,17 @@ def _apply_in_transaction(
         "contacts_created": int(len(plan.new_contacts)),
         "held_for_review": int(len(plan.held)),
     }
-    run_id = scalar(
+    run_id = start_run(
         conn,
-        """INSERT INTO kajabi_sync.import_runs
-               (kind, partition_key, dagster_run_id, file_name, file_sha256, export_date,
-                export_rows, counts, overrides)
-           VALUES ('import', %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-        (
-            record.partition_key,
-            record.dagster_run_id,
-            record.file_name,
-            record.file_sha256,
-            record.export_date,
-            record.export_rows,
-            json.dumps(counts),
-            json.dumps(record.overrides),
-        ),
+        "import",
+        partition_key=record.partition_key,
+        dagster_run_id=record.dagster_run_id,
+        file_name=record.file_name,
+        file_sha256=record.file_sha256,
+        export_date=record.export_date,
+        export_rows=record.export_rows,
+        counts=counts,
+        overrides=record.overrides,
     )
     write_staged_changes(conn, run_id)
     created = _insert_new_contacts(conn, run_id)

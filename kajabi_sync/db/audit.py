@@ -7,7 +7,6 @@ refuses, writing nothing, whenever undoing would overwrite something that happen
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,6 +15,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from kajabi_sync.db.apply import ApplyRefused, _field_value, _update_contacts, take_write_lock
+from kajabi_sync.db.audit_log import record_changes_from, set_run_counts, start_run
 from kajabi_sync.db.connection import scalar
 from kajabi_sync.fields import CONTACT_FIELDS
 
@@ -235,24 +235,26 @@ def rollback_run(conn: psycopg.Connection, run_id: int, note: str | None = None)
                 f"({shown}); nothing was written"
             )
         fields_restored = scalar(conn, "SELECT count(*) FROM stage_changes")
-        rollback_id = scalar(
+        rollback_id = start_run(
             conn,
-            """INSERT INTO kajabi_sync.import_runs
-                   (kind, partition_key, file_name, file_sha256, export_date, note)
-               VALUES ('rollback', %s, %s, %s, %s, %s) RETURNING id""",
-            (run["partition_key"], run["file_name"], run["file_sha256"], run["export_date"], note),
+            "rollback",
+            partition_key=run["partition_key"],
+            file_name=run["file_name"],
+            file_sha256=run["file_sha256"],
+            export_date=run["export_date"],
+            note=note,
         )
         reason = f"rollback of import run {run_id}" + (f": {note}" if note else "")
         _update_contacts(conn)
-        conn.execute(
-            """INSERT INTO kajabi_sync.field_changes
-                   (import_run_id, contact_id, field, old_value, new_value, decision, reason)
-               SELECT %(id)s, contact_id, field, old_value, new_value, 'rollback', %(reason)s
+        record_changes_from(
+            conn,
+            rollback_id,
+            """SELECT contact_id, field, old_value, new_value, 'rollback', %(reason)s::text
                FROM stage_changes
                UNION ALL
-               SELECT %(id)s, contact_id, '(contact)', email, NULL, 'rollback', %(reason)s
+               SELECT contact_id, '(contact)', email, NULL, 'rollback', %(reason)s::text
                FROM stage_created""",
-            {"id": rollback_id, "reason": reason},
+            {"reason": reason},
         )
         bases_restored, bases_deleted = _restore_bases(conn, run_id)
         contacts_deleted = _delete_created(conn)
@@ -265,10 +267,7 @@ def rollback_run(conn: psycopg.Connection, run_id: int, note: str | None = None)
             bases_deleted=bases_deleted,
         )
         counts = {k: v for k, v in result.__dict__.items() if k != "rollback_run_id"}
-        conn.execute(
-            "UPDATE kajabi_sync.import_runs SET counts = %s WHERE id = %s",
-            (json.dumps(counts), rollback_id),
-        )
+        set_run_counts(conn, rollback_id, counts)
         conn.execute(
             "UPDATE kajabi_sync.import_runs SET rolled_back_at = now(), rolled_back_by = %s WHERE id = %s",
             (rollback_id, run_id),

@@ -15,7 +15,6 @@ Every run is an ``import_runs`` row (kind ``merge``/``unmerge``); filled fields 
 
 from __future__ import annotations
 
-import json
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from kajabi_sync.db.apply import ApplyRefused, take_write_lock
+from kajabi_sync.db.audit_log import FieldChange, record_changes, set_run_counts, start_run
 from kajabi_sync.db.connection import scalar
 from kajabi_sync.fields import ADDRESS_FIELDS
 
@@ -134,15 +134,6 @@ def _live_contact(rows: dict[str, dict], contact_id: str, role: str) -> dict:
     return row
 
 
-def _start_run(conn: psycopg.Connection, kind: str, note: str, dagster_run_id: str | None) -> int:
-    return scalar(
-        conn,
-        """INSERT INTO kajabi_sync.import_runs (kind, dagster_run_id, note)
-           VALUES (%s, %s, %s) RETURNING id""",
-        (kind, dagster_run_id, note),
-    )
-
-
 def _finish_run(conn: psycopg.Connection, run_id: int) -> dict:
     counts = dict(
         conn.execute(
@@ -155,9 +146,7 @@ def _finish_run(conn: psycopg.Connection, run_id: int) -> dict:
         "SELECT count(*) FROM kajabi_sync.field_changes WHERE import_run_id = %s AND decision = 'merge_fill'",
         (run_id,),
     )
-    conn.execute(
-        "UPDATE kajabi_sync.import_runs SET counts = %s WHERE id = %s", (json.dumps(counts), run_id)
-    )
+    set_run_counts(conn, run_id, counts)
     return counts
 
 
@@ -171,23 +160,21 @@ def _fill_survivor(
         sql.SQL("UPDATE contacts SET {}, updated_at = now() WHERE id = %s").format(assignments),
         [*fills.values(), survivor["id"]],
     )
-    with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO kajabi_sync.field_changes
-                   (import_run_id, contact_id, field, old_value, new_value, decision, reason)
-               VALUES (%s, %s, %s, %s, %s, 'merge_fill', %s)""",
-            [
-                (
-                    run_id,
-                    survivor["id"],
-                    c,
-                    survivor[c],
-                    v,
-                    f"empty on the survivor; filled from the merged-away contact {merged_email}",
-                )
-                for c, v in fills.items()
-            ],
-        )
+    record_changes(
+        conn,
+        run_id,
+        [
+            FieldChange(
+                survivor["id"],
+                c,
+                survivor[c],
+                v,
+                "merge_fill",
+                f"empty on the survivor; filled from the merged-away contact {merged_email}",
+            )
+            for c, v in fills.items()
+        ],
+    )
 
 
 def _record_moves(
@@ -353,17 +340,25 @@ def merge_contacts(
                 "SELECT email::text FROM contact_emails WHERE contact_id = %s", (merged_id,)
             )
         ]
-        run_id = _start_run(conn, "merge", reason, dagster_run_id)
+        run_id = start_run(conn, "merge", note=reason, dagster_run_id=dagster_run_id)
         _record_merge(conn, run_id, survivor_id, merged_id, merged["email"].lower(), reason)
         _fill_survivor(conn, run_id, survivor, merge_fills(survivor, merged), merged["email"])
         conn.execute(
             "UPDATE contacts SET deleted_at = now(), updated_at = now() WHERE id = %s", (merged_id,)
         )
-        conn.execute(
-            """INSERT INTO kajabi_sync.field_changes
-                   (import_run_id, contact_id, field, old_value, new_value, decision, reason)
-               VALUES (%s, %s, '(contact)', NULL, %s, 'merged_away', %s)""",
-            (run_id, merged_id, survivor_id, f"merged into {survivor['email']}: {reason}"),
+        record_changes(
+            conn,
+            run_id,
+            [
+                FieldChange(
+                    merged_id,
+                    "(contact)",
+                    None,
+                    survivor_id,
+                    "merged_away",
+                    f"merged into {survivor['email']}: {reason}",
+                )
+            ],
         )
         _move_emails(conn, run_id, survivor_id, merged_id)
         _add_email(conn, run_id, survivor_id, merged["email"], EMAIL_SOURCE)
@@ -401,7 +396,7 @@ def merge_email_into(
                 f"{key} is already an address of contact {owner[0]}; merge that contact instead — "
                 "nothing was written"
             )
-        run_id = _start_run(conn, "merge", reason, dagster_run_id)
+        run_id = start_run(conn, "merge", note=reason, dagster_run_id=dagster_run_id)
         _record_merge(conn, run_id, survivor_id, None, key, reason)
         _add_email(conn, run_id, survivor_id, key, "kajabi")
         _remember(conn, run_id, survivor, None, [key], reason)
@@ -498,7 +493,7 @@ def unmerge(
                     "nothing was written"
                 )
 
-        run_id = _start_run(conn, "unmerge", reason, dagster_run_id)
+        run_id = start_run(conn, "unmerge", note=reason, dagster_run_id=dagster_run_id)
         conn.execute(
             "UPDATE kajabi_sync.import_runs SET rolled_back_at = now(), rolled_back_by = %s WHERE id = %s",
             (run_id, merge_run_id),
@@ -513,26 +508,39 @@ def unmerge(
                 ),
                 [old for _, old, _ in filled] + [survivor_id],
             )
-            with conn.cursor() as cur:
-                cur.executemany(
-                    """INSERT INTO kajabi_sync.field_changes
-                           (import_run_id, contact_id, field, old_value, new_value, decision, reason)
-                       VALUES (%s, %s, %s, %s, %s, 'unmerge_restore', %s)""",
-                    [
-                        (run_id, survivor_id, f, new, old, f"undo of merge run {merge_run_id}")
-                        for f, old, new in filled
-                    ],
-                )
+            record_changes(
+                conn,
+                run_id,
+                [
+                    FieldChange(
+                        survivor_id,
+                        f,
+                        new,
+                        old,
+                        "unmerge_restore",
+                        f"undo of merge run {merge_run_id}",
+                    )
+                    for f, old, new in filled
+                ],
+            )
         if merged_id is not None:
             conn.execute(
                 "UPDATE contacts SET deleted_at = NULL, updated_at = now() WHERE id = %s",
                 (merged_id,),
             )
-            conn.execute(
-                """INSERT INTO kajabi_sync.field_changes
-                       (import_run_id, contact_id, field, old_value, new_value, decision, reason)
-                   VALUES (%s, %s, '(contact)', %s, NULL, 'unmerged', %s)""",
-                (run_id, merged_id, survivor_id, f"undo of merge run {merge_run_id}: {reason}"),
+            record_changes(
+                conn,
+                run_id,
+                [
+                    FieldChange(
+                        merged_id,
+                        "(contact)",
+                        survivor_id,
+                        None,
+                        "unmerged",
+                        f"undo of merge run {merge_run_id}: {reason}",
+                    )
+                ],
             )
         _undo_moves(conn, merge_run_id)
         conn.execute(
@@ -541,10 +549,7 @@ def unmerge(
                WHERE decision_run_id = %s AND status = 'merged'""",
             (merge_run_id,),
         )
-        conn.execute(
-            "UPDATE kajabi_sync.import_runs SET counts = %s WHERE id = %s",
-            (json.dumps({"fields_restored": len(filled), "undid_run": merge_run_id}), run_id),
-        )
+        set_run_counts(conn, run_id, {"fields_restored": len(filled), "undid_run": merge_run_id})
     return run_id
 
 

@@ -18,7 +18,6 @@ side changes the field again.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -37,11 +36,12 @@ from kajabi_sync.db.apply import (
     write_bases,
     write_staged_changes,
 )
+from kajabi_sync.db.audit_log import FieldChange, record_changes, set_run_counts, start_run
 from kajabi_sync.db.snapshot import read_query
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.masking import mask_email
 from kajabi_sync.matching.hold_store import approve_hold, release_hold
-from kajabi_sync.matching.merges import _start_run, unmerge
+from kajabi_sync.matching.merges import unmerge
 from kajabi_sync.review.decisions import (
     EMAIL_FIELD,
     Decision,
@@ -502,9 +502,12 @@ def apply_decisions(
     with conn.transaction():
         take_write_lock(conn)
         planned = check_decisions(conn, decisions, lock=True)
-        run_id = _start_run(conn, "review", note or f"review decisions: {source}", dagster_run_id)
-        conn.execute(
-            "UPDATE kajabi_sync.import_runs SET file_name = %s WHERE id = %s", (source, run_id)
+        run_id = start_run(
+            conn,
+            "review",
+            note=note or f"review decisions: {source}",
+            dagster_run_id=dagster_run_id,
+            file_name=source,
         )
         writes = _field_writes(planned, run_id)
         stage_field_changes(conn, writes)
@@ -554,10 +557,7 @@ def apply_decisions(
             "released": resolutions.get("release", 0),
             "made_primary": resolutions.get("make_primary", 0),
         }
-        conn.execute(
-            "UPDATE kajabi_sync.import_runs SET counts = %s WHERE id = %s",
-            (json.dumps(counts), run_id),
-        )
+        set_run_counts(conn, run_id, counts)
     return ReviewResult(
         review_run_id=run_id,
         decided=len(planned),
@@ -581,19 +581,20 @@ def _make_primary(conn: psycopg.Connection, run_id: int, planned: PlannedDecisio
         {"c": contact_id, "old": old},
     ).rowcount
     _set_primary(conn, contact_id, new)
-    conn.execute(
-        """INSERT INTO kajabi_sync.field_changes
-               (import_run_id, contact_id, field, old_value, new_value, decision, reason)
-           VALUES (%s, %s, %s, %s, %s, 'review_make_primary', %s)""",
-        (
-            run_id,
-            contact_id,
-            EMAIL_SWAP_FIELD,
-            old,
-            new,
-            f"review {planned.item['review_id']} (email_change) decided in review run {run_id}: "
-            "the old email stays as a secondary address",
-        ),
+    record_changes(
+        conn,
+        run_id,
+        [
+            FieldChange(
+                contact_id,
+                EMAIL_SWAP_FIELD,
+                old,
+                new,
+                "review_make_primary",
+                f"review {planned.item['review_id']} (email_change) decided in review run "
+                f"{run_id}: the old email stays as a secondary address",
+            )
+        ],
     )
     return bool(added)
 
