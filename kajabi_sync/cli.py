@@ -489,7 +489,7 @@ def _contact_id_of(conn: psycopg.Connection, who: str, role: str) -> str:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     from kajabi_sync.db.connection import connect
-    from kajabi_sync.matching.merges import merge_contacts, merge_email_into
+    from kajabi_sync.db.merges import merge_contacts, merge_email_into
 
     with connect(_database_url(args)) as conn:
         survivor = _contact_id_of(conn, args.survivor, "survivor")
@@ -512,7 +512,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_unmerge(args: argparse.Namespace) -> int:
     from kajabi_sync.db.connection import connect
-    from kajabi_sync.matching.merges import unmerge
+    from kajabi_sync.db.merges import unmerge
 
     with connect(_database_url(args)) as conn:
         run = unmerge(conn, args.merge_run, args.reason)

@@ -12,12 +12,12 @@ import pandas as pd
 import psycopg
 
 from kajabi_sync.db.audit import recent_runs
+from kajabi_sync.db.holds import load_holds
+from kajabi_sync.db.merge_memory import bootstrap_merged_from
 from kajabi_sync.db.snapshot import load_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
-from kajabi_sync.matching.hold_store import load_holds
 from kajabi_sync.matching.holds import hold_likely_duplicates
-from kajabi_sync.matching.merge_memory import bootstrap_merged_from
 from kajabi_sync.survivorship.match import DRIVING_MATCHES
 from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings, build_plan
 

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
 from kajabi_sync.db.connection import scalar
+from kajabi_sync.db.holds import record_holds
 from kajabi_sync.db.snapshot import load_live_contacts
 from kajabi_sync.defs.checks import planned_export, recorded_overrides, require_guards
 from kajabi_sync.defs.partitions import (
@@ -28,7 +29,6 @@ from kajabi_sync.kajabi.enriched_export import (
     write_enriched_export,
 )
 from kajabi_sync.masking import mask_email
-from kajabi_sync.matching.hold_store import record_holds
 from kajabi_sync.matching.holds import candidates_for_display
 from kajabi_sync.reports import write_csv
 from kajabi_sync.review.folder import apply_dropped_files

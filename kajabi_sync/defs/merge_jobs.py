@@ -21,10 +21,10 @@ import dagster as dg
 import pandas as pd
 import psycopg
 
+from kajabi_sync.db.holds import approve_hold, release_hold
+from kajabi_sync.db.merges import MergeRefused, merge_contacts, unmerge
 from kajabi_sync.defs.resources import ContactsDatabase
 from kajabi_sync.masking import mask_email
-from kajabi_sync.matching.hold_store import approve_hold, release_hold
-from kajabi_sync.matching.merges import MergeRefused, merge_contacts, unmerge
 from kajabi_sync.review.items import find_item
 
 

@@ -3,7 +3,7 @@
 A new Kajabi email whose row looks like a live contact (same phone, same name and postal code,
 a close name at the same address, the same mailbox at an alias domain, ...) is not inserted
 blindly: it moves from ``plan.new_contacts`` to ``plan.held`` with its best candidate, score and
-evidence, and waits for the user (``hold_store``): release it (created by the next import) or
+evidence, and waits for the user (``db.holds``): release it (created by the next import) or
 merge it into the candidate. An email held earlier stays held until decided, even if it no
 longer scores as high; a released email is never held again.
 """
@@ -43,7 +43,7 @@ HOLD_COLUMNS: tuple[str, ...] = (
     "why_held",
 )
 
-# What the plan reads of the holds table (``hold_store.load_holds``).
+# What the plan reads of the holds table (``db.holds.load_holds``).
 DECISION_COLUMNS: tuple[str, ...] = (
     "email",
     "status",
@@ -106,7 +106,7 @@ def hold_likely_duplicates(
     """(plan without the held new contacts, candidates).
 
     ``snapshot_contacts``: live contacts (``id``, ``email`` and the contact fields, as
-    ``DatabaseSnapshot.contacts``). ``decisions``: the holds table (``hold_store.load_holds``):
+    ``DatabaseSnapshot.contacts``). ``decisions``: the holds table (``db.holds.load_holds``):
     ``released`` emails are exempt, ``held`` ones stay held. The candidates frame
     (``CANDIDATE_COLUMNS``) lists every pair at/above ``threshold`` plus earlier holds, best
     first, for the CSV and the UI; ``plan.held`` gets one row per held new contact (its

@@ -10,7 +10,7 @@ What each resolution does:
 - ``value``: the field takes the operator's value, recorded as set by hand (``manual``), which
   the policy protects from then on.
 - ``merge`` / ``release``: a held duplicate is merged into its candidate contact, or released to
-  be created by the next import (``hold_store``).
+  be created by the next import (``db.holds``).
 
 A field decision also makes Kajabi's value the base, so the item is not listed again unless one
 side changes the field again.
@@ -37,11 +37,11 @@ from kajabi_sync.db.apply import (
     write_staged_changes,
 )
 from kajabi_sync.db.audit_log import FieldChange, record_changes, set_run_counts, start_run
+from kajabi_sync.db.holds import approve_hold, release_hold
+from kajabi_sync.db.merges import unmerge
 from kajabi_sync.db.snapshot import read_query
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.masking import mask_email
-from kajabi_sync.matching.hold_store import approve_hold, release_hold
-from kajabi_sync.matching.merges import unmerge
 from kajabi_sync.review.decisions import (
     EMAIL_FIELD,
     Decision,

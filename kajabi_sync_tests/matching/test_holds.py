@@ -7,13 +7,13 @@ import pandas as pd
 import psycopg
 
 from kajabi_sync.db.apply import ImportRecord, apply_plan
+from kajabi_sync.db.holds import approve_hold, load_holds, record_holds, release_hold
+from kajabi_sync.db.merges import unmerge
 from kajabi_sync.db.snapshot import load_snapshot
 from kajabi_sync.defs import assets
 from kajabi_sync.defs.checks import kajabi_import_guards
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
-from kajabi_sync.matching.hold_store import approve_hold, load_holds, record_holds, release_hold
 from kajabi_sync.matching.holds import HELD_EARLIER, HELD_NOW, hold_likely_duplicates
-from kajabi_sync.matching.merges import unmerge
 from kajabi_sync.survivorship.plan import build_plan
 from kajabi_sync_tests.factories import export_frame, insert_contacts, kajabi_csv
 

@@ -12,8 +12,8 @@ import pandas as pd
 import psycopg
 
 from kajabi_sync.db.apply import copy_frame, take_write_lock
+from kajabi_sync.db.merges import MergeRefused, merge_email_into, normalise_email
 from kajabi_sync.db.snapshot import read_query
-from kajabi_sync.matching.merges import MergeRefused, merge_email_into, normalise_email
 
 HOLD_STATUSES: tuple[str, ...] = ("held", "released", "merged")
 

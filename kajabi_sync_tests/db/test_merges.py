@@ -9,12 +9,12 @@ import psycopg
 import pytest
 
 from kajabi_sync.db.apply import ApplyInProgress, ImportRecord, apply_plan, take_write_lock
+from kajabi_sync.db.merge_memory import bootstrap_merged_from
+from kajabi_sync.db.merges import MergeRefused, merge_contacts, merge_fills, unmerge
 from kajabi_sync.db.migrate import migrate_url
 from kajabi_sync.db.snapshot import load_snapshot
 from kajabi_sync.defs.merge_jobs import merge_contacts_job
 from kajabi_sync.defs.resources import ContactsDatabase
-from kajabi_sync.matching.merge_memory import bootstrap_merged_from
-from kajabi_sync.matching.merges import MergeRefused, merge_contacts, merge_fills, unmerge
 from kajabi_sync.survivorship.plan import build_plan
 from kajabi_sync_tests.factories import export_frame, insert_contacts
 
