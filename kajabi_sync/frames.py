@@ -7,6 +7,9 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+# Arrow-backed text: string kernels and comparisons run in C (RE2, Arrow compute).
+ARROW_TEXT = pd.StringDtype("pyarrow")
+
 
 def concat_rows(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     """``pd.concat(frames, ignore_index=True)`` with pandas 2's result dtypes, made explicit.

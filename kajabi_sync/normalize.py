@@ -14,6 +14,8 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kajabi_sync.frames import ARROW_TEXT
+
 DEFAULT_PHONE_REGION = "US"
 
 
@@ -85,7 +87,7 @@ def phone_key(series: pd.Series, region: str = DEFAULT_PHONE_REGION) -> pd.Serie
     to_parse = text.notna().to_numpy()
     if region == "US" and to_parse.any():
         # Arrow-backed text runs the pattern in C (RE2), not per value in Python.
-        arrow = text.astype(pd.StringDtype("pyarrow"))
+        arrow = text.astype(ARROW_TEXT)
         typed = arrow.str.fullmatch(_NANP_TYPED).fillna(False).to_numpy(dtype=bool)
         digits = arrow[typed].str.replace(r"\D", "", regex=True).str.slice(-10)
         key.iloc[typed.nonzero()[0]] = ("+1" + digits).astype("string").to_numpy()
@@ -106,7 +108,7 @@ def arrow_text(series: pd.Series) -> pa.Array:
     try:
         return pa.array(series.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: each value as its string
-        return pa.array(series.astype(pd.StringDtype("pyarrow")).array).cast(pa.large_string())
+        return pa.array(series.astype(ARROW_TEXT).array).cast(pa.large_string())
 
 
 def same_text(left: pd.Series, right: pd.Series) -> np.ndarray:

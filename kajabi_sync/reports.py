@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.normalize import arrow_text_strict
 
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection).
@@ -24,7 +25,6 @@ _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # ... but a plain number or phone (``+13035550101``, ``-12.5``, ``+1 (303) 555-0101``) is data
 # that must reach Kajabi exactly as it is, and no spreadsheet runs it.
 _PLAIN_NUMBER = re.compile(r"^[+-]?[\d][\d\s().-]*$")
-_ARROW_TEXT = pd.StringDtype("pyarrow")
 
 
 def neutralise_formula(value: object) -> object:
@@ -46,7 +46,7 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         # The prefix test runs in C on Arrow-backed text; the Python regex then only sees the
         # cells that start like a formula (Python-backed text over every cell dominated the
         # enriched export's profile).
-        starts = series.astype(_ARROW_TEXT).str.startswith(_FORMULA_TRIGGERS).fillna(False)
+        starts = series.astype(ARROW_TEXT).str.startswith(_FORMULA_TRIGGERS).fillna(False)
         positions = np.flatnonzero(starts.to_numpy(dtype=bool))
         if not len(positions):
             continue

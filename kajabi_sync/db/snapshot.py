@@ -14,6 +14,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.normalize import nfc
 from kajabi_sync.survivorship.policy import MANUAL_FIELDS_COLUMN, PROVENANCE_COLUMNS
 
@@ -70,7 +71,7 @@ def _text_frame(data: bytes, arrow: bool = False) -> pd.DataFrame:
             quoted_strings_can_be_null=True,
         ),
     )
-    text = pd.StringDtype("pyarrow") if arrow else pd.StringDtype()
+    text = ARROW_TEXT if arrow else pd.StringDtype()
     return table.rename_columns(_unique_names(header)).to_pandas(
         types_mapper={pa.string(): text}.get
     )

@@ -27,6 +27,7 @@ from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS, NAME_FIELDS, PHON
 from kajabi_sync.kajabi.import_format import EMAIL_HEADER, FIELD_HEADERS, to_import_frame
 from kajabi_sync.kajabi.split_csv import write_split_csv
 from kajabi_sync.masking import mask_email, mask_phone
+from kajabi_sync.normalize import arrow_text
 
 FULL_EXPORT_NAME = "kajabi_full_enriched_export"
 UPDATES_ONLY_NAME = "kajabi_updates_only"
@@ -43,8 +44,6 @@ PHONE_HEADER = FIELD_HEADERS["phone"]
 CHANGED_FIELDS_HEADER = "Changed Fields"
 
 # Arrow-backed text: pandas' default (Python-object) strings are too slow for 1,000,000 contacts.
-_ARROW_TEXT = pd.StringDtype("pyarrow")
-_ARROW_TYPE = pa.large_string()
 
 
 @dataclass(frozen=True)
@@ -148,21 +147,9 @@ def _cleaned(frame: pd.DataFrame, id_column: str, label: str) -> pd.DataFrame:
 
 def _stripped_text(series: pd.Series) -> pd.Series:
     """The values of ``normalize.blank_to_na`` (stripped, blank -> NA), kept as Arrow strings."""
-    text = pc.utf8_trim_whitespace(_arrow_text(series))
+    text = pc.utf8_trim_whitespace(arrow_text(series))
     blank_to_null = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
     return pd.Series(pd.arrays.ArrowStringArray(blank_to_null), index=series.index)
-
-
-def _arrow_text(series: pd.Series) -> pa.Array:
-    """``series`` as one Arrow text type (large_string, as pandas stores it), NaN/None as null."""
-    if series.dtype == _ARROW_TEXT:
-        return pa.array(series.array).cast(_ARROW_TYPE)
-    try:
-        # Straight from Python strings: half the time of ``astype``.
-        return pa.array(series.to_numpy(dtype=object), type=_ARROW_TYPE, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # Not all text (uuid.UUID ids, numbers): let pandas turn each into its string.
-        return pa.array(series.astype(_ARROW_TEXT).array).cast(_ARROW_TYPE)
 
 
 def _merged_fields(db: pd.DataFrame, kj: pd.DataFrame) -> pd.DataFrame:

@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.kajabi.columns import (
     FIXED_COLUMNS,
     looks_like_card_data,
@@ -336,7 +337,7 @@ def _parse_records(path: Path, utf8: bytes, header: list[str], kept: list[str]) 
         raise _diagnose(path, utf8, len(header)) from None
     if table.column_names != kept:
         raise KajabiFormatError(path, "the header could not be read consistently", row=1)
-    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    return table.to_pandas(types_mapper={pa.string(): ARROW_TEXT}.get)
 
 
 def _diagnose(path: Path, utf8: bytes, width: int) -> KajabiFormatError:
@@ -370,7 +371,7 @@ def _refuse_mojibake(path: Path, frame: pd.DataFrame, columns: list[str]) -> Non
     for column in columns:
         text = frame[column]
         if not isinstance(text.dtype, pd.StringDtype) or text.dtype.storage != "pyarrow":
-            text = text.astype(pd.StringDtype("pyarrow"))
+            text = text.astype(ARROW_TEXT)
         non_ascii = text.str.contains(r"[^\x00-\x7f]").fillna(False).to_numpy(dtype=bool)
         if not non_ascii.any():
             continue

@@ -19,6 +19,7 @@ import pandas as pd
 from email_validator.rfc_constants import EMAIL_MAX_LENGTH
 
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.kajabi.columns import (
     CREATED_AT_COLUMN,
     EMAIL_COLUMN,
@@ -125,7 +126,7 @@ def email_problems(email: pd.Series) -> pd.Series:
     Each distinct value that the cheap pattern cannot vouch for goes through email-validator once.
     """
     # Arrow-backed text runs these patterns in C (RE2) rather than per value in Python.
-    text = email.astype(pd.StringDtype("pyarrow"))
+    text = email.astype(ARROW_TEXT)
     surely_valid = (
         _flag(text.str.fullmatch(_SURELY_VALID_EMAIL.pattern))
         & _flag(text.str.len() <= EMAIL_MAX_LENGTH)
@@ -277,7 +278,7 @@ _NAME_COLUMNS = frozenset({"name", "first_name", "last_name"})
 
 def _without_placeholders(name: str, values: pd.Series) -> tuple[pd.Series, int]:
     """``values`` with placeholder tokens (``N/A``, ``-``, ``TBD``...) as NA, and how many."""
-    text = values.astype(pd.StringDtype("pyarrow"))
+    text = values.astype(ARROW_TEXT)
     hit = _flag(text.str.fullmatch(_PLACEHOLDER.pattern, case=False))
     if name not in _NAME_COLUMNS:
         hit |= _flag(text.str.fullmatch(_NOT_A_NAME_PLACEHOLDER.pattern, case=False))
@@ -291,13 +292,9 @@ _US_COUNTRY = re.compile(r"us|usa|u\.s\.a?\.?|united states(?: of america)?|amer
 
 def _warn_lost_leading_zeros(postal: pd.Series, country: pd.Series, warnings: list[str]) -> None:
     """A US ZIP is five digits: 3 or 4 digits mean a spreadsheet dropped its leading zeros."""
-    us = _flag(
-        country.astype(pd.StringDtype("pyarrow")).str.fullmatch(_US_COUNTRY.pattern, case=False)
-    )
+    us = _flag(country.astype(ARROW_TEXT).str.fullmatch(_US_COUNTRY.pattern, case=False))
     us |= country.isna().to_numpy()
-    short = (
-        _flag(postal.astype(pd.StringDtype("pyarrow")).str.fullmatch(r"\d{3,4}(?:-\d{4})?")) & us
-    )
+    short = _flag(postal.astype(ARROW_TEXT).str.fullmatch(r"\d{3,4}(?:-\d{4})?")) & us
     if short.any():
         warnings.append(
             f"{int(short.sum())} US postal code(s) have 3 or 4 digits (like 2130 for 02130): a "
@@ -331,7 +328,7 @@ def comma_list(series: pd.Series) -> pd.Series:
 
 def parse_kajabi_timestamp(series: pd.Series) -> pd.Series:
     """``2024-05-06 18:01:32 -0700`` -> UTC timestamp; NaT when empty or in any other form."""
-    text = series.astype(pd.StringDtype("pyarrow")).str.strip()
+    text = series.astype(ARROW_TEXT).str.strip()
     text = text.where(_flag(text.str.fullmatch(_KAJABI_TIMESTAMP)))
     local = pd.to_datetime(text.str.slice(0, 19), format="%Y-%m-%d %H:%M:%S", errors="coerce")
     offset_text = text.str.slice(20, 25)

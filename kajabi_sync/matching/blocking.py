@@ -15,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kajabi_sync.frames import ARROW_TEXT
+
 MAX_BLOCK_SIZE = 60
 # Sorted-neighbourhood passes pair each row with this many rows after it in key order, which
 # catches typos late in a key (a "mason"/"masson" pair sorts side by side) at linear cost.
@@ -114,7 +116,7 @@ def _stable_order(text: pd.Series) -> np.ndarray:
     """Stable ascending order of text without gaps. Arrow compares UTF-8 bytes, which order
     like Python compares code points, and sorts far faster than an object-array argsort."""
     try:
-        array = pa.array(text.astype("string[pyarrow]").array)
+        array = pa.array(text.astype(ARROW_TEXT).array)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
         return np.argsort(text.to_numpy(dtype=object), kind="stable")
     return pc.sort_indices(array).to_numpy()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kajabi_sync.frames import concat_rows
+from kajabi_sync.frames import ARROW_TEXT, concat_rows
 from kajabi_sync.matching.blocking import (
     MAX_BLOCK_SIZE,
     blocking_keys,
@@ -130,7 +130,7 @@ def find_candidates_against(
     side = np.r_[np.zeros(len(new), np.int8), np.ones(len(compared), np.int8)]
     features = build_features(combined)
     # Keys built in Arrow (same values): their joins, slices and factorizing are C loops.
-    arrow_features = features.astype("string[pyarrow]")
+    arrow_features = features.astype(ARROW_TEXT)
     first, second = candidate_pairs(
         blocking_keys(arrow_features),
         MAX_BLOCK_SIZE,

@@ -42,7 +42,7 @@ from kajabi_sync.matching.features import (
     _postcode,
     _street_parts,
 )
-from kajabi_sync.normalize import blank_to_na
+from kajabi_sync.normalize import arrow_text, blank_to_na
 
 # Frequencies the scoring reads that are exact here over the whole population.
 EXACT_COUNT_FEATURES: tuple[str, ...] = ("first", "last", "line2", "postcode", "state", "country")
@@ -97,17 +97,8 @@ def _combine(*parts: np.ndarray) -> np.ndarray:
 
 
 def _arrow(raw: pd.Series) -> pa.ChunkedArray:
-    values = raw.to_numpy(dtype=object)
-    try:
-        array = pa.array(values, type=pa.string(), from_pandas=True)
-    except (
-        pa.ArrowInvalid,
-        pa.ArrowTypeError,
-    ):  # numbers among the text: as blank_to_na reads them
-        array = pa.array(
-            raw.astype("string").to_numpy(dtype=object), type=pa.string(), from_pandas=True
-        )
-    return pc.utf8_trim_whitespace(pa.chunked_array([array]))
+    # Numbers among the text become their strings, as blank_to_na reads them.
+    return pc.utf8_trim_whitespace(pa.chunked_array([arrow_text(raw).cast(pa.string())]))
 
 
 def _factorized(keys: pa.ChunkedArray | pd.Series) -> np.ndarray:

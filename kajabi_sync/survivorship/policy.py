@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
+from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.normalize import phone_key, postal_key, text_key
 
 Comparison = Literal["text", "phone", "postal", "exact"]
-_ARROW_TEXT = pd.StringDtype("pyarrow")
 
 
 # The snapshot column listing, per contact, the fields a person set by hand in a review
@@ -56,7 +56,7 @@ class Protection:
             return np.zeros(len(contacts), dtype=bool), np.empty(0, dtype=object)
         column = contacts[self.column]
         held = np.flatnonzero(column.notna().to_numpy())
-        value = column.iloc[held].astype(_ARROW_TEXT).str.strip()
+        value = column.iloc[held].astype(ARROW_TEXT).str.strip()
         hit = value != ""
         if self.kind == "non_kajabi_source":
             hit &= value.str.casefold() != "kajabi"
