@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
@@ -59,27 +62,36 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: Path | str, *, encoding: str = "utf-8") -> Path:
-    """Write ``frame`` to ``path`` atomically (temp file + rename), neutralised, mode 0600."""
-    path = Path(path)
+@contextmanager
+def atomic_text_file(path: Path, *, encoding: str = "utf-8") -> Iterator[TextIO]:
+    """A text file that is written whole or not at all: a temp file beside ``path`` (mode 0600),
+    flushed to disk, then renamed over ``path``; on any error the temp file is removed and an
+    earlier ``path`` stays as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    safe = neutralise_frame(frame)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
-        body = text_csv_body(safe) if encoding.replace("-", "").lower() == "utf8" else None
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            if body is None:
-                safe.to_csv(handle, index=False)
-            else:
-                safe.iloc[:0].to_csv(handle, index=False)  # the header, exactly as pandas writes it
-                handle.write(str(body, "utf-8"))
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def write_csv(frame: pd.DataFrame, path: Path | str, *, encoding: str = "utf-8") -> Path:
+    """Write ``frame`` to ``path`` atomically (temp file + rename), neutralised, mode 0600."""
+    path = Path(path)
+    safe = neutralise_frame(frame)
+    body = text_csv_body(safe) if encoding.replace("-", "").lower() == "utf8" else None
+    with atomic_text_file(path, encoding=encoding) as handle:
+        if body is None:
+            safe.to_csv(handle, index=False)
+        else:
+            safe.iloc[:0].to_csv(handle, index=False)  # the header, exactly as pandas writes it
+            handle.write(str(body, "utf-8"))
     return path
 
 

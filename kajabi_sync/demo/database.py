@@ -10,11 +10,10 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from kajabi_sync.db.apply import APPLY_LOCK_KEY, copy_frame
 from kajabi_sync.db.connection import connect, redact_url, scalar
 from kajabi_sync.db.migrate import migrate
-from kajabi_sync.demo.formats import csv_blocks
 
-_LOCK_KEY = 7_402_512  # one demo loader at a time per database
 _MARKER = """
 CREATE TABLE IF NOT EXISTS kajabi_sync.demo_marker (
     id           bigserial PRIMARY KEY,
@@ -53,7 +52,8 @@ def load_demo(
     with connect(url) as conn:
         migrate(conn)
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            # The writers' lock: no import, merge or rollback runs while the demo replaces everything.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPLY_LOCK_KEY,))
             _check_safe(conn, url, reset)
             conn.execute(_MARKER)
             if reset:
@@ -61,8 +61,8 @@ def load_demo(
                     sql.Identifier(*name.split(".")) for name in RESET_TABLES
                 )
                 conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(tables))
-            _copy(conn, "contacts", contacts)
-            _copy(conn, "contact_emails", contact_emails)
+            copy_frame(conn, "contacts", contacts)
+            copy_frame(conn, "contact_emails", contact_emails)
             conn.execute("DELETE FROM kajabi_sync.demo_marker")
             conn.execute(
                 "INSERT INTO kajabi_sync.demo_marker (contacts, weeks, seed) VALUES (%s, %s, %s)",
@@ -87,16 +87,3 @@ def _check_safe(conn: psycopg.Connection, url: str, reset: bool) -> None:
         raise NotADemoDatabase(
             f"{where} already holds a demo; pass reset=True (the default) to replace it"
         )
-
-
-def _copy(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
-    """COPY ``frame`` in CSV blocks; ``None`` becomes an unquoted empty cell, which COPY reads as NULL."""
-    columns = sql.SQL(", ").join(sql.Identifier(column) for column in frame.columns)
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        sql.Identifier(table), columns
-    )
-    with conn.cursor().copy(statement) as copy:
-        for block in csv_blocks(
-            [frame[column].to_numpy(dtype=object) for column in frame.columns], eol="\n"
-        ):
-            copy.write(block)

@@ -7,8 +7,6 @@ raw input the pipeline reads, so nothing is formula-neutralised here.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from kajabi_sync.demo.formats import NULL, cat, csv_blocks
+from kajabi_sync.reports import atomic_text_file
 
 # Export header -> column of the Kajabi rows frame (the example header of the contract).
 EXPORT_COLUMNS: dict[str, str] = {
@@ -80,16 +79,8 @@ def export_columns(rows: pd.DataFrame, week_rows: np.ndarray) -> list[np.ndarray
 def write_export(rows: pd.DataFrame, week_rows: np.ndarray, path: Path) -> int:
     """Write ``rows[week_rows]`` as a Kajabi export at ``path`` (atomic, owner-only); return rows."""
     columns = export_columns(rows, week_rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-            handle.write(",".join(EXPORT_COLUMNS) + "\r\n")
-            for block in csv_blocks(columns):
-                handle.write(block)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_text_file(path, encoding="utf-8-sig") as handle:
+        handle.write(",".join(EXPORT_COLUMNS) + "\r\n")
+        for block in csv_blocks(columns):
+            handle.write(block)
     return len(week_rows)
