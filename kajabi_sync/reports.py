@@ -108,8 +108,8 @@ def text_csv_body(frame: pd.DataFrame) -> memoryview | None:
     """The UTF-8 bytes ``frame.to_csv(index=False)`` writes after its header, built column-wise by
     Arrow; None unless every column is text (or a plain integer column) and there is one.
 
-    pandas converts each cell to a Python string and quotes it in the csv module: 4.1 s of the
-    enriched export's 15 s at 1,000,000 contacts."""
+    pandas converts each cell to a Python string and quotes it in the csv module, a large part
+    of the enriched export's time (benchmarks/RESULTS.md)."""
     if not len(frame.columns):
         return None
     cells = []

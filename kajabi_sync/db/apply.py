@@ -264,8 +264,8 @@ def write_bases(conn: psycopg.Connection, run_id: int) -> int:
     """Upsert the bases that changed, keeping the replaced rows for a rollback.
 
     A base the run creates gets no history row: the rollback knows it as a ``kajabi_base`` row
-    whose ``import_run_id`` is the run with no history row of that run (a first import of
-    1,000,000 contacts wrote 826k such rows, 5.9 s). Once a later run replaces such a base, its
+    whose ``import_run_id`` is the run with no history row of that run (a first import would
+    otherwise write a history row for nearly every contact). Once a later run replaces such a base, its
     writer would no longer be known, so that run first records the writer's creation
     (``existed = false``, as the writer itself used to): rollbacks read the same history."""
     fields = ["kajabi_email", *CONTACT_FIELDS]

@@ -44,7 +44,7 @@ def read_query(
     """Run a SELECT through COPY and read it as text columns (NULL and '' both become NA).
 
     ``arrow``: Arrow-backed text (``string[pyarrow]``) instead of Python strings, for readers
-    that work in Arrow anyway (building 1,000,000 rows of Python strings took ~1 s)."""
+    that work in Arrow anyway (they would only convert the Python strings back)."""
     if isinstance(query, str):
         query = sql.SQL(query)
     buffer = io.BytesIO()
@@ -59,7 +59,7 @@ def read_query(
 
 def _text_frame(data: bytes, arrow: bool = False) -> pd.DataFrame:
     """COPY's CSV as text columns (NULL and '' both NA), as ``pd.read_csv(dtype="string")`` reads
-    it but parsed by pyarrow: pandas' parser was half of the snapshot's time at 100k contacts."""
+    it but parsed by pyarrow: pandas' parser was half of the snapshot's time."""
     header = next(csv.reader(io.StringIO(data.split(b"\n", 1)[0].decode("utf-8"))))
     table = pa_csv.read_csv(
         io.BytesIO(data),

@@ -186,8 +186,8 @@ def impact_analysis(
                 f"{done.result.decided} decision(s)"
             )
         week = plan_week(conn, validated_export.frame, config.plan_settings())
-    # The later steps read the export's file, rejects and row count from the plan: at 1M rows
-    # unpickling the whole validated export took ~3.5 s in each step that loaded it.
+    # The later steps read the export's file, rejects and row count from the plan, so none of
+    # them unpickles the whole validated export.
     plan = replace(week.plan, export_summary=validated_export.without_rows())
     candidates = week.candidates
     candidates_path = write_csv(candidates, data_folder.reports() / DUPLICATE_CANDIDATES_REPORT)

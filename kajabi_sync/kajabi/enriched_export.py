@@ -155,8 +155,8 @@ def _stripped_text(series: pd.Series) -> pd.Series:
 def _merged_fields(db: pd.DataFrame, kj: pd.DataFrame) -> pd.DataFrame:
     """Database values, with Kajabi's own value wherever the database is blank (address: as a unit).
 
-    pyarrow.compute does the choosing: pandas' ``fillna``/``where`` on Arrow strings measured
-    several times slower at 1,000,000 rows.
+    pyarrow.compute does the choosing: pandas' ``fillna``/``where`` on Arrow strings are
+    several times slower (benchmarks/RESULTS.md).
     """
     db_has_address = pa.array(db[list(ADDRESS_FIELDS)].notna().any(axis=1).to_numpy())
     merged = {}

@@ -1,9 +1,9 @@
 """Which existing contacts the blocking could ever pair with a few new rows (cheap, over all of them).
 
-Building comparison features for a million live contacts costs ~35 s, yet a week brings only
-tens to thousands of new rows. Every blocking pass pairs rows whose key is EQUAL, so an existing
-row can only be paired with a new row by a pass when each part of that pass's key equals the new
-row's. Here each key part gets an integer code over new + existing rows:
+Building comparison features for every live contact costs far more than the week's new rows
+(tens to thousands) need (figures: benchmarks/RESULTS.md). Every blocking pass pairs rows
+whose key is EQUAL, so an existing row can only be paired with a new row by a pass when each
+part of that pass's key equals the new row's. Here each key part gets an integer code over new + existing rows:
 
 - low-cardinality fields (names, postcode, city, state, country, line 2) are normalised exactly
   like ``features.build_features``, once per distinct raw value;

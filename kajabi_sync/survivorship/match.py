@@ -29,8 +29,8 @@ DRIVING_MATCHES = ("email", "kajabi_id")
 def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, value: str) -> pd.Series:
     """Map keys through ``table`` (the first row's value per key, deterministic).
 
-    Hashed by Arrow: pandas' dropna/drop_duplicates/map over Python strings were 3.4 s of the
-    plan's 24 s at 1,000,000 contacts."""
+    Hashed by Arrow: pandas' dropna/drop_duplicates/map over Python strings were a large part
+    of the plan's time (benchmarks/RESULTS.md)."""
     position = pc.index_in(arrow_text(keys), value_set=arrow_text(table[key]), skip_nulls=True)
     found = pc.is_valid(position).to_numpy(zero_copy_only=False)
     values = np.full(len(keys), None, dtype=object)

@@ -258,7 +258,7 @@ def build_plan(
     verdicts: dict = {}  # each rule once, whichever fields it protects
     decided: dict[str, tuple[pd.Series, pd.Series, pd.Series]] = {}
     # Byte-equal database and Kajabi values, once per field: the decisions and the naive
-    # comparison both need them (pandas' == on Python strings was 0.3 s per field and use).
+    # comparison both need them (pandas' == on Python strings is paid again at each use).
     db_is_kajabi: dict[str, np.ndarray] = {}
     for name, policy in POLICY.items():
         if policy.protections not in protections:
@@ -347,8 +347,8 @@ def _arrow_backed(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its text columns as Arrow-backed strings (same values).
 
     The plan's two largest frames (a row per export row, a base per matched contact) travel
-    through Dagster's pickling into three later steps: as Python strings, ``new_bases`` alone
-    took 2 s to pickle and to unpickle at 1,000,000 contacts, and several times the memory."""
+    through Dagster's pickling into three later steps: as Python strings they take several
+    times the time and memory to pickle and unpickle (benchmarks/RESULTS.md)."""
     out = {}
     for name in frame.columns:
         column = frame[name]

@@ -1,6 +1,6 @@
 """The survivorship policy, declared once: per field, how to compare it and what protects it.
 
-The protection rules are the user's (``shared/seed``): a field that another source enriched
+The protection rules are the user's strategy: a field that another source enriched
 must never be overwritten by Kajabi. A source column that names ``kajabi`` itself is Kajabi's
 own data and protects nothing.
 """
@@ -51,7 +51,7 @@ class Protection:
 
         Only the rows holding a value are examined, as Arrow-backed text: the provenance
         columns are mostly empty, and Python-object string methods over every contact of every
-        rule were 14 s of the plan's 37 s at 1,000,000 contacts."""
+        rule were the largest part of the plan's time (benchmarks/RESULTS.md)."""
         if self.column not in contacts:  # a frame without manual fields (none were set)
             return np.zeros(len(contacts), dtype=bool), np.empty(0, dtype=object)
         column = contacts[self.column]
