@@ -18,9 +18,10 @@ Permanent thresholds: environment variables or ``kajabi_sync.toml`` (see
 
 import warnings
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+from pydantic import create_model
 
 from kajabi_sync.defs.partitions import weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
@@ -35,19 +36,10 @@ GUARDS_OP = "kajabi_import_guards"
 CHECKED_ASSET = dg.AssetKey("impact_analysis")
 
 
-class GuardConfig(dg.Config):
-    """This run's deliberate overrides; every field left empty keeps the configured threshold."""
+class _GuardOptions(dg.Config):
+    """This run's deliberate overrides; every field left empty keeps the configured threshold.
+    One optional field per threshold is added from ``Thresholds`` (see ``GuardConfig``)."""
 
-    max_overwrite_pct: float | None = None
-    min_overwrite_limit: int | None = None
-    max_export_drop_pct: float | None = None
-    max_rejected_pct: float | None = None
-    max_duplicate_recreations: int | None = None
-    max_new_contacts_pct: float | None = None
-    max_conflicts: int | None = None
-    max_divergence_growth_pct: float | None = None
-    max_divergence_pct: float | None = None
-    min_divergence_limit: int | None = None
     allow_stale_export: bool = False
     allow_earlier_export_pending: bool = False
     # Required with any override: it is stored with the import run.
@@ -62,6 +54,19 @@ class GuardConfig(dg.Config):
             or self.allow_stale_export
             or self.allow_earlier_export_pending
         )
+
+
+# The Launchpad config: the options above plus one optional field per threshold, taken from the
+# Thresholds model so the two cannot differ (a value is validated when the guards apply it).
+if TYPE_CHECKING:
+    GuardConfig = _GuardOptions
+else:
+    GuardConfig = create_model(
+        "GuardConfig",
+        __base__=_GuardOptions,
+        __doc__=_GuardOptions.__doc__,
+        **{name: (kind | None, None) for name, kind in FIELDS.items()},
+    )
 
 
 def recorded_overrides(run_config: Mapping[str, Any]) -> dict[str, Any]:

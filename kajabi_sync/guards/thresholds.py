@@ -25,14 +25,13 @@ one that refuses to start.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kajabi_sync.settings import REPO_ROOT
 
@@ -41,71 +40,80 @@ DEFAULT_THRESHOLDS_FILE = REPO_ROOT / "kajabi_sync.toml"
 TOML_TABLE = "guards"
 ENV_PREFIX = "KAJABI_SYNC_"
 
+Percent = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0)]
+
 
 class ThresholdError(ValueError):
     """A threshold setting is misspelt or not a valid number; the message says where."""
 
 
-@dataclass(frozen=True)
-class Thresholds:
+class Thresholds(BaseModel):
+    """Every source (defaults, TOML, environment, a run's override) is validated by this model:
+    unknown names, non-numbers, negatives, NaN and fractional counts are refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     # Overwrite volume: existing database values replaced (decision update), in % of the
     # matched contacts, but never a limit below min_overwrite_limit.
-    max_overwrite_pct: float = 2.0
-    min_overwrite_limit: int = 25
+    max_overwrite_pct: Percent = 2.0
+    min_overwrite_limit: Count = 25
     # Truncated export: the drop in rows against the last applied export, in %.
-    max_export_drop_pct: float = 10.0
+    max_export_drop_pct: Percent = 10.0
     # Rows quarantined by validation, in % of the file's rows.
-    max_rejected_pct: float = 1.0
+    max_rejected_pct: Percent = 1.0
     # New contacts whose email the database already knows (merged away, deleted).
-    max_duplicate_recreations: int = 0
+    max_duplicate_recreations: Count = 0
     # New contacts, in % of the file's rows.
-    max_new_contacts_pct: float = 20.0
+    max_new_contacts_pct: Percent = 20.0
     # Warnings only: conflicts listed for review, and growth of database-vs-Kajabi divergence
     # against the last applied import, in %.
-    max_conflicts: int = 0
-    max_divergence_growth_pct: float = 10.0
+    max_conflicts: Count = 0
+    max_divergence_growth_pct: Percent = 10.0
     # Warning only: Kajabi counts as converged while the fields where it still disagrees with
     # the database stay within this % of the matched contacts.
-    max_divergence_pct: float = 1.0
-    min_divergence_limit: int = 5
+    max_divergence_pct: Percent = 1.0
+    min_divergence_limit: Count = 5
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        # True would pass as 1: a switch where a number belongs is a mistake, not a limit.
+        if isinstance(value, bool):
+            raise ValueError("a number, not a boolean")
+        return value
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Thresholds:
         """A copy with some fields replaced (unknown names and bad values raise ThresholdError)."""
-        return dataclasses.replace(self, **_coerce(overrides, "override"))
+        return _validated({**self.model_dump(), **overrides}, "override")
 
 
-# Each field's number type, from its default (annotations are strings under __future__).
-FIELDS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(Thresholds)}
+# Each field's number type (float for percentages, int for counts).
+FIELDS: dict[str, type] = {
+    name: float if info.annotation is float else int
+    for name, info in Thresholds.model_fields.items()
+}
 
 
 def env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
 
 
-def _coerce(values: Mapping[str, Any], where: str) -> dict[str, Any]:
-    unknown = sorted(set(values) - set(FIELDS))
+def _validated(values: Mapping[str, Any], where: str) -> Thresholds:
+    try:
+        return Thresholds.model_validate(dict(values))
+    except ValidationError as invalid:
+        errors = invalid.errors()
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
     if unknown:
         raise ThresholdError(
             f"{where}: unknown threshold(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}"
         )
-    coerced: dict[str, Any] = {}
-    for name, value in values.items():
-        kind = FIELDS[name]
-        try:
-            number = kind(value) if not isinstance(value, bool) else None
-        except (TypeError, ValueError):
-            number = None
-        if (
-            number is None
-            or not math.isfinite(number)
-            or number < 0
-            or (kind is int and float(value) != number)
-        ):
-            raise ThresholdError(
-                f"{where}: {name} must be a non-negative {kind.__name__}, not {value!r}"
-            )
-        coerced[name] = number
-    return coerced
+    name = str(errors[0]["loc"][0])
+    raise ThresholdError(
+        f"{where}: {name} must be a non-negative {FIELDS[name].__name__}, "
+        f"not {errors[0]['input']!r}"
+    )
 
 
 def thresholds_file(environ: Mapping[str, str]) -> Path | None:
@@ -129,6 +137,6 @@ def load_thresholds(environ: Mapping[str, str] | None = None) -> Thresholds:
             table = tomllib.load(handle).get(TOML_TABLE, {})
         if not isinstance(table, dict):
             raise ThresholdError(f"{path}: [{TOML_TABLE}] must be a table")
-        thresholds = dataclasses.replace(thresholds, **_coerce(table, str(path)))
+        thresholds = _validated({**thresholds.model_dump(), **table}, str(path))
     from_env = {name: environ[env_name(name)] for name in FIELDS if environ.get(env_name(name))}
-    return dataclasses.replace(thresholds, **_coerce(from_env, "environment"))
+    return _validated({**thresholds.model_dump(), **from_env}, "environment")
