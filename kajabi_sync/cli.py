@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 if TYPE_CHECKING:
+    import dagster as dg
     import psycopg
 
 from kajabi_sync.survivorship.plan_settings import ALLOWED as PLAN_SETTINGS_ALLOWED
@@ -76,13 +77,18 @@ def scheduled_week(monday: date) -> tuple[str, dict[str, str]]:
 
 
 def run_weekly_job(
-    partition_key: str, tags: dict[str, str] | None = None
+    partition_key: str,
+    tags: dict[str, str] | None = None,
+    run_config: dict | None = None,
+    definitions: dg.Definitions | None = None,
 ) -> tuple[list[str], list[str]]:
     """Run ``weekly_kajabi_sync`` for one week on the persistent Dagster instance (so the run
     shows in the UI), in this process. Returns (what stopped it, warnings)."""
     import dagster as dg
 
-    from kajabi_sync.definitions import defs
+    from kajabi_sync.definitions import defs as code_location
+
+    defs = definitions or code_location
 
     job = defs.resolve_job_def("weekly_kajabi_sync")
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -91,7 +97,7 @@ def run_weekly_job(
             partition_key=partition_key,
             instance=instance,
             raise_on_error=False,
-            run_config=quiet,
+            run_config={**quiet, **(run_config or {})},
             tags=tags,
         )
     problems: list[str] = []
@@ -115,7 +121,91 @@ def run_weekly_job(
     return problems, warnings
 
 
+def cmd_demo_kajabi_api(args: argparse.Namespace) -> int:
+    """The weekly loop against the local fake Kajabi API: pull, plan, apply, push, converge."""
+    import secrets
+    import tempfile
+    from contextlib import ExitStack
+    from unittest.mock import patch
+
+    from kajabi_sync import settings
+    from kajabi_sync.definitions import build_definitions
+    from kajabi_sync.demo import DemoSpec, generate_demo
+    from kajabi_sync.demo.api_loop import apply_changes, seed_fake, state_from_export
+    from kajabi_sync.demo.fake_kajabi import FakeKajabi
+    from kajabi_sync.kajabi.api import settings as api_settings
+
+    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home()))
+    if args.database_url:
+        os.environ[settings.DATABASE_URL_ENV] = args.database_url
+    data_dir = settings.data_dir() / "kajabi_api_demo"
+    exports = settings.exports_dir(data_dir)
+    for old in exports.glob("kajabi_contacts_*.csv"):  # the demo's own snapshots of a former run
+        old.unlink()
+    spec = DemoSpec(contacts=args.contacts, weeks=args.weeks or 3)
+    print(f"Generating demo data: {spec.contacts:,} contacts, {spec.weeks} weeks of Kajabi ...")
+    with tempfile.TemporaryDirectory(prefix="kajabi_side_") as kajabi_side:
+        summary = generate_demo(_database_url(args), Path(kajabi_side), spec)
+        states = [state_from_export(week.path) for week in summary.exports]
+    print("\n".join(summary.lines()[:3]))
+    # The first push after months of enrichment is large by design: let through deliberately,
+    # with the reason recorded in kajabi_sync.push_runs, as an operator would.
+    first_push = {
+        "ops": {
+            "kajabi_push_guards": {
+                "config": {
+                    "max_push_pct": 100.0,
+                    "override_reason": "demo: the first push after the enrichment",
+                }
+            }
+        }
+    }
+    ok = True
+    with ExitStack() as stack, FakeKajabi(client_secret=secrets.token_urlsafe(16)) as fake:
+        seed_fake(fake, states[0])
+        environment = fake.environment() | {
+            api_settings.SOURCE_ENV: "api",
+            api_settings.PUSH_ENV: "api",
+            api_settings.API_RPS_ENV: "500",  # the fake is local; Kajabi's default is 2
+            settings.DATA_DIR_ENV: str(data_dir),
+        }
+        stack.enter_context(patch.dict(os.environ, environment))  # restored when done
+        print(f"Fake Kajabi API at {fake.url} with {len(fake.contacts):,} contacts")
+        definitions = build_definitions()  # with the API settings just made
+        for week, state in enumerate(states):
+            monday = spec.first_export + timedelta(days=7 * week)
+            if week:
+                changes = apply_changes(fake, states[week - 1], state)
+                print(
+                    f"In Kajabi since last week: {changes.added} sign-ups, {changes.removed} "
+                    f"deleted, {changes.edited} edited"
+                )
+            sent = len(fake.patches_applied)
+            print(f"Running weekly_kajabi_sync for the week of {monday} (pull, apply, push) ...")
+            problems, warnings = run_weekly_job(
+                monday.isoformat(),
+                run_config=first_push if week == 0 else None,
+                definitions=definitions,
+            )
+            converged = not any("kajabi_converged" in message for message in warnings)
+            print(
+                f"  pulled kajabi_contacts_{monday}.csv; pushed "
+                f"{len(fake.patches_applied) - sent} PATCH(es); kajabi_converged: "
+                + ("clear" if converged else "warning (Kajabi still differs)")
+            )
+            for message in warnings + problems:
+                print("  " + message.splitlines()[0])
+            ok = ok and not problems
+    print(
+        f"\nSnapshots: {exports}\nOpen the UI: DAGSTER_HOME={settings.dagster_home()} "
+        ".venv/bin/dagster dev  (assets kajabi_push_plan, kajabi_push)"
+    )
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.kajabi_api:
+        return cmd_demo_kajabi_api(args)
     from kajabi_sync import settings
     from kajabi_sync.demo import DemoSpec, generate_demo
 
@@ -123,7 +213,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.database_url:  # the weekly job reads its database from the environment
         os.environ[settings.DATABASE_URL_ENV] = args.database_url
     data_dir = settings.data_dir()
-    spec = DemoSpec(contacts=args.contacts, weeks=args.weeks)
+    spec = DemoSpec(contacts=args.contacts, weeks=args.weeks or 2)
     print(f"Generating demo data: {spec.contacts:,} contacts, {spec.weeks} weekly exports ...")
     summary = generate_demo(_database_url(args), data_dir, spec)
     print("\n".join(summary.lines()))
@@ -290,6 +380,26 @@ def _dagster_problems(limit: int) -> list[str]:
                 )
                 lines.extend(blocked)
     return lines or ["  none: no recent Dagster run failed or was blocked"]
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    """What the week's push to Kajabi's API would send, field by field; nothing is sent."""
+    from kajabi_sync import settings
+    from kajabi_sync.defs.resources import ContactsDatabase
+    from kajabi_sync.exports_folder import monday_of
+    from kajabi_sync.kajabi.api import settings as api_settings
+    from kajabi_sync.kajabi.api.push import load_push_thresholds
+    from kajabi_sync.kajabi.api.week_push import describe, dry_run
+
+    week = date.fromisoformat(args.week)
+    monday = monday_of(week)
+    with ContactsDatabase(url=_database_url(args)).connection() as conn:
+        plan, note = dry_run(conn, settings.exports_dir(), monday, api_settings.push_new())
+    print(f"Push to Kajabi for the week of {monday} (dry run: nothing is sent)")
+    if note:
+        print(note)
+    print("\n".join(describe(plan, load_push_thresholds())))
+    return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -796,7 +906,34 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--contacts", type=int, default=6555, help="contacts to generate (default 6555)"
     )
-    demo.add_argument("--weeks", type=int, default=2, help="weekly exports to generate and import")
+    demo.add_argument(
+        "--weeks",
+        type=int,
+        default=None,
+        help="weekly exports to generate and import (default 2; 3 with --kajabi-api)",
+    )
+    demo.add_argument(
+        "--kajabi-api",
+        action="store_true",
+        help="run the whole loop against a local fake Kajabi API (pull, apply, push) instead "
+        "of export files, under data/kajabi_api_demo/",
+    )
+
+    push = command(
+        "push",
+        cmd_push,
+        "what the week's push to Kajabi's API would send, field by field",
+        "Lists, contact by contact and field by field, the PATCHes (and, with "
+        "KAJABI_SYNC_PUSH_NEW=1, the creations) the kajabi_push step would send for the week, "
+        "from the week's snapshot and the database. The push itself runs in the weekly job "
+        "(KAJABI_SYNC_PUSH=api), after its push_volume check.",
+    )
+    push.add_argument(
+        "week", metavar="WEEK", help="the week's Monday (or any day of it), YYYY-MM-DD"
+    )
+    push.add_argument(
+        "--dry-run", action="store_true", required=True, help="show, send nothing (required)"
+    )
 
     command("migrate", cmd_migrate, "create or update the database's tables (idempotent)")
     return parser

@@ -44,11 +44,15 @@ def plan_week(conn: psycopg.Connection, export: pd.DataFrame, settings: PlanSett
     return WeekPlan(plan, candidates, runs, remembered)
 
 
-def kajabi_values(plan: ImpactPlan, export: pd.DataFrame) -> pd.DataFrame:
+def kajabi_values(
+    plan: ImpactPlan, export: pd.DataFrame, extra_columns: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """What Kajabi sent for each contact that now exists in both systems (the row that decided
-    it, or the row that created it): ``contact_id``, ``email`` and the Kajabi fields."""
+    it, or the row that created it): ``contact_id``, ``email``, the Kajabi fields and any
+    ``extra_columns`` of the export (e.g. Kajabi's full ``name``)."""
     matches = plan.matches
     driving = matches[matches["match_kind"].isin(DRIVING_MATCHES)][["row_number", "contact_id"]]
     created = plan.new_contacts[["row_number", "contact_id"]]
     linked = concat_rows([driving, created])
-    return export.merge(linked, on="row_number")[["contact_id", "email", *CONTACT_FIELDS]]
+    columns = ["contact_id", "email", *CONTACT_FIELDS, *extra_columns]
+    return export.merge(linked, on="row_number")[columns]

@@ -59,6 +59,7 @@ def test_wrong_usage_exits_2(capsys):
         "resolve",
         "demo",
         "migrate",
+        "push",
     }
 
 

@@ -1,7 +1,7 @@
 """The five assets of the weekly import. Each is a thin call into the domain modules."""
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import dagster as dg
@@ -11,6 +11,7 @@ from pydantic import Field
 from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
 from kajabi_sync.db.connection import scalar
 from kajabi_sync.db.holds import record_holds
+from kajabi_sync.db.kajabi_api import run_holding
 from kajabi_sync.db.snapshot import load_live_contacts
 from kajabi_sync.defs.checks import planned_export, recorded_overrides, require_guards
 from kajabi_sync.defs.partitions import (
@@ -18,11 +19,13 @@ from kajabi_sync.defs.partitions import (
     skip_week_without_export,
     weekly_partitions,
 )
-from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
+from kajabi_sync.defs.resources import ContactsDatabase, DataFolder, KajabiApi
 from kajabi_sync.defs.summary import impact_summary, previous_import, week_figures
 from kajabi_sync.exports_folder import NoExportForWeek, export_for_week
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.kajabi import RawExport, ValidatedExport, read_kajabi_export, validate_export
+from kajabi_sync.kajabi.api import settings as api_settings
+from kajabi_sync.kajabi.api.pull import WeekSnapshot, week_snapshot
 from kajabi_sync.kajabi.enriched_export import (
     build_enriched_export,
     export_summary,
@@ -108,14 +111,24 @@ def _schema(frame: pd.DataFrame) -> dg.TableSchema:
     )
 
 
-@weekly_asset(
-    kinds={"csv", "kajabi"},
-    description="The week's full Kajabi contacts export, read as Kajabi wrote it (card-data columns dropped).",
-    output_required=False,  # a week without an export file is skipped, not failed
-)
-def raw_kajabi_export(
-    context: dg.AssetExecutionContext, data_folder: DataFolder
+def _week_export(
+    context: dg.AssetExecutionContext,
+    data_folder: DataFolder,
+    pull: Callable[[], WeekSnapshot] | None,
 ) -> Iterator[dg.Output[RawExport] | dg.AssetObservation]:
+    source_metadata: dict[str, object] = {"source": "file dropped in kajabi_exports/"}
+    if pull is not None:
+        snapshot = pull()
+        source_metadata = (
+            {
+                "source": "Kajabi API (pulled)",
+                "api_contacts": snapshot.contacts,
+                "api_pages": snapshot.pages,
+                "api_requests": snapshot.requests,
+            }
+            if snapshot.pulled
+            else {"source": "Kajabi API snapshot (replayed: the week's file already existed)"}
+        )
     try:
         path = export_for_week(data_folder.exports(), partition_monday(context.partition_key))
     except NoExportForWeek as missing:
@@ -135,8 +148,65 @@ def raw_kajabi_export(
             "dagster/column_schema": _schema(raw.frame),
             "columns": len(raw.frame.columns),
             "dropped_card_data_columns": ", ".join(raw.dropped_columns) or "none",
+            **source_metadata,
         },
     )
+
+
+def raw_export_asset(pulls: bool) -> dg.AssetsDefinition:
+    """``raw_kajabi_export`` for ``KAJABI_SYNC_SOURCE``: the files path needs exactly the
+    resources it always needed; the API path also needs the API and the database (the pull
+    records its snapshot there)."""
+    if not pulls:
+
+        @weekly_asset(
+            name="raw_kajabi_export",
+            kinds={"csv", "kajabi"},
+            description="The week's full Kajabi contacts export, read as Kajabi wrote it "
+            "(card-data columns dropped).",
+            output_required=False,  # a week without an export file is skipped, not failed
+        )
+        def from_files(
+            context: dg.AssetExecutionContext, data_folder: DataFolder
+        ) -> Iterator[dg.Output[RawExport] | dg.AssetObservation]:
+            yield from _week_export(context, data_folder, None)
+
+        return from_files
+
+    @weekly_asset(
+        name="raw_kajabi_export",
+        kinds={"csv", "kajabi"},
+        description="The week's full Kajabi contacts snapshot (card-data columns dropped): a "
+        "week without a file is first pulled from Kajabi's API into kajabi_contacts_<Monday>.csv "
+        "in Kajabi's export layout; a week with a file is replayed from it.",
+        output_required=False,  # a week without an export file is skipped, not failed
+    )
+    def from_api(
+        context: dg.AssetExecutionContext,
+        data_folder: DataFolder,
+        kajabi_api: KajabiApi,
+        database: ContactsDatabase,
+    ) -> Iterator[dg.Output[RawExport] | dg.AssetObservation]:
+        def pull() -> WeekSnapshot:
+            with database.connection() as conn, kajabi_api.client() as client:
+                return week_snapshot(
+                    conn,
+                    client,
+                    kajabi_api.site_id,
+                    data_folder.exports(),
+                    partition_monday(context.partition_key),
+                    context.partition_key,
+                    context.run.run_id,
+                )
+
+        yield from _week_export(context, data_folder, pull)
+
+    return from_api
+
+
+# As KAJABI_SYNC_SOURCE was when this module loaded; the code location builds its own with
+# ``kajabi_sync.definitions.build_definitions``.
+raw_kajabi_export = raw_export_asset(api_settings.source() == "api")
 
 
 @weekly_asset(
@@ -264,6 +334,20 @@ def protected_contacts(
         overrides=recorded_overrides(context.run.run_config),
     )
     with database.connection() as conn:
+        already = run_holding(conn, source.path.name, source.sha256, source.export_date)
+        if already is not None:
+            # A re-run of an applied week, or a quiet API week: the guards let it through
+            # because applying it again would change nothing, so nothing is written at all.
+            context.log.info(f"{source.path.name} is applied already (import run {already})")
+            return dg.Output(
+                ApplyResult(already, 0, 0, 0, {"already_applied": True}),
+                metadata={
+                    "import_run_id": already,
+                    "already_applied": True,
+                    "fields_written": 0,
+                    "contacts_created": 0,
+                },
+            )
         result = apply_plan(conn, impact_analysis, record)
         # Remembered after the apply: they stay held in later weeks until the user decides.
         record_holds(conn, impact_analysis.held)

@@ -18,6 +18,8 @@ import psycopg
 from kajabi_sync import settings
 from kajabi_sync.db.connection import connect, resolve_database_url
 from kajabi_sync.db.migrate import migrate
+from kajabi_sync.kajabi.api import settings as api_settings
+from kajabi_sync.kajabi.api.client import DEFAULT_MAX_WAIT_S, KajabiClient
 
 
 @functools.lru_cache(maxsize=8)
@@ -64,6 +66,44 @@ class DataFolder(dg.ConfigurableResource):
         return folder
 
 
+class KajabiApi(dg.ConfigurableResource):
+    """Kajabi's Public API (``KAJABI_SYNC_SOURCE`` / ``KAJABI_SYNC_PUSH`` = api). The key's id and
+    secret come through ``dg.EnvVar``, so Dagster never stores or shows them."""
+
+    push: str = "off"
+    push_new: bool = False
+    url: str = api_settings.DEFAULT_API_URL
+    client_id: str | None = None
+    client_secret: str | None = None
+    site_id: str | None = None
+    rps: float = api_settings.DEFAULT_RPS
+    max_wait_s: float = DEFAULT_MAX_WAIT_S
+
+    def client(self) -> KajabiClient:
+        return KajabiClient(
+            self.url,
+            self.client_id or "",
+            self.client_secret or "",
+            rps=self.rps,
+            max_wait=self.max_wait_s,
+        )
+
+
+def kajabi_api_from_environment() -> KajabiApi:
+    def secret(name: str) -> dg.EnvVar | None:
+        return dg.EnvVar(name) if os.environ.get(name) else None
+
+    return KajabiApi(
+        push=api_settings.push_mode(),
+        push_new=api_settings.push_new(),
+        url=api_settings.api_url(),
+        client_id=secret(api_settings.CLIENT_ID_ENV),
+        client_secret=secret(api_settings.CLIENT_SECRET_ENV),
+        site_id=api_settings.site_id(),
+        rps=api_settings.api_rps(),
+    )
+
+
 def default_resources() -> dict[str, dg.ConfigurableResource]:
     database_url = (
         dg.EnvVar(settings.DATABASE_URL_ENV) if os.environ.get(settings.DATABASE_URL_ENV) else None
@@ -72,4 +112,5 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "database": ContactsDatabase(url=database_url),
         "data_folder": DataFolder(path=data_path),
+        "kajabi_api": kajabi_api_from_environment(),
     }

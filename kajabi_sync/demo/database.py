@@ -31,6 +31,9 @@ RESET_TABLES = (
     "kajabi_sync.field_changes",
     "kajabi_sync.kajabi_base",
     "kajabi_sync.merged_from",
+    "kajabi_sync.api_pulls",
+    "kajabi_sync.push_outbox",
+    "kajabi_sync.push_runs",
 )
 
 

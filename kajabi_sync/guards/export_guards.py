@@ -85,14 +85,23 @@ def rejected_rows(export: ValidatedExport, thresholds: Thresholds) -> GuardResul
 
 
 def stale_export(export: ValidatedExport, facts: ImportFacts, allow_stale: bool) -> GuardResult:
-    """An export older than the last applied one, or the same file applied again. Blocks the
-    write only: the plan and its reports are computed before this check runs."""
+    """An export older than the last applied one, or the same file applied again under another
+    week's name. Blocks the write only: the plan and its reports are computed before this check
+    runs. A re-run of an applied week with its own file, and a pulled API snapshot identical to
+    the last import (a quiet week), pass: their write is skipped, as it would change nothing."""
     source = export.source
     last = facts.last_import
     problems = []
-    if facts.sha256_applied:
+    already = facts.already_applied_run
+    if facts.sha256_applied and already is None and not facts.pulled_snapshot:
         problems.append("this very file (same SHA-256) was applied already")
-    if last is not None and source is not None and source.export_date and last.get("export_date"):
+    if (
+        already is None
+        and last is not None
+        and source is not None
+        and source.export_date
+        and last.get("export_date")
+    ):
         if source.export_date < last["export_date"]:
             problems.append(
                 f"the file is dated {source.export_date}, older than the last applied export "
@@ -100,6 +109,11 @@ def stale_export(export: ValidatedExport, facts: ImportFacts, allow_stale: bool)
             )
     if last is None:
         explanation = "No import applied yet: nothing to be stale against."
+    elif already is not None:
+        explanation = (
+            f"This content was applied already (import run {already}): a re-run of its week, or "
+            "a quiet week identical to the last import. Nothing will be written to the database."
+        )
     elif not problems:
         explanation = (
             f"The file is newer than the last applied export ({last['file_name']}) "
@@ -127,6 +141,7 @@ def stale_export(export: ValidatedExport, facts: ImportFacts, allow_stale: bool)
             "sha256": source.sha256 if source else "unknown",
             "last_applied_file": last["file_name"] if last else "none",
             "last_applied_export_date": str(last["export_date"]) if last else "none",
+            "already_applied_run": "none" if already is None else already,
         },
     )
 

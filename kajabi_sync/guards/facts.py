@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
 import psycopg
 
 from kajabi_sync.db.connection import scalar
+from kajabi_sync.db.kajabi_api import applied_run_for, pulled_for_week
 from kajabi_sync.db.snapshot import last_applied_import
 
 
@@ -19,9 +21,20 @@ class ImportFacts:
     sha256_applied: bool  # this very file was applied already (not rolled back)
     known_new_emails: pd.Series  # the plan's new-contact emails the database already knows
     applied_sha256: frozenset[str] = frozenset()  # every applied, not rolled back, export file
+    # The file is the snapshot the Kajabi API pull wrote for its week (not a file dropped by hand).
+    pulled_snapshot: bool = False
+    # The applied run that already holds this file's content (a re-run of its week, or a quiet
+    # API week identical to the last import): applying it again writes nothing.
+    already_applied_run: int | None = None
 
 
-def read_import_facts(conn: psycopg.Connection, sha256: str, new_emails: pd.Series) -> ImportFacts:
+def read_import_facts(
+    conn: psycopg.Connection,
+    sha256: str,
+    new_emails: pd.Series,
+    file_name: str | None = None,
+    export_date: dt.date | None = None,
+) -> ImportFacts:
     """Facts about earlier imports and the addresses the plan would create, for ``sha256``."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -54,7 +67,11 @@ def read_import_facts(conn: psycopg.Connection, sha256: str, new_emails: pd.Seri
                    WHERE kind = 'import' AND rolled_back_at IS NULL"""
             )
         )
-    return ImportFacts(last, dict(decisions), int(live_ids), bool(applied), known, applied_files)
+        pulled = file_name is not None and pulled_for_week(conn, file_name, sha256)
+        already = applied_run_for(conn, sha256, export_date, pulled) if applied else None
+    return ImportFacts(
+        last, dict(decisions), int(live_ids), bool(applied), known, applied_files, pulled, already
+    )
 
 
 def known_emails(conn: psycopg.Connection, emails: pd.Series) -> pd.Series:

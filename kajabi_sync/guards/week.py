@@ -36,7 +36,13 @@ def check_week(
     ``first_week``, the first weekly partition, have no partition and are never pending).
     """
     source = export.source
-    facts = read_import_facts(conn, source.sha256 if source else "", plan.new_contacts["email"])
+    facts = read_import_facts(
+        conn,
+        source.sha256 if source else "",
+        plan.new_contacts["email"],
+        source.path.name if source else None,
+        source.export_date if source else None,
+    )
     last = facts.last_import
     pending = pending_earlier_exports(
         newest_per_week(exports_folder, since=first_week),

@@ -255,10 +255,24 @@ def test_a_surge_of_new_contacts_blocks(db_url, data_dir):
     assert checks(result)["new_contact_surge"].metadata["limit"].value == 10
 
 
-def test_the_same_file_again_blocks_the_write_but_not_the_plan(db_url, data_dir):
+def test_the_same_file_again_for_its_own_week_passes_and_writes_nothing(db_url, data_dir):
     applied_week_1(db_url, data_dir)
     before = dump(db_url)
     again = run_week(db_url, data_dir, WEEK_1)
+    assert again.success
+    assert checks(again)["stale_export"].passed
+    assert "applied already" in checks(again)["stale_export"].description
+    assert dump(db_url) == before
+
+
+def test_the_same_file_under_another_weeks_name_blocks_the_write_but_not_the_plan(db_url, data_dir):
+    applied_week_1(db_url, data_dir)
+    before = dump(db_url)
+    exports = data_dir / "kajabi_exports"
+    (exports / f"kajabi_contacts_{WEEK_2}.csv").write_bytes(
+        (exports / f"kajabi_contacts_{WEEK_1}.csv").read_bytes()
+    )
+    again = run_week(db_url, data_dir, WEEK_2)
     assert_blocked_by(again, "stale_export", before, db_url)
     assert "same SHA-256" in checks(again)["stale_export"].description
     assert (data_dir / "current" / "import_impact_analysis.csv").exists()

@@ -1,0 +1,1 @@
+"""Kajabi Public API: client, snapshot pull, push planner and executor."""

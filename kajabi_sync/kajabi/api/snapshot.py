@@ -1,0 +1,232 @@
+"""The week's snapshot pulled from Kajabi's API, written as a Kajabi contacts export.
+
+The pull is a full scan (the API cannot list "changed since"), oldest contact first, 100 a page,
+following ``links.next``. It must see exactly ``meta.total_count`` contacts, each once; anything
+less (a request that keeps failing, a short last page) raises ``ScanIncomplete`` and no file is
+written. The file is written to a temporary name and renamed into place only when complete, so
+a reader never sees half a snapshot.
+
+What the snapshot holds, column by column, in Kajabi's export layout:
+
+- ``Name``, ``Email``, ``ID`` (the API's contact id is the export's ``ID``), ``External User ID``,
+  ``Created At`` (as Kajabi's export writes dates), the form columns ``Phone Number
+  (phone_number)``, ``Address (address_line_1)``, ``Address Line 2 (address_line_2)``, ``City``,
+  ``State``, ``Country``, ``Zip Code``, ``Business Number``, and every custom field as
+  ``Title (custom_N)``: straight from the API.
+- ``First Name`` / ``Last Name``: the API has one ``name``. When it reads as the first and last
+  name this contact had (its Kajabi base first, then the database: ``first``, any middle names,
+  ``last``), that split is kept, so a name nobody changed plans ``unchanged`` exactly as with a
+  CSV export. Otherwise the first word is the first name and the rest the last name.
+- ``Member ID``: not in the API. The contact's last known Member ID (base, else database) is
+  carried forward, so it neither changes nor counts as a disagreement.
+- ``Products``, ``Tags``, ``Member Created At``, ``Sign In Count``, ``Last Activity``,
+  ``Last Sign In At``, ``Mobile Phone Number``: not carried (empty or absent). kajabi_sync stores
+  none of them except the mobile phone, which the API cannot read.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from kajabi_sync.kajabi.api.client import ApiContact, CustomField, KajabiClient
+from kajabi_sync.kajabi.columns import FIXED_COLUMNS, looks_like_card_data
+
+# Export form column -> API attribute, in the export's order.
+FORM_COLUMNS: dict[str, str] = {
+    "First Name (name)": "name",
+    "Email (email)": "email",
+    "Phone Number (phone_number)": "phone_number",
+    "Address (address_line_1)": "address_line_1",
+    "Address Line 2 (address_line_2)": "address_line_2",
+    "City (address_city)": "address_city",
+    "State (address_state)": "address_state",
+    "Country (address_country)": "address_country",
+    "Zip Code (address_zip)": "address_zip",
+    "Business Number (business_number)": "business_number",
+}
+
+
+class ScanIncomplete(RuntimeError):
+    """The scan ended before every contact was read; no snapshot was written."""
+
+
+@dataclass(frozen=True)
+class NameHint:
+    """What we last knew of a Kajabi contact: its base (what Kajabi sent), else the database."""
+
+    first_name: str | None
+    last_name: str | None
+    member_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PulledContacts:
+    site_id: str
+    contacts: list[ApiContact]
+    custom_fields: list[CustomField]
+    pages: int
+
+
+def scan_contacts(client: KajabiClient, site_id: str) -> PulledContacts:
+    """Every contact of the site, or ``ScanIncomplete``."""
+    custom_fields = client.custom_fields(site_id)
+    contacts: list[ApiContact] = []
+    seen: set[str] = set()
+    expected: int | None = None
+    pages = 0
+    for page, meta in client.contact_pages(site_id):
+        pages += 1
+        if meta.get("total_count") is not None:
+            expected = int(meta["total_count"])
+        for contact in page:
+            if contact.id in seen:
+                raise ScanIncomplete(
+                    f"Kajabi listed contact {contact.id} twice during the scan (contacts were "
+                    "added or deleted while it ran); no snapshot was written — run again"
+                )
+            seen.add(contact.id)
+            contacts.append(contact)
+    if expected is not None and len(contacts) != expected:
+        raise ScanIncomplete(
+            f"the scan read {len(contacts)} contacts but Kajabi reports {expected} "
+            f"(meta.total_count) after {pages} page(s); no snapshot was written — run again"
+        )
+    return PulledContacts(site_id, contacts, custom_fields, pages)
+
+
+def split_name(name: str | None, hints: Iterable[NameHint]) -> tuple[str, str]:
+    """(first, last) for Kajabi's single ``name`` (see the module docstring)."""
+    text = " ".join((name or "").split())
+    if not text:
+        return "", ""
+    for hint in hints:
+        first = " ".join((hint.first_name or "").split())
+        last = " ".join((hint.last_name or "").split())
+        if first and last:
+            fits = text == f"{first} {last}" or (
+                text.startswith(first + " ")
+                and text.endswith(" " + last)
+                and len(text) > len(first) + len(last) + 1
+            )
+        else:
+            fits = bool(first or last) and text == (first or last)
+        if fits:
+            return hint.first_name or "", hint.last_name or ""
+    head, _, rest = text.partition(" ")
+    return head, rest
+
+
+def export_timestamp(value: object) -> str:
+    """An API timestamp (ISO 8601) as Kajabi's export writes it: ``2024-05-06 18:01:32 -0700``."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        return ""
+    return moment.strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def snapshot_rows(
+    pulled: PulledContacts, hints: Mapping[str, list[NameHint]]
+) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of the snapshot, newest contact first (as Kajabi's export lists)."""
+    custom = [
+        (f"{field.title} ({field.handle})", field.handle)
+        for field in pulled.custom_fields
+        # Card-looking labels would be dropped by the reader anyway: never written at all.
+        if not looks_like_card_data(f"{field.title} ({field.handle})")
+    ]
+    header = [*FIXED_COLUMNS, *FORM_COLUMNS, *(label for label, _ in custom)]
+    rows = []
+    for contact in reversed(pulled.contacts):
+        attributes = contact.attributes
+        known = hints.get(contact.id, [])
+        first, last = split_name(attributes.get("name"), known)
+        member_id = next((h.member_id for h in known if h.member_id), None)
+        fixed = {
+            "Name": _cell(attributes.get("name")),
+            "First Name": first,
+            "Last Name": last,
+            "Email": _cell(attributes.get("email")),
+            "ID": contact.id,
+            "Member ID": _cell(member_id),
+            "External User ID": _cell(attributes.get("external_user_id")),
+            "Created At": export_timestamp(attributes.get("created_at")),
+        }
+        row = [fixed.get(column, "") for column in FIXED_COLUMNS]
+        row += [_cell(attributes.get(attribute)) for attribute in FORM_COLUMNS.values()]
+        row += [_cell(attributes.get(handle)) for _, handle in custom]
+        rows.append(row)
+    return header, rows
+
+
+def snapshot_bytes(header: list[str], rows: list[list[str]]) -> bytes:
+    """The file's bytes as Kajabi writes exports: UTF-8 with BOM, CRLF. Nothing is
+    formula-neutralised: it is raw input, read back like a downloaded export."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def write_snapshot(
+    path: Path, data: bytes, before_rename: Callable[[str], None] | None = None
+) -> str:
+    """Write ``data`` atomically (temporary file, fsync, rename), owner-only; return its SHA-256.
+
+    ``before_rename(sha256)`` runs once the complete file is on disk under its temporary name:
+    if it raises, no snapshot appears."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if before_rename is not None:
+            before_rename(sha256)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return sha256
+
+
+def pull_snapshot(
+    client: KajabiClient,
+    site_id: str,
+    path: Path,
+    hints: Mapping[str, list[NameHint]],
+    before_rename: Callable[[str, PulledContacts], None] | None = None,
+) -> tuple[PulledContacts, str]:
+    """Scan the site and write its snapshot at ``path``; (what was read, the file's SHA-256)."""
+    pulled = scan_contacts(client, site_id)
+    header, rows = snapshot_rows(pulled, hints)
+    sha256 = write_snapshot(
+        path,
+        snapshot_bytes(header, rows),
+        None if before_rename is None else (lambda sha: before_rename(sha, pulled)),
+    )
+    return pulled, sha256
