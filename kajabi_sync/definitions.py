@@ -33,7 +33,11 @@ def build_definitions() -> dg.Definitions:
     and the resources' variables)."""
     pulls = api_settings.source() == "api"
     pushing = api_settings.push_mode() == "api"
-    weekly = [a for a in dg.load_assets_from_modules([assets]) if RAW_EXPORT not in a.keys]
+    weekly = [
+        a
+        for a in dg.load_assets_from_modules([assets])
+        if not (isinstance(a, dg.AssetsDefinition) and RAW_EXPORT in a.keys)
+    ]
     weekly.append(assets.raw_export_asset(pulls))
     checks: list = [kajabi_import_guards, weekly_export_on_time]
     if pushing:

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import psycopg
 
+from kajabi_sync.db.connection import scalar
 from kajabi_sync.db.snapshot import last_applied_import
 
 
@@ -52,11 +53,12 @@ def record_pull(
 def pulled_for_week(conn: psycopg.Connection, file_name: str, file_sha256: str) -> bool:
     """This file (its name carries the week), with these bytes, is a snapshot the API pull wrote."""
     return bool(
-        conn.execute(
+        scalar(
+            conn,
             """SELECT EXISTS (SELECT 1 FROM kajabi_sync.api_pulls
                               WHERE file_name = %s AND file_sha256 = %s)""",
             (file_name, file_sha256),
-        ).fetchone()[0]
+        )
     )
 
 
@@ -69,12 +71,13 @@ def applied_run_for(
     under another week's name is no re-run."""
     if export_date is not None:
         monday = export_date - timedelta(days=export_date.weekday())
-        same_week = conn.execute(
+        same_week = scalar(
+            conn,
             """SELECT max(id) FROM kajabi_sync.import_runs
                WHERE kind = 'import' AND rolled_back_at IS NULL AND file_sha256 = %s
                  AND export_date BETWEEN %s AND %s""",
             (file_sha256, monday, monday + timedelta(days=6)),
-        ).fetchone()[0]
+        )
         if same_week is not None:
             return int(same_week)
     if pulled:

@@ -16,6 +16,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from kajabi_sync.db.connection import scalar
+
 OPEN_STATUSES = ("pending", "sending")
 
 
@@ -78,12 +80,13 @@ def start_push_run(
     """
     rows = list(planned)
     with conn.transaction():
-        run_id = conn.execute(
+        run_id = scalar(
+            conn,
             """INSERT INTO kajabi_sync.push_runs
                    (partition_key, dagster_run_id, file_sha256, planned, overrides)
                VALUES (%s, %s, %s, %s, %s) RETURNING id""",
             (partition_key, dagster_run_id, file_sha256, len(rows), json.dumps(dict(overrides))),
-        ).fetchone()[0]
+        )
         conn.execute(
             "CREATE TEMP TABLE planned_push (contact_id uuid, kajabi_id text, email text, "
             "action text, attributes jsonb) ON COMMIT DROP"

@@ -3,6 +3,7 @@
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -116,7 +117,7 @@ def _week_export(
     data_folder: DataFolder,
     pull: Callable[[], WeekSnapshot] | None,
 ) -> Iterator[dg.Output[RawExport] | dg.AssetObservation]:
-    source_metadata: dict[str, object] = {"source": "file dropped in kajabi_exports/"}
+    source_metadata: dict[str, Any] = {"source": "file dropped in kajabi_exports/"}
     if pull is not None:
         snapshot = pull()
         source_metadata = (

@@ -116,7 +116,9 @@ def kajabi_push_plan(
     )
 
 
-def _partitioned_spec(name: str, asset: dg.AssetKey, blocking: bool, description: str):
+def _partitioned_spec(
+    name: str, asset: dg.AssetKey, blocking: bool, description: str
+) -> dg.AssetCheckSpec:
     with warnings.catch_warnings():  # partitioned checks are "preview" (see checks.py)
         warnings.simplefilter("ignore", dg.PreviewWarning)
         return dg.AssetCheckSpec(

@@ -131,7 +131,7 @@ class FakeKajabi:
     def url(self) -> str:
         assert self._server is not None, "start() the fake first"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host if isinstance(host, str) else host.decode()}:{port}"
 
     def environment(self) -> dict[str, str]:
         """The KAJABI_SYNC_* variables that point the sync at this fake."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 
 import psycopg
+import pytest
 
 from kajabi_sync.cli import main
 
 
+@pytest.mark.slow
 def test_the_api_demo_converges_the_week_after_the_push(db_url, data_dir, monkeypatch, capsys):
     monkeypatch.setenv("KAJABI_SYNC_DATABASE_URL", db_url)
     before = dict(os.environ)

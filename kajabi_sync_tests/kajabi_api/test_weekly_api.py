@@ -40,6 +40,7 @@ def _contact_lists(fake):
     return len(fake.logged("GET", "/v1/contacts"))
 
 
+@pytest.mark.slow
 def test_pull_apply_rerun_quiet_week_and_a_kajabi_edit(api_source, db_url, data_dir):
     fake = api_source
     exports = data_dir / "kajabi_exports"
@@ -77,6 +78,7 @@ def test_pull_apply_rerun_quiet_week_and_a_kajabi_edit(api_source, db_url, data_
     assert count_rows(db_url, "kajabi_sync.import_runs") == 2
 
 
+@pytest.mark.slow
 def test_a_file_copied_under_a_second_weeks_name_stays_blocked(api_source, data_dir):
     exports = data_dir / "kajabi_exports"
     with dg.instance_for_test() as instance:
@@ -88,6 +90,7 @@ def test_a_file_copied_under_a_second_weeks_name_stays_blocked(api_source, data_
     assert set(step_failures(blocked)) == {"kajabi_import_guards"}
 
 
+@pytest.mark.slow
 def test_a_name_unchanged_in_kajabi_plans_unchanged_after_a_csv_week(api_source, data_dir):
     kajabi_csv(
         data_dir / "kajabi_exports" / "kajabi_contacts_2025-11-10.csv",

@@ -61,6 +61,7 @@ def _rows(db_url, query):
         return conn.execute(query).fetchall()
 
 
+@pytest.mark.slow
 def test_one_run_pulls_applies_and_pushes_and_kajabi_converges(api_loop, db_url):
     fake = api_loop
     with dg.instance_for_test() as instance:
@@ -95,6 +96,7 @@ def test_one_run_pulls_applies_and_pushes_and_kajabi_converges(api_loop, db_url)
     assert statuses == [(W1, "applied", 2)]
 
 
+@pytest.mark.slow
 def test_push_volume_blocks_before_the_first_request_until_a_recorded_override(
     api_loop, db_url, monkeypatch
 ):
@@ -119,6 +121,7 @@ def test_push_volume_blocks_before_the_first_request_until_a_recorded_override(
     assert overrides[0] == {"max_push_pct": 66.7, "override_reason": "first push after enrichment"}
 
 
+@pytest.mark.slow
 def test_a_contact_kajabi_refuses_is_listed_by_a_warning_and_the_others_are_pushed(api_loop):
     api_loop.reject_patch_ids["101"] = ("/data/attributes/phone_number", "Phone number is invalid")
     with dg.instance_for_test() as instance:

@@ -49,6 +49,7 @@ def test_running_the_same_week_again_succeeds_and_writes_nothing(db_url, data_di
     )  # the fill and the new contact, once
 
 
+@pytest.mark.slow
 def test_the_same_file_dropped_under_a_later_weeks_name_is_blocked(db_url, data_dir, monkeypatch):
     monkeypatch.setenv("KAJABI_SYNC_DATABASE_URL", db_url)
     insert_contacts(db_url, {"email": "jane@example.com", "first_name": "Jane", "kajabi_id": "101"})

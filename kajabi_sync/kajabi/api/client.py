@@ -157,7 +157,8 @@ def parse_errors(response: httpx.Response) -> list[ApiErrorItem]:
     for error in body.get("errors") or []:
         if not isinstance(error, dict):
             continue
-        source = error.get("source") if isinstance(error.get("source"), dict) else {}
+        given = error.get("source")
+        source: dict[str, Any] = given if isinstance(given, dict) else {}
         items.append(
             ApiErrorItem(
                 status=None if error.get("status") is None else str(error.get("status")),
