@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import dagster as dg
 import psycopg
 import pytest
 
 from kajabi_sync_tests.factories import insert_contacts
+from kajabi_sync_tests.kajabi_api.conftest import SECRET
 from kajabi_sync_tests.kajabi_api.weekly_run import run_week
-from kajabi_sync_tests.reliability.dagster_run import SMALL_EXPORT_OVERRIDE, step_failures
+from kajabi_sync_tests.reliability.dagster_run import (
+    SMALL_EXPORT_OVERRIDE,
+    event_records,
+    files_containing,
+    step_failures,
+    stored_run,
+)
 
 W1, W2 = "2025-11-10", "2025-11-17"
 
@@ -62,7 +70,7 @@ def _rows(db_url, query):
 
 
 @pytest.mark.slow
-def test_one_run_pulls_applies_and_pushes_and_kajabi_converges(api_loop, db_url):
+def test_one_run_pulls_applies_and_pushes_and_kajabi_converges(api_loop, db_url, data_dir):
     fake = api_loop
     with dg.instance_for_test() as instance:
         week_1 = run_week(instance, W1)
@@ -76,6 +84,14 @@ def test_one_run_pulls_applies_and_pushes_and_kajabi_converges(api_loop, db_url)
             [("phone_number", "+13035550101")],
         ]
         assert checks(week_1)["push_volume"].passed and checks(week_1)["push_rejections"].passed
+        # Neither the secret nor a token reaches Dagster's event log, the stored run (config,
+        # tags) or any file under the data folder or the instance's home.
+        secrets = [SECRET, *fake._tokens]
+        run_id = week_1.run_id
+        stored = "\n".join([*event_records(instance, run_id), stored_run(instance, run_id)])
+        assert not [s for s in secrets if s in stored]
+        assert files_containing(data_dir, secrets) == []
+        assert files_containing(Path(instance.root_directory), secrets) == []
 
         again = run_week(instance, W1)  # re-running the applied and pushed week
         assert again.success, step_failures(again)
