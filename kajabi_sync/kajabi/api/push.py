@@ -27,19 +27,13 @@ import pandas as pd
 
 from kajabi_sync.fields import ADDRESS_FIELDS, PHONE_FIELDS
 from kajabi_sync.kajabi.api.snapshot import NameHint, split_name
+from kajabi_sync.kajabi.columns import FIELD_FROM_HANDLE
 from kajabi_sync.kajabi.enriched_export import build_enriched_export
 from kajabi_sync.kajabi.import_format import EMAIL_HEADER, FIELD_HEADERS, NAME_HEADER
 
-# Our field -> the contact attribute the API reads and writes.
-ATTRIBUTE_OF_FIELD: dict[str, str] = {
-    "phone": "phone_number",
-    "address_line_1": "address_line_1",
-    "address_line_2": "address_line_2",
-    "city": "address_city",
-    "state": "address_state",
-    "postal_code": "address_zip",
-    "country": "address_country",
-}
+# Our field -> the contact attribute the API reads and writes: the export's form handles are
+# the API's attribute names.
+ATTRIBUTE_OF_FIELD: dict[str, str] = dict(FIELD_FROM_HANDLE)
 FIELD_OF_ATTRIBUTE = {attribute: name for name, attribute in ATTRIBUTE_OF_FIELD.items()}
 PUSHED_FIELDS = PHONE_FIELDS + ADDRESS_FIELDS
 
