@@ -29,8 +29,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +36,7 @@ from pathlib import Path
 
 from kajabi_sync.kajabi.api.client import ApiContact, CustomField, KajabiClient
 from kajabi_sync.kajabi.columns import FIXED_COLUMNS, looks_like_card_data
+from kajabi_sync.reports import atomic_text_file
 
 # Export form column -> API attribute, in the export's order.
 FORM_COLUMNS: dict[str, str] = {
@@ -179,38 +178,30 @@ def snapshot_rows(
     return header, rows
 
 
-def snapshot_bytes(header: list[str], rows: list[list[str]]) -> bytes:
-    """The file's bytes as Kajabi writes exports: UTF-8 with BOM, CRLF. Nothing is
-    formula-neutralised: it is raw input, read back like a downloaded export."""
+SNAPSHOT_ENCODING = "utf-8-sig"  # as Kajabi writes exports: UTF-8 with a byte-order mark
+
+
+def snapshot_text(header: list[str], rows: list[list[str]]) -> str:
+    """The file's text as Kajabi writes exports (CRLF). Nothing is formula-neutralised: it is
+    raw input, read back like a downloaded export."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8-sig")
+    return buffer.getvalue()
 
 
 def write_snapshot(
-    path: Path, data: bytes, before_rename: Callable[[str], None] | None = None
+    path: Path, text: str, before_rename: Callable[[str], None] | None = None
 ) -> str:
-    """Write ``data`` atomically (temporary file, fsync, rename), owner-only; return its SHA-256.
-
-    ``before_rename(sha256)`` runs once the complete file is on disk under its temporary name:
+    """Write ``text`` whole or not at all (``reports.atomic_text_file``); return the file's
+    SHA-256. ``before_rename(sha256)`` runs once the text is written under the temporary name:
     if it raises, no snapshot appears."""
-    sha256 = hashlib.sha256(data).hexdigest()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+    sha256 = hashlib.sha256(text.encode(SNAPSHOT_ENCODING)).hexdigest()
+    with atomic_text_file(path, encoding=SNAPSHOT_ENCODING) as handle:
+        handle.write(text)
         if before_rename is not None:
             before_rename(sha256)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
     return sha256
 
 
@@ -226,7 +217,7 @@ def pull_snapshot(
     header, rows = snapshot_rows(pulled, hints)
     sha256 = write_snapshot(
         path,
-        snapshot_bytes(header, rows),
+        snapshot_text(header, rows),
         None if before_rename is None else (lambda sha: before_rename(sha, pulled)),
     )
     return pulled, sha256
