@@ -282,13 +282,12 @@ def _frame_text(frame: pd.DataFrame) -> str:
 def cmd_plan(args: argparse.Namespace) -> int:
     """The impact plan of one export, as impact_analysis computes it, without Dagster running."""
     from kajabi_sync import settings
-    from kajabi_sync.defs.assets import DUPLICATE_CANDIDATES_REPORT
-    from kajabi_sync.defs.resources import ContactsDatabase
+    from kajabi_sync.db.connection import open_database
     from kajabi_sync.defs.summary import code_span, impact_summary, previous_import
     from kajabi_sync.guards.thresholds import load_thresholds
     from kajabi_sync.guards.week import check_week
     from kajabi_sync.kajabi import read_kajabi_export, validate_export
-    from kajabi_sync.reports import write_csv
+    from kajabi_sync.reports import DUPLICATE_CANDIDATES_REPORT, write_csv
     from kajabi_sync.survivorship.plan import PlanSettings
     from kajabi_sync.survivorship.report import write_impact_report
     from kajabi_sync.weekly_plan import plan_week
@@ -303,13 +302,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
         step("validating")
         validated = validate_export(raw)
         step("reading the database")
-        database = ContactsDatabase(url=_database_url(args))
-        with database.connection() as conn:
+        url = _database_url(args)
+        with open_database(url) as conn:
             step("planning")
             chosen = PlanSettings(**{name: getattr(args, name) for name in PLAN_SETTINGS_ALLOWED})
             week = plan_week(conn, validated.frame, chosen)
         plan, candidates, runs = week.plan, week.candidates, week.recent_runs
-        with database.connection() as conn:
+        with open_database(url) as conn:
             results = check_week(
                 conn,
                 plan,

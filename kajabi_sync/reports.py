@@ -23,6 +23,11 @@ import pyarrow.compute as pc
 from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.normalize import arrow_text_strict
 
+# The week's report files, by name (the impact report's is survivorship.report.IMPACT_REPORT).
+REJECTS_REPORT = "kajabi_export_rejects.csv"
+DUPLICATE_EMAILS_REPORT = "kajabi_export_duplicate_emails.csv"
+DUPLICATE_CANDIDATES_REPORT = "duplicate_candidates.csv"
+
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP CSV injection).
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # ... but a plain number or phone (``+13035550101``, ``-12.5``, ``+1 (303) 555-0101``) is data

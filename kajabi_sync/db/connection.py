@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
 
@@ -34,6 +37,30 @@ def connect(url: str, **kwargs: Any) -> psycopg.Connection:
     except (psycopg.Error, ValueError) as exc:
         error = ConnectionError(connection_failure(url, exc))
     raise error
+
+
+@functools.lru_cache(maxsize=8)
+def _migrated(url: str) -> bool:
+    # Once per process and database: the migrations run before the first step needs them.
+    from kajabi_sync.db.migrate import migrate  # migrate imports this module
+
+    with connect(url) as conn:
+        migrate(conn)
+    return True
+
+
+def migrated_url(url: str | None = None) -> str:
+    """``resolve_database_url(url)``, migrated (once per process) before it is handed out."""
+    resolved = resolve_database_url(url)
+    _migrated(resolved)
+    return resolved
+
+
+@contextmanager
+def open_database(url: str | None = None) -> Iterator[psycopg.Connection]:
+    """A connection (see ``connect``) to the migrated contacts database ``url`` resolves to."""
+    with connect(migrated_url(url)) as conn:
+        yield conn
 
 
 def scalar(conn: psycopg.Connection, query: QueryNoTemplate, params: Params | None = None) -> Any:

@@ -34,7 +34,12 @@ from kajabi_sync.kajabi.enriched_export import (
 )
 from kajabi_sync.masking import mask_email
 from kajabi_sync.matching.holds import candidates_for_display
-from kajabi_sync.reports import write_csv
+from kajabi_sync.reports import (
+    DUPLICATE_CANDIDATES_REPORT,
+    DUPLICATE_EMAILS_REPORT,
+    REJECTS_REPORT,
+    write_csv,
+)
 from kajabi_sync.review.folder import apply_dropped_files
 from kajabi_sync.review.items import (
     counts_by_kind,
@@ -65,10 +70,6 @@ TAGS = {"cadence": "weekly", "personal_data": "masked_in_ui"}
 weekly_asset = functools.partial(
     dg.asset, partitions_def=weekly_partitions, group_name=GROUP, owners=OWNERS, tags=TAGS
 )
-
-REJECTS_REPORT = "kajabi_export_rejects.csv"
-DUPLICATE_EMAILS_REPORT = "kajabi_export_duplicate_emails.csv"
-DUPLICATE_CANDIDATES_REPORT = "duplicate_candidates.csv"
 
 
 class PlanConfig(dg.Config):

@@ -6,7 +6,6 @@ The database URL is read through ``dg.EnvVar`` so Dagster never stores or shows 
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,18 +15,9 @@ import dagster as dg
 import psycopg
 
 from kajabi_sync import settings
-from kajabi_sync.db.connection import connect, resolve_database_url
-from kajabi_sync.db.migrate import migrate
+from kajabi_sync.db.connection import migrated_url, open_database
 from kajabi_sync.kajabi.api import settings as api_settings
 from kajabi_sync.kajabi.api.client import DEFAULT_MAX_WAIT_S, KajabiClient
-
-
-@functools.lru_cache(maxsize=8)
-def _migrated(url: str) -> bool:
-    # Once per process and database: the migrations run before the first asset needs them.
-    with connect(url) as conn:
-        migrate(conn)
-    return True
 
 
 class ContactsDatabase(dg.ConfigurableResource):
@@ -36,13 +26,11 @@ class ContactsDatabase(dg.ConfigurableResource):
     url: str | None = None
 
     def resolved_url(self) -> str:
-        url = resolve_database_url(self.url)
-        _migrated(url)
-        return url
+        return migrated_url(self.url)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
-        with connect(self.resolved_url()) as conn:
+        with open_database(self.url) as conn:
             yield conn
 
 
