@@ -17,6 +17,15 @@ ADDRESS_FIELDS: tuple[str, ...] = (
     "country",
 )
 ID_FIELDS: tuple[str, ...] = ("kajabi_id", "kajabi_member_id")
+# The shipping address, another source's (never written by an import).
+SHIPPING_FIELDS: tuple[str, ...] = (
+    "shipping_address_line_1",
+    "shipping_address_line_2",
+    "shipping_city",
+    "shipping_state",
+    "shipping_postal_code",
+    "shipping_country",
+)
 
 # The fields a Kajabi export can change in ``contacts``, in report order.
 CONTACT_FIELDS: tuple[str, ...] = NAME_FIELDS + PHONE_FIELDS + ADDRESS_FIELDS + ID_FIELDS

@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 from kajabi_sync.db.apply import ApplyRefused, _field_value, _update_contacts, take_write_lock
 from kajabi_sync.db.audit_log import record_changes_from, set_run_counts, start_run
 from kajabi_sync.db.connection import scalar
-from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.fields import CONTACT_FIELDS, SHIPPING_FIELDS
 
 # Columns only other sources write: a contact the import created that has any of them set was
 # enriched since, and deleting it would lose that.
@@ -28,12 +28,7 @@ ENRICHMENT_COLUMNS: tuple[str, ...] = (
     "paypal_last_name",
     "paypal_phone",
     "paypal_business_name",
-    "shipping_address_line_1",
-    "shipping_address_line_2",
-    "shipping_city",
-    "shipping_state",
-    "shipping_postal_code",
-    "shipping_country",
+    *SHIPPING_FIELDS,
     "phone_source",
     "billing_address_source",
     "notes",

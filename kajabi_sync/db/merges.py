@@ -26,7 +26,7 @@ from psycopg.rows import dict_row
 from kajabi_sync.db.apply import ApplyRefused, take_write_lock
 from kajabi_sync.db.audit_log import FieldChange, record_changes, set_run_counts, start_run
 from kajabi_sync.db.connection import scalar
-from kajabi_sync.fields import ADDRESS_FIELDS
+from kajabi_sync.fields import ADDRESS_FIELDS, SHIPPING_FIELDS
 
 MERGE_RECORDER = "kajabi_sync merge"
 EMAIL_SOURCE = "kajabi_sync_merge"  # contact_emails.source of an address a merge added
@@ -46,15 +46,6 @@ class FillGroup:
     values: tuple[str, ...]
     carried: tuple[str, ...] = ()
 
-
-SHIPPING_FIELDS: tuple[str, ...] = (
-    "shipping_address_line_1",
-    "shipping_address_line_2",
-    "shipping_city",
-    "shipping_state",
-    "shipping_postal_code",
-    "shipping_country",
-)
 
 # What a merged-away contact may give its survivor. An address is one unit (parts of two
 # addresses glued together make a wrong address), so it is given whole or not at all.

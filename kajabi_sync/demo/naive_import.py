@@ -9,19 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kajabi_sync.fields import ADDRESS_FIELDS, NAME_FIELDS, PHONE_FIELDS
 from kajabi_sync.normalize import blank_to_na, text_key
 
-FIELDS = (
-    "first_name",
-    "last_name",
-    "phone",
-    "address_line_1",
-    "address_line_2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-)
+# The fields a naive import would overwrite: every contact field but Kajabi's own ids.
+FIELDS = NAME_FIELDS + PHONE_FIELDS + ADDRESS_FIELDS
 _PROVENANCE = ("manual", "paypal", "unknown_legacy", "ticket_tailor", "zoho")
 
 
