@@ -21,6 +21,10 @@ import pandas as pd
 if TYPE_CHECKING:
     import dagster as dg
     import psycopg
+    from rich.console import Console
+
+    from kajabi_sync.guards.result import GuardResult
+    from kajabi_sync.survivorship.plan import ImpactPlan
 
 from kajabi_sync.survivorship.plan_settings import ALLOWED as PLAN_SETTINGS_ALLOWED
 from kajabi_sync.survivorship.plan_settings import DESCRIPTIONS as PLAN_SETTINGS_HELP
@@ -234,7 +238,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print("  " + message.splitlines()[0])
         print("  done" if not problems else "  stopped: nothing was written for this week")
         ok = ok and not problems
-    reports = settings.reports_dir(data_dir)
+    reports = settings.current_dir(data_dir)
     print(
         f"\nReports: {reports}\n"
         f"  import_impact_analysis.csv, kajabi_full_enriched_export.csv, kajabi_updates_only.csv, ...\n"
@@ -272,8 +276,38 @@ def progress(steps: int, what: str) -> Iterator[Callable[[str], None]]:
         bar.update(1)
 
 
-def _frame_text(frame: pd.DataFrame) -> str:
-    return frame.fillna("").astype(str).to_string(index=False) if len(frame) else "(none)"
+def console() -> Console:
+    """The terminal: colour and styles only when stdout is one (scripts and pipes get plain
+    text); lines are never hard-wrapped into a file."""
+    from rich.console import Console
+
+    tty = sys.stdout.isatty()
+    return Console(
+        file=sys.stdout,
+        no_color=not tty,
+        highlight=False,
+        soft_wrap=not tty,
+        emoji=False,
+        width=None if tty else 200,
+    )
+
+
+def print_table(frame: pd.DataFrame, *, indent: int = 2, empty: str = "(none)") -> None:
+    """``frame`` as an aligned, left-aligned table without borders (rich)."""
+    from rich import box
+    from rich.padding import Padding
+    from rich.table import Table
+
+    out = console()
+    if frame.empty:
+        out.print(" " * indent + empty)
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for column in frame.columns:
+        table.add_column(str(column), justify="left", overflow="fold")
+    for row in frame.fillna("").astype(str).itertuples(index=False):
+        table.add_row(*(str(cell) for cell in row))
+    out.print(Padding(table, (0, 0, 0, indent)))
 
 
 # --- plan -----------------------------------------------------------------------------------
@@ -283,11 +317,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """The impact plan of one export, as impact_analysis computes it, without Dagster running."""
     from kajabi_sync import settings
     from kajabi_sync.db.connection import open_database
-    from kajabi_sync.defs.summary import code_span, impact_summary, previous_import
+    from kajabi_sync.defs.summary import (
+        BLOCKED,
+        PLANNED,
+        Verdict,
+        code_span,
+        impact_summary,
+        previous_import,
+    )
+    from kajabi_sync.exports_folder import monday_of
     from kajabi_sync.guards.thresholds import load_thresholds
     from kajabi_sync.guards.week import check_week
     from kajabi_sync.kajabi import read_kajabi_export, validate_export
-    from kajabi_sync.reports import DUPLICATE_CANDIDATES_REPORT, write_csv
+    from kajabi_sync.reports import (
+        DUPLICATE_CANDIDATES_REPORT,
+        atomic_text_file,
+        week_file_name,
+        write_csv,
+    )
     from kajabi_sync.survivorship.plan import PlanSettings
     from kajabi_sync.survivorship.report import write_impact_report
     from kajabi_sync.weekly_plan import plan_week
@@ -318,31 +365,94 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 first_week=settings.first_week(),
             )
         step("writing the reports")
-        report = write_impact_report(plan, out)
-        candidates_path = write_csv(candidates, out / DUPLICATE_CANDIDATES_REPORT)
+        week_key = monday_of(raw.export_date).isoformat() if raw.export_date else None
+        report = write_impact_report(plan, out, week_key)
+        candidates_path = write_csv(
+            candidates, out / week_file_name(DUPLICATE_CANDIDATES_REPORT, week_key)
+        )
     for warning in validated.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(
-        impact_summary(
-            plan,
-            previous_import(runs, raw.export_date),
-            {
-                "every decision, with its reason": str(report),
-                "duplicate candidates": str(candidates_path),
-            },
-            title=f"Plan for {code_span(path.name)}",
-        )
-    )
     blocking = [r for r in results if r.blocks]
-    for result in results:
-        if not result.passed:
-            label = "WOULD BLOCK" if result.blocking else "warning"
-            print(f"{label}: {result.name}: {result.explanation}")
+    verdict = Verdict(BLOCKED if blocking else PLANNED, results)
+    summary_path = out / week_file_name("plan_summary.md", week_key)
+    with atomic_text_file(summary_path) as handle:
+        handle.write(
+            impact_summary(
+                plan,
+                previous_import(runs, raw.export_date),
+                {
+                    "every decision, with its reason": str(report),
+                    "duplicate candidates": str(candidates_path),
+                },
+                title=f"Plan for {code_span(path.name)}",
+                verdict=verdict,
+            )
+        )
+    print_plan(
+        path, week_key, plan, blocking, verdict.warnings, [report, candidates_path, summary_path]
+    )
+    return EXIT_FAILED if blocking else EXIT_OK
+
+
+def print_plan(
+    path: Path,
+    week: str | None,
+    plan: ImpactPlan,
+    blocking: Sequence[GuardResult],
+    warned: Sequence[GuardResult],
+    files: Sequence[Path],
+) -> None:
+    """The plan in plain text, the verdict first, in one screen (the detail is in ``files``)."""
+    from kajabi_sync.defs.summary import DECISION_COLUMNS, week_figures
+
+    out = console()
+    figures = week_figures(plan)
     if blocking:
-        print(f"The import would be stopped by {len(blocking)} check(s); nothing was written.")
-        return EXIT_FAILED
-    print("All blocking checks would pass. Nothing was written (plan only).")
-    return EXIT_OK
+        names = ", ".join(r.name for r in blocking)
+        out.print(f"[bold red]WOULD BLOCK[/] by {names}: the import would write nothing.")
+        for result in blocking:
+            limit = "" if result.limit is None else f", limit {result.limit:,}"
+            out.print(f"  {result.name}: {result.explanation} (measured {result.value:,}{limit})")
+        out.print(
+            "  To import anyway, run the week in Dagster with the override the check gives "
+            "(see the README, Guards)."
+        )
+    else:
+        out.print("[bold green]WOULD APPLY[/]: every blocking check passes.")
+    for result in warned:
+        out.print(f"[yellow]Warning[/] {result.name}: {result.explanation}")
+    week_text = f", week of {week}" if week else ""
+    out.print(f"\nPlan for {path.name}{week_text}:")
+    out.print(
+        f"  write {figures['fields_to_write']:,} fields ({figures['fill']:,} fills, "
+        f"{figures['update']:,} updates) and create {figures['new_contacts']:,} contacts (new "
+        f"sign-ups in Kajabi), from {figures['export_rows']:,} rows "
+        f"({figures['matched_contacts']:,} matched)"
+    )
+    out.print(
+        f"  protect {figures['protected'] + figures['kept_db']:,} values the database knows "
+        f"better; a naive import would overwrite {plan.naive.get('values_overwritten', 0):,}"
+    )
+    out.print(
+        f"  needs you: {figures['conflict']:,} conflicts, "
+        f"{figures['held_for_review']:,} duplicate candidates held"
+    )
+    counts = plan.decision_counts()
+    rows = []
+    for field in counts.columns:
+        cells = {
+            label: int(counts.at[d, field]) if d in counts.index else 0
+            for d, label in DECISION_COLUMNS
+        }
+        if any(cells.values()):
+            rows.append({"field": field, **{k: f"{v:,}" if v else "" for k, v in cells.items()}})
+    if rows:
+        out.print("\nDecisions per field (fields with any):")
+        print_table(pd.DataFrame(rows))
+    out.print("\nFull detail:")
+    for file in files:
+        out.print(f"  {file}")
+    out.print("Nothing was written (plan only).")
 
 
 # --- status ---------------------------------------------------------------------------------
@@ -428,9 +538,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "undone",
             ]
         ]
-        print(
-            _frame_text(shown.rename(columns={"partition_key": "week", "rolled_back_by": "undone"}))
-        )
+        print_table(shown.rename(columns={"partition_key": "week", "rolled_back_by": "undone"}))
     print("\nDagster runs that failed or were blocked by a check:")
     for line in _dagster_problems(args.limit):
         print(line)
@@ -534,6 +642,8 @@ def cmd_contact(args: argparse.Namespace) -> int:
         print(
             f"Contact {row['email']}  (id {row['id']}, source_system {row['source_system']}{state})"
         )
+        if len(others):  # the primary email is in the heading already
+            others = others[others["email"].str.lower() != str(row["email"]).lower()]
         if len(others):
             print(
                 "Other addresses: "
@@ -542,7 +652,8 @@ def cmd_contact(args: argparse.Namespace) -> int:
                 )
             )
         mine = history[history["contact_id"] == row["id"]] if len(history) else history
-        print("\n" + _frame_text(contact_fields(contact, bases, mine)))
+        print()
+        print_table(contact_fields(contact, bases, mine), indent=0)
     else:
         print(f"No live contact has {args.email} now; its recorded history:")
     print("\nHistory of changes (newest first):")
@@ -552,21 +663,19 @@ def cmd_contact(args: argparse.Namespace) -> int:
         shown = history.assign(
             applied_at=pd.to_datetime(history["applied_at"]).dt.strftime("%Y-%m-%d %H:%M")
         )
-        print(
-            _frame_text(
-                shown[
-                    [
-                        "applied_at",
-                        "run_id",
-                        "kind",
-                        "field",
-                        "old_value",
-                        "new_value",
-                        "decision",
-                        "reason",
-                    ]
-                ].head(args.limit)
-            )
+        print_table(
+            shown[
+                [
+                    "applied_at",
+                    "run_id",
+                    "kind",
+                    "field",
+                    "old_value",
+                    "new_value",
+                    "decision",
+                    "reason",
+                ]
+            ].head(args.limit)
         )
         if len(history) > args.limit:
             print(f"  ... {len(history) - args.limit} older changes (--limit to see more)")
@@ -689,6 +798,7 @@ def _mask_items(items: pd.DataFrame) -> pd.DataFrame:
 def cmd_review(args: argparse.Namespace) -> int:
     from kajabi_sync import settings
     from kajabi_sync.db.connection import connect
+    from kajabi_sync.reports import published_week, week_file_name
     from kajabi_sync.review.items import REVIEW_FILE, counts_by_kind, load_open_items
     from kajabi_sync.review.kinds import KINDS
 
@@ -715,10 +825,12 @@ def cmd_review(args: argparse.Namespace) -> int:
         "kajabi_value",
         "suggestion",
     ]
-    print(_frame_text(shown[columns].head(args.limit)))
+    print_table(shown[columns].head(args.limit))
     if len(items) > args.limit:
         print(f"  ... {len(items) - args.limit:,} more (--limit to see more)")
-    review_file = settings.reports_dir() / REVIEW_FILE
+    # The open items are the last applied import's: its file is in current/.
+    current = settings.current_dir()
+    review_file = current / week_file_name(REVIEW_FILE, published_week(current))
     print(
         f"\nDecide them in {review_file} (fill resolution; see README, Monday morning), then: "
         f"kajabi-sync resolve {review_file} --yes"

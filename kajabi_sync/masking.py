@@ -21,3 +21,16 @@ def mask_phone(series: pd.Series) -> pd.Series:
     """``+13035550101`` -> ``***0101``: enough to recognise, not enough to dial."""
     text = series.astype("string")
     return ("***" + text.str.replace(r"\D", "", regex=True).str.slice(-4)).where(text.notna())
+
+
+def mask_text(series: pd.Series) -> pd.Series:
+    """A name, street line or postcode -> its first character and ``***`` (``Jane`` -> ``J***``):
+    enough to find the row in the CSV report, not to read the value. NA stays NA."""
+    text = series.astype("string")
+    return (text.str.strip().str.slice(0, 1) + "***").where(text.notna() & (text.str.strip() != ""))
+
+
+def mask_identifier(series: pd.Series) -> pd.Series:
+    """An account id (Kajabi ID, member ID) -> ``***`` and its last three characters."""
+    text = series.astype("string")
+    return ("***" + text.str.strip().str.slice(-3)).where(text.notna() & (text.str.strip() != ""))

@@ -7,11 +7,14 @@ complete, and the files hold personal data, so they are created ``0600``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -23,7 +26,8 @@ import pyarrow.compute as pc
 from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.normalize import arrow_text_strict
 
-# The week's report files, by name (the impact report's is survivorship.report.IMPACT_REPORT).
+# The reports of a week, as named before ``week_file_name`` adds the week (the impact
+# report's is survivorship.report.IMPACT_REPORT).
 REJECTS_REPORT = "kajabi_export_rejects.csv"
 DUPLICATE_EMAILS_REPORT = "kajabi_export_duplicate_emails.csv"
 DUPLICATE_CANDIDATES_REPORT = "duplicate_candidates.csv"
@@ -149,3 +153,122 @@ def text_csv_body(frame: pd.DataFrame) -> memoryview | None:
     if not len(rows):
         return memoryview(b"")
     return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]
+
+
+def week_file_name(name: str, week: str | None) -> str:
+    """``import_impact_analysis.csv`` of the week of 2025-11-17 ->
+    ``import_impact_analysis_2025-11-17.csv``: a file copied out of its week's folder (into
+    Downloads, into Kajabi's import history) still says which week it is. ``week`` None: as is."""
+    if not week:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}_{week}.{suffix}" if dot else f"{name}_{week}"
+
+
+CURRENT_README = "README.txt"
+CURRENT_MANIFEST = "manifest.json"
+_STAGING_PREFIX = ".current-"
+
+
+def publish_current(
+    current: Path, files: Iterable[Path], manifest: Mapping[str, object], readme: str
+) -> Path:
+    """Make ``current`` (e.g. ``data/current``) hold exactly ``files`` plus ``README.txt``
+    (``readme``) and ``manifest.json`` (``manifest``), replacing what it held in one step.
+
+    ``current`` is a symbolic link to a hidden sibling folder: the new folder is filled first,
+    then the link is swapped by one rename, so a reader sees the old week or the new one, never a
+    mix and never an empty folder. The files are hard links to the week's reports (copies where
+    links are impossible); every report is written by rename, so a later rewrite of the week's
+    file never changes what ``current`` holds. A real folder left by an earlier version is moved
+    aside once and removed."""
+    current = Path(current)
+    root = current.parent
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=root))
+    try:
+        for source in files:
+            target = staging / Path(source).name
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copy2(source, target)
+        _write_text(staging / CURRENT_MANIFEST, json.dumps(manifest, indent=2, default=str) + "\n")
+        _write_text(staging / CURRENT_README, readme)
+        os.chmod(staging, 0o700)
+        link = root / f"{staging.name}.link"
+        os.symlink(staging.name, link)
+        if current.exists() and not current.is_symlink():
+            current.rename(root / f"{staging.name}.replaced")
+        os.replace(link, current)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    # Whatever the link no longer points to: the previous week, an interrupted publication.
+    for leftover in root.glob(f"{_STAGING_PREFIX}*"):
+        if leftover.name != staging.name:
+            if leftover.is_symlink() or leftover.is_file():
+                leftover.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(leftover, ignore_errors=True)
+    return current
+
+
+def publish_week(
+    current: Path,
+    week_folder: Path,
+    *,
+    week: str,
+    export_file: str,
+    import_run_id: int,
+    dagster_run_id: str,
+) -> Path:
+    """Publish an applied week's reports (every file of ``week_folder``) as ``current``, with a
+    README.txt and manifest.json naming the week, the export file and the runs."""
+    files = sorted(p for p in Path(week_folder).iterdir() if p.is_file() and p.suffix == ".csv")
+    published = datetime.now(UTC).replace(microsecond=0).isoformat()
+    manifest = {
+        "week": week,
+        "status": "applied",
+        "export_file": export_file,
+        "import_run_id": import_run_id,
+        "dagster_run_id": dagster_run_id,
+        "published_at": published,
+        "week_folder": str(week_folder),
+        "files": [p.name for p in files],
+    }
+    readme = "\n".join(
+        [
+            f"The last APPLIED Kajabi import: the week of {week}.",
+            "",
+            f"Export file:  {export_file}",
+            f"Import run:   {import_run_id}   (undo it: kajabi-sync rollback {import_run_id} --yes)",
+            f"Dagster run:  {dagster_run_id}",
+            f"Published:    {published}",
+            "",
+            "This folder is replaced as a whole when the next week is applied; a blocked week",
+            f"never touches it. Every week's reports, blocked ones too, stay in {week_folder.parent}/.",
+            "",
+            "Files:",
+            *[f"  {p.name}" for p in files],
+            "",
+            f"Import kajabi_updates_only_{week}.csv into Kajabi (People -> Import).",
+            f"kajabi_new_contacts_only_{week}.csv lists database contacts Kajabi does not have yet",
+            "(not Kajabi's new sign-ups, which the import created in the database).",
+            "",
+        ]
+    )
+    return publish_current(current, files, manifest, readme)
+
+
+def published_week(current: Path) -> str | None:
+    """The week ``current`` holds (from its manifest), or None before any week was applied."""
+    try:
+        return str(json.loads((Path(current) / CURRENT_MANIFEST).read_text())["week"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_text_file(path) as handle:
+        handle.write(text)

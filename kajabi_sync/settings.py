@@ -2,8 +2,10 @@
 
 - ``KAJABI_SYNC_DATABASE_URL``: the contacts database (a libpq URL); unset = embedded PostgreSQL.
 - ``KAJABI_SYNC_DATA_DIR``: default ``data/`` at the repository root; exports arrive in
-  ``kajabi_exports/kajabi_contacts_YYYY-MM-DD.csv``, reports go to ``current/``, filled review
-  files are dropped into ``review/`` (and moved to ``review/applied/`` once applied).
+  ``kajabi_exports/kajabi_contacts_YYYY-MM-DD.csv``; each week's reports go to
+  ``reports/YYYY-MM-DD/`` (the week's Monday), and ``current/`` holds the last applied week's;
+  filled review files are dropped into ``review/`` (and moved to ``review/applied/`` once
+  applied).
 - ``DAGSTER_HOME``: default ``dagster_home/``; the embedded database keeps its files there.
 - ``KAJABI_SYNC_FIRST_WEEK``: the first weekly partition (a date; its week's Monday is used).
 """
@@ -34,7 +36,18 @@ def exports_dir(base: Path | None = None) -> Path:
     return (base or data_dir()) / "kajabi_exports"
 
 
-def reports_dir(base: Path | None = None) -> Path:
+def reports_root(base: Path | None = None) -> Path:
+    """Every week's reports, one folder per week: ``reports/YYYY-MM-DD/``."""
+    return (base or data_dir()) / "reports"
+
+
+def week_reports_dir(week: str, base: Path | None = None) -> Path:
+    """The reports of the week keyed by its Monday (``YYYY-MM-DD``)."""
+    return reports_root(base) / week
+
+
+def current_dir(base: Path | None = None) -> Path:
+    """The last applied week's reports (replaced as a whole when the next week applies)."""
     return (base or data_dir()) / "current"
 
 

@@ -70,15 +70,20 @@ def test_plan_prints_the_summary_and_checks_and_writes_nothing(db_url, data_dir,
         capsys, "--database-url", db_url, "plan", str(export), "--out", str(tmp_path / "plan")
     )
     assert code in (EXIT_OK, EXIT_FAILED)
-    assert "## Plan for `kajabi_contacts_2025-11-10.csv`" in out
-    assert (
-        "Will write 1 fields** (1 fills, 0 updates)" in out
-    )  # Ann's city; Bob's phone differs: unattributed
-    assert "| `first_name` |" in out
-    assert ("WOULD BLOCK" in out) == (code == EXIT_FAILED)
-    report = (tmp_path / "plan" / "import_impact_analysis.csv").read_text()
+    lines = out.splitlines()
+    # The verdict first, in plain text (not markdown), and all of it in one screen.
+    assert lines[0].startswith("WOULD BLOCK" if code == EXIT_FAILED else "WOULD APPLY")
+    assert len(lines) <= 40 and "**" not in out and "| " not in out
+    assert "Plan for kajabi_contacts_2025-11-10.csv, week of 2025-11-10:" in out
+    assert "write 1 fields (1 fills, 0 updates)" in out  # Ann's city; Bob's phone: unattributed
+    first_name = next(ln for ln in lines if ln.strip().startswith("first_name"))
+    assert "protected" in out and first_name.split()[0] == "first_name"
+    report = (tmp_path / "plan" / "import_impact_analysis_2025-11-10.csv").read_text()
     assert "protected" in report and "ann@example.com" in report
-    assert (tmp_path / "plan" / "duplicate_candidates.csv").exists()
+    assert (tmp_path / "plan" / "duplicate_candidates_2025-11-10.csv").exists()
+    summary = (tmp_path / "plan" / "plan_summary_2025-11-10.md").read_text()
+    assert "## Plan for `kajabi_contacts_2025-11-10.csv`" in summary
+    assert str(tmp_path / "plan" / "plan_summary_2025-11-10.md") in out
     assert count(db_url, "SELECT count(*) FROM kajabi_sync.import_runs") == 0
     assert contact(db_url, "ann@example.com")["city"] is None
     assert err == ""  # not a terminal: no progress bar
@@ -130,6 +135,10 @@ def test_contact_shows_fields_provenance_and_history(db_url, applied, capsys):
     city = next(ln for ln in out.splitlines() if ln.strip().startswith("city"))
     assert "Denver" in city and f"run {applied} (import" in city and "fill" in city
     assert "History of changes" in out and "Denver" in out.split("History of changes")[1]
+    # Left-aligned columns: every field name starts its line, values start in one column.
+    fields = [ln for ln in out.split("History of changes")[0].splitlines() if ln[:1].isalpha()]
+    rows = [ln for ln in fields if ln.split()[0] in ("first_name", "city", "phone")]
+    assert len(rows) == 3 and len({ln.index(ln.split()[1]) for ln in rows[:1]}) == 1
 
 
 def test_contact_unknown_exits_1(db_url, capsys):

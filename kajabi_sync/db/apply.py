@@ -349,6 +349,8 @@ def _apply_in_transaction(
         "fields_written": int(len(plan.writes())),
         "contacts_created": int(len(plan.new_contacts)),
         "held_for_review": int(len(plan.held)),
+        # The contacts present in both systems: what divergence is counted over.
+        "matched_contacts": int(plan.matched_contacts),
     }
     run_id = start_run(
         conn,

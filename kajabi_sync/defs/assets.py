@@ -13,7 +13,7 @@ from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
 from kajabi_sync.db.connection import scalar
 from kajabi_sync.db.holds import record_holds
 from kajabi_sync.db.kajabi_api import run_holding
-from kajabi_sync.db.snapshot import load_live_contacts
+from kajabi_sync.db.snapshot import last_applied_import, load_live_contacts
 from kajabi_sync.defs.checks import planned_export, recorded_overrides, require_guards
 from kajabi_sync.defs.partitions import (
     partition_monday,
@@ -21,7 +21,19 @@ from kajabi_sync.defs.partitions import (
     weekly_partitions,
 )
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder, KajabiApi
-from kajabi_sync.defs.summary import impact_summary, previous_import, week_figures
+from kajabi_sync.defs.summary import (
+    APPLIED,
+    PLANNED,
+    Verdict,
+    candidates_preview,
+    changes_preview,
+    code_span,
+    impact_summary,
+    previous_import,
+    report_links,
+    week_figures,
+)
+from kajabi_sync.defs.week_status import observe_verdict, week_summary, week_title
 from kajabi_sync.exports_folder import NoExportForWeek, export_for_week
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.kajabi import RawExport, ValidatedExport, read_kajabi_export, validate_export
@@ -32,12 +44,12 @@ from kajabi_sync.kajabi.enriched_export import (
     export_summary,
     write_enriched_export,
 )
-from kajabi_sync.masking import mask_email
-from kajabi_sync.matching.holds import candidates_for_display
 from kajabi_sync.reports import (
     DUPLICATE_CANDIDATES_REPORT,
     DUPLICATE_EMAILS_REPORT,
     REJECTS_REPORT,
+    publish_week,
+    week_file_name,
     write_csv,
 )
 from kajabi_sync.review.folder import apply_dropped_files
@@ -220,9 +232,12 @@ def validated_export(
     context: dg.AssetExecutionContext, raw_kajabi_export: RawExport, data_folder: DataFolder
 ) -> dg.Output[ValidatedExport]:
     validated = validate_export(raw_kajabi_export)
-    reports = data_folder.reports()
-    rejects_path = write_csv(validated.rejects, reports / REJECTS_REPORT)
-    duplicates_path = write_csv(validated.duplicate_emails, reports / DUPLICATE_EMAILS_REPORT)
+    week = context.partition_key
+    reports = data_folder.reports(week)
+    rejects_path = write_csv(validated.rejects, reports / week_file_name(REJECTS_REPORT, week))
+    duplicates_path = write_csv(
+        validated.duplicate_emails, reports / week_file_name(DUPLICATE_EMAILS_REPORT, week)
+    )
     return dg.Output(
         validated,
         metadata={
@@ -238,7 +253,7 @@ def validated_export(
 
 
 @weekly_asset(
-    kinds={"pandas", "postgres"},
+    kinds={"pandas"},  # it reads the database, writes nothing there (only merge memory)
     description="The impact plan: for every matched contact and field, what the import will do and "
     "why (fill, update, protected, conflict, ...), before anything is written.",
 )
@@ -249,6 +264,7 @@ def impact_analysis(
     database: ContactsDatabase,
     data_folder: DataFolder,
 ) -> dg.Output[ImpactPlan]:
+    week_key = context.partition_key
     with database.connection() as conn:
         # Decisions dropped into data/review/ go in first, so this plan no longer lists them.
         applied = apply_dropped_files(conn, data_folder.review(), dagster_run_id=context.run.run_id)
@@ -262,31 +278,33 @@ def impact_analysis(
     # them unpickles the whole validated export.
     plan = replace(week.plan, export_summary=validated_export.without_rows())
     candidates = week.candidates
-    candidates_path = write_csv(candidates, data_folder.reports() / DUPLICATE_CANDIDATES_REPORT)
-    report = write_impact_report(plan, data_folder.reports())
+    folder = data_folder.reports(week_key)
+    candidates_path = write_csv(
+        candidates, folder / week_file_name(DUPLICATE_CANDIDATES_REPORT, week_key)
+    )
+    report = write_impact_report(plan, folder, week_key)
     items = review_items(plan)
-    review_path = write_review_file(items, data_folder.reports())
+    review_path = write_review_file(items, folder, week_key)
     figures = plan_figures(plan)
     by_field = plan.decision_counts().reset_index(names="decision")
     source = validated_export.source
     summary = impact_summary(
         plan,
         previous_import(week.recent_runs, source.export_date if source else None),
-        {
-            "every decision, with its reason": str(report),
-            "what needs you (fill and apply)": str(review_path),
-            "duplicate candidates": str(candidates_path),
-            "rows rejected by validation": str(data_folder.reports() / REJECTS_REPORT),
-        },
-        title=f"Kajabi import, week of {context.partition_key}",
+        report_links(folder, week_key),
+        title=week_title(week_key),
+        verdict=Verdict(PLANNED),
         review_file=str(review_path),
     )
     return dg.Output(
         plan,
         metadata={
             "summary": dg.MetadataValue.md(summary),
+            "verdict": PLANNED.upper(),
+            "week": week_key,
             **figures,
-            "divergence": week_figures(plan)["divergence"],
+            "divergence": week_figures(plan)["divergence"],  # real differences only
+            "divergence_cosmetic": figures["cosmetic"],
             "dagster/row_count": len(plan.changes),
             "dagster/column_schema": _schema(plan.changes),
             **{f"divergence/{k}": v for k, v in divergence_by_field(plan).items()},
@@ -298,14 +316,18 @@ def impact_analysis(
             "review_decisions_applied": sum(done.result.decided for done in applied),
             "merge_memory_bootstrapped": week.merge_memory_added,
             "duplicate_candidates_file": dg.MetadataValue.path(str(candidates_path)),
-            "duplicate_candidates_preview": _table(candidates_for_display(candidates.head(20))),
-            "changes_preview": _table(
-                plan.changes.head(20)[["field", "decision"]].assign(
-                    email=mask_email(plan.changes["email"].head(20))
-                )
-            ),
+            "duplicate_candidates_preview": _table(candidates_preview(candidates)),
+            "changes_preview": _table(changes_preview(plan.changes)),
         },
     )
+
+
+def _written(plan: ImpactPlan) -> pd.DataFrame:
+    """Fields written, per field and decision (fill, update), every field listed."""
+    writes = plan.writes()
+    table = pd.crosstab(writes["field"], writes["decision"]) if len(writes) else pd.DataFrame()
+    table = table.reindex(index=list(CONTACT_FIELDS), columns=["fill", "update"], fill_value=0)
+    return table.astype("int64").reset_index(names="field")
 
 
 @weekly_asset(
@@ -318,8 +340,10 @@ def protected_contacts(
     context: dg.AssetExecutionContext,
     impact_analysis: ImpactPlan,
     database: ContactsDatabase,
+    data_folder: DataFolder,
 ) -> dg.Output[ApplyResult]:
     require_guards(context)
+    week = context.partition_key
     source = planned_export(impact_analysis).source
     if source is None:
         raise dg.Failure(
@@ -331,7 +355,7 @@ def protected_contacts(
         file_sha256=source.sha256,
         export_rows=source.rows,
         export_date=source.export_date,
-        partition_key=context.partition_key,
+        partition_key=week,
         dagster_run_id=context.run.run_id,
         overrides=recorded_overrides(context.run.run_config),
     )
@@ -356,26 +380,55 @@ def protected_contacts(
         # What this import leaves for a person: the open list review files are checked against.
         record_review_items(conn, review_items(impact_analysis), result.import_run_id)
         live = scalar(conn, "SELECT count(*) FROM contacts WHERE deleted_at IS NULL")
+        verdict = applied_verdict(result)
+        summary = week_summary(conn, impact_analysis, data_folder, week, verdict)
+    observe_verdict(context, week, summary, verdict)
+    written = _written(impact_analysis)
+    rollback = f"kajabi-sync rollback {result.import_run_id} --yes"
     return dg.Output(
         result,
         metadata={
+            "summary": dg.MetadataValue.md(summary),
+            "verdict": APPLIED.upper(),
+            "week": week,
             "dagster/row_count": live,
             "dagster/column_schema": dg.TableSchema(
                 columns=[dg.TableColumn(c, "text") for c in ("id", "email", *CONTACT_FIELDS)]
             ),
             "import_run_id": result.import_run_id,
+            "rollback_command": dg.MetadataValue.md(f"```bash\n{rollback}\n```"),
             "fields_written": result.fields_written,
+            "fills": int(written["fill"].sum()),
+            "updates": int(written["update"].sum()),
+            "written_by_field": _table(written),
+            **{
+                f"written/{row.field}/{decision}": int(getattr(row, decision))
+                for row in written.itertuples()
+                for decision in ("fill", "update")
+                if getattr(row, decision)
+            },
             "contacts_created": result.contacts_created,
             "bases_changed": result.bases_changed,
             "held_for_review": len(impact_analysis.held),
+            "export_file": source.path.name,
         },
+    )
+
+
+def applied_verdict(result: ApplyResult) -> Verdict:
+    return Verdict(
+        APPLIED,
+        import_run_id=result.import_run_id,
+        fields_written=result.fields_written,
+        contacts_created=result.contacts_created,
     )
 
 
 @weekly_asset(
     kinds={"csv", "kajabi"},
     description="The database's enriched contacts in Kajabi's bulk-import format, so Kajabi "
-    "becomes clean: full file, updates only, and contacts Kajabi does not have.",
+    "becomes clean: full file, updates only, and database contacts Kajabi does not have yet. "
+    "Once written, the week's reports are published to data/current/.",
 )
 def kajabi_enriched_export(
     context: dg.AssetExecutionContext,
@@ -385,19 +438,47 @@ def kajabi_enriched_export(
     database: ContactsDatabase,
     data_folder: DataFolder,
 ) -> dg.Output[dict]:
+    week = context.partition_key
     with database.connection() as conn:
         contacts = load_live_contacts(conn, arrow=True)
     export = build_enriched_export(contacts, kajabi_values(impact_analysis, validated_export.frame))
-    files = write_enriched_export(export, data_folder.reports())
+    folder = data_folder.reports(week)
+    files = write_enriched_export(export, folder, week=week)
     summary = export_summary(export)
+    source = planned_export(impact_analysis).source
+    current = data_folder.current()
+    with database.connection() as conn:
+        newest = last_applied_import(conn)
+    # current/ is the newest applied week only: a re-run of an older applied week (which
+    # writes nothing) leaves it as it is.
+    if newest is not None and newest["id"] == protected_contacts.import_run_id:
+        publish_week(
+            current,
+            folder,
+            week=week,
+            export_file=source.path.name if source else "unknown",
+            import_run_id=protected_contacts.import_run_id,
+            dagster_run_id=context.run.run_id,
+        )
+        published = f"\nPublished to {code_span(current)}.\n"
+    else:
+        published = f"\n{code_span(current)} keeps the newest applied week.\n"
+        context.log.info(f"{current} keeps the newest applied week; not replaced by {week}")
+    verdict = applied_verdict(protected_contacts)
+    with database.connection() as conn:
+        week_md = week_summary(conn, impact_analysis, data_folder, week, verdict, files.paths)
+    observe_verdict(context, week, week_md + published, verdict)
     return dg.Output(
         {"files": {k: [str(p) for p in v] for k, v in files.paths.items()}},
         metadata={
+            "week": week,
             "dagster/row_count": len(export.full),
             "dagster/column_schema": _schema(export.full),
             **{f"rows/{path.name}": rows for path, rows in files.rows_per_file.items()},
             **{f"differs/{k}": v for k, v in export.fields_differing.items()},
             "summary": dg.MetadataValue.json({k: v for k, v in summary.items() if k != "preview"}),
             "preview": _table(summary["preview"]),
+            "current_folder": dg.MetadataValue.path(str(current)),
+            "week_folder": dg.MetadataValue.path(str(folder)),
         },
     )

@@ -12,6 +12,9 @@ Per-run override (Launchpad → Config), recorded with the import run by ``prote
           max_overwrite_pct: 6.0
           override_reason: "Kajabi bulk-corrected phone formats this week"
 
+A blocked week logs its summary with the verdict on ``impact_analysis``, tags the run
+(``kajabi_sync/verdict``, ``kajabi_sync/blocked_by``) and fails with the plain reason.
+
 Permanent thresholds: environment variables or ``kajabi_sync.toml`` (see
 ``kajabi_sync.guards.thresholds``).
 """
@@ -25,6 +28,8 @@ from pydantic import create_model
 
 from kajabi_sync.defs.partitions import weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
+from kajabi_sync.defs.summary import BLOCKED, Verdict
+from kajabi_sync.defs.week_status import verdict_events, week_summary
 from kajabi_sync.guards.evaluate import GUARDS
 from kajabi_sync.guards.result import GuardResult
 from kajabi_sync.guards.thresholds import FIELDS, env_name, load_thresholds
@@ -97,7 +102,16 @@ def planned_export(plan: ImpactPlan) -> ValidatedExport:
     return plan.export_summary
 
 
+# What the override snippet asks the user to replace. Plain words, no angle brackets (markdown
+# outside a code block would swallow ``<...>`` as an HTML tag); refused if launched unchanged.
+REASON_PLACEHOLDER = "WRITE HERE WHY THIS WEEK IS FINE"
+
+# Checks whose limit is the smallest value that passes (the others: the largest).
+_MINIMUM_LIMITS = frozenset({"truncated_export"})
+
+
 def override_snippet(override: Mapping[str, Any]) -> str:
+    """The Launchpad config (YAML) that lets one week through with ``override``."""
     lines = [
         f"      {key}: {str(value).lower() if isinstance(value, bool) else value}"
         for key, value in override.items()
@@ -108,31 +122,68 @@ def override_snippet(override: Mapping[str, Any]) -> str:
             f"  {GUARDS_OP}:",
             "    config:",
             *lines,
-            '      override_reason: "<why this week is fine>"',
+            f'      override_reason: "{REASON_PLACEHOLDER}"',
         ]
     )
 
 
+def override_help(override: Mapping[str, Any]) -> str:
+    """Markdown: how to let this week through, with the snippet as a fenced YAML block (a block
+    keeps its lines and its text verbatim, so it can be pasted into the Launchpad)."""
+    return (
+        "To import anyway, deliberately: open the Launchpad of the weekly_kajabi_sync job for "
+        "this week, paste this config, replace the reason with yours, and launch (the override "
+        "and the reason are recorded with the import run):\n\n"
+        f"```yaml\n{override_snippet(override)}\n```"
+    )
+
+
+def measured(result: GuardResult) -> str:
+    """What was measured and where the line is, in words (``at least 4,501`` for a minimum)."""
+    value = "could not be measured" if result.value is None else f"{result.value:,}"
+    if result.limit is None:
+        passes = "no limit applied"
+    elif result.name in _MINIMUM_LIMITS:
+        passes = f"passes at {result.limit:,} or more"
+    else:
+        passes = f"passes at {result.limit:,} or less"
+    return f"Measured: {value}; {passes} ({result.threshold})."
+
+
 def describe(result: GuardResult) -> str:
-    verdict = (
-        "Passed" if result.passed else ("BLOCKED the import" if result.blocking else "Warning")
-    )
-    text = (
-        f"{verdict}. {result.explanation}\n\nMeasured: {result.value}; limit: "
-        f"{'none' if result.limit is None else result.limit}; threshold: {result.threshold}."
-    )
-    if not result.passed and result.override:
-        settings = [name for name in result.override if name in FIELDS]
-        text += (
-            "\n\nTo import anyway, deliberately: re-run this partition with this Launchpad config "
-            f"(the override is recorded with the import run):\n\n{override_snippet(result.override)}"
+    """The check's text in the UI: the verdict first, then the numbers, then what to do."""
+    if result.passed:
+        return f"Passed. {result.explanation}\n\n{measured(result)}"
+    if not result.blocking:
+        # A warning never stops the import: no override to give, only what to look at.
+        return (
+            "Warning (the import was not stopped by it). "
+            f"{result.explanation}\n\n{measured(result)}"
         )
+    text = f"BLOCKED the import: nothing was written. {result.explanation}\n\n{measured(result)}"
+    if result.override:
+        text += "\n\n" + override_help(result.override)
+        settings = [name for name in result.override if name in FIELDS]
         if settings:
             text += (
                 f"\n\nTo change it for every run: {', '.join(map(env_name, settings))} or "
                 "[guards] in kajabi_sync.toml."
             )
+    else:
+        text += "\n\nThis check cannot be overridden."
     return text
+
+
+def blocked_failure(results: list[GuardResult]) -> str:
+    """The run's failure message: the plain reason, first line first."""
+    names = ", ".join(r.name for r in results)
+    lines = [f"BLOCKED by {names}: nothing was written this week."]
+    lines += [f"{r.name}: {r.explanation} {measured(r)}" for r in results]
+    lines.append(
+        "The plan and reports of this run are there to read; the blocked check in the UI "
+        "gives the Launchpad config that lets this week through."
+    )
+    return "\n".join(lines)
 
 
 def _metadata(result: GuardResult, reason: str) -> dict[str, Any]:
@@ -173,11 +224,17 @@ def kajabi_import_guards(
     impact_analysis: ImpactPlan,
     database: ContactsDatabase,
     data_folder: DataFolder,
-) -> Iterator[dg.AssetCheckResult]:
-    if config.overrides_anything() and not config.override_reason.strip():
+) -> Iterator[dg.AssetCheckResult | dg.AssetObservation]:
+    reason = config.override_reason.strip()
+    if config.overrides_anything() and not reason:
         raise dg.Failure(
             description="An override was given without override_reason: say why this week is "
             "fine (it is stored with the import run). Nothing was written."
+        )
+    if reason == REASON_PLACEHOLDER:
+        raise dg.Failure(
+            description=f'override_reason is still "{REASON_PLACEHOLDER}": replace it with why '
+            "this week is fine (it is stored with the import run). Nothing was written."
         )
     thresholds = load_thresholds().with_overrides(config.threshold_overrides())
     # validated_export (an additional dep of every check) comes inside the plan, without rows.
@@ -201,5 +258,25 @@ def kajabi_import_guards(
             passed=result.passed,
             severity=dg.AssetCheckSeverity.ERROR if result.blocking else dg.AssetCheckSeverity.WARN,
             description=describe(result),
-            metadata=_metadata(result, config.override_reason.strip()),
+            metadata=_metadata(result, reason),
         )
+    blocking = [r for r in results if r.blocks]
+    if not blocking:
+        return
+    week = context.op_execution_context.partition_key
+    overrides: dict[str, Any] = {}
+    for result in blocking:
+        overrides.update(result.override)
+    verdict = Verdict(
+        BLOCKED,
+        results,
+        override_help=override_help(overrides)
+        if all(r.override for r in blocking)
+        else "One of these checks cannot be overridden: do not import this file.",
+    )
+    with database.connection() as conn:
+        summary = week_summary(conn, impact_analysis, data_folder, week, verdict)
+    yield from verdict_events(context.op_execution_context, week, summary, verdict)
+    # The step's (and so the run's) failure message: the reason in plain words, not Dagster's
+    # "1 blocking asset check failed" and a stack trace.
+    raise dg.Failure(description=blocked_failure(blocking), allow_retries=False)

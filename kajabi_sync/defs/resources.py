@@ -48,10 +48,15 @@ class DataFolder(dg.ConfigurableResource):
     def review(self) -> Path:
         return settings.review_dir(self.root())
 
-    def reports(self) -> Path:
-        folder = settings.reports_dir(self.root())
+    def reports(self, week: str) -> Path:
+        """The week's own report folder (``reports/YYYY-MM-DD/``): weeks never overwrite each
+        other's files, and ``current/`` is published from here once the week is applied."""
+        folder = settings.week_reports_dir(week, self.root())
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+    def current(self) -> Path:
+        return settings.current_dir(self.root())
 
 
 class KajabiApi(dg.ConfigurableResource):

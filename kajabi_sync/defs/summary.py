@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
 from kajabi_sync.fields import CONTACT_FIELDS
-from kajabi_sync.masking import mask_email, mask_phone
-from kajabi_sync.matching.holds import candidates_for_display
-from kajabi_sync.review.items import counts_by_kind, review_items
+from kajabi_sync.guards.result import GuardResult
+from kajabi_sync.kajabi.enriched_export import (
+    FULL_EXPORT_NAME,
+    NEW_CONTACTS_NAME,
+    UPDATES_ONLY_NAME,
+)
+from kajabi_sync.masking import mask_email, mask_identifier, mask_phone, mask_text
+from kajabi_sync.matching.duplicates import HOLD_THRESHOLD
+from kajabi_sync.matching.holds import HELD_EARLIER, candidates_for_display
+from kajabi_sync.reports import DUPLICATE_CANDIDATES_REPORT, REJECTS_REPORT, week_file_name
+from kajabi_sync.review.items import REVIEW_FILE, counts_by_kind, review_items
 from kajabi_sync.review.kinds import KINDS
 from kajabi_sync.survivorship.decisions import DIVERGENT_DECISIONS, EMAIL_DECISIONS, Decision
 from kajabi_sync.survivorship.plan import ImpactPlan
-from kajabi_sync.survivorship.report import divergence_by_field, plan_figures
+from kajabi_sync.survivorship.report import IMPACT_REPORT, divergence_by_field, plan_figures
 
 # The decisions where the database keeps its value while Kajabi holds another: together, how
 # far the two systems still disagree (``divergence_by_field`` sums the same ones).
@@ -43,7 +53,8 @@ WEEK_FIGURES: tuple[tuple[str, str], ...] = (
     ("email_change", Decision.EMAIL_CHANGE.label),
     ("email_promoted", Decision.EMAIL_PROMOTED.label),
     ("held_for_review", "duplicate candidates held"),
-    ("divergence", "divergence (fields that still disagree)"),
+    ("divergence", "divergence (values that really differ)"),
+    ("cosmetic", "differences in format only (case, spacing, phone)"),
 )
 
 DECISION_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -73,11 +84,109 @@ NAIVE_LABELS: dict[str, str] = {
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
 
+PLANNED, BLOCKED, APPLIED = "planned", "blocked", "applied"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Where the week stands: planned (nothing checked or written yet), blocked by the guards
+    (nothing written), or applied (``import_run_id`` written ``fields_written`` fields and
+    created ``contacts_created`` contacts). ``results``: the guards' results, when they ran."""
+
+    status: str = PLANNED
+    results: Sequence[GuardResult] = ()
+    import_run_id: int | None = None
+    fields_written: int | None = None
+    contacts_created: int | None = None
+    # How to let a blocked week through (the fenced Launchpad config), or "" when it cannot be.
+    override_help: str = ""
+
+    @property
+    def blocking(self) -> list[GuardResult]:
+        return [r for r in self.results if r.blocks]
+
+    @property
+    def warnings(self) -> list[GuardResult]:
+        return [r for r in self.results if not r.blocking and not r.passed]
+
+
+def blocked_reason(result: GuardResult) -> str:
+    """One failed check in a sentence: the name, what it measured against its limit."""
+    measured = "could not be measured" if result.value is None else f"measured {result.value:,}"
+    limit = "" if result.limit is None else f" against a limit of {result.limit:,}"
+    return f"{result.name} ({measured}{limit}; {result.threshold}): {result.explanation}"
+
+
+def verdict_lines(verdict: Verdict, figures: Mapping[str, int]) -> list[str]:
+    """The summary's first lines: BLOCKED / APPLIED / PLANNED, why, and what to do next."""
+    if verdict.status == BLOCKED:
+        names = ", ".join(code_span(r.name) for r in verdict.blocking)
+        lines = [
+            f"**BLOCKED** by {names}: **nothing was written** this week.",
+            "",
+            *[f"- {escape_markdown(blocked_reason(r))}" for r in verdict.blocking],
+        ]
+        if verdict.override_help:
+            lines += ["", verdict.override_help]
+    elif verdict.status == APPLIED:
+        run = verdict.import_run_id
+        lines = [
+            f"**APPLIED** as import run {run}: wrote {verdict.fields_written or 0:,} fields "
+            f"({figures['fill']:,} fills, {figures['update']:,} updates) and created "
+            f"{verdict.contacts_created or 0:,} contacts (new sign-ups in Kajabi). "
+            f"To undo the whole week: `kajabi-sync rollback {run} --yes`.",
+        ]
+    else:
+        lines = [
+            "**PLANNED**, nothing written yet: the checks run next, and the write only if they "
+            "all pass."
+        ]
+    for warning in verdict.warnings:
+        lines += [
+            "",
+            f"- Warning, {code_span(warning.name)}: {escape_markdown(warning.explanation)}",
+        ]
+    return lines
+
+
+# What each file of the enriched export is for, by its logical name (files may be split in parts).
+KAJABI_FILE_LABELS: dict[str, str] = {
+    UPDATES_ONLY_NAME: "import this into Kajabi (People → Import): the contacts where the "
+    "database knows better",
+    NEW_CONTACTS_NAME: "database contacts Kajabi does not have yet (not this week's "
+    "Kajabi sign-ups, which are the new contacts above)",
+    FULL_EXPORT_NAME: "every contact both systems have, with the database's values",
+}
+
+
+def report_links(
+    folder: Path, week: str | None, kajabi_files: Mapping[str, Sequence[Path | str]] | None = None
+) -> dict[str, str]:
+    """{what it is: path} of a week's reports in its own folder, the impact report first.
+    ``kajabi_files``: the enriched export's files by logical name, once they are written."""
+    links = {
+        "every decision, with its reason": folder / week_file_name(IMPACT_REPORT, week),
+        "what needs you (fill and apply)": review_file_path(folder, week),
+        "duplicate candidates": folder / week_file_name(DUPLICATE_CANDIDATES_REPORT, week),
+        "rows rejected by validation": folder / week_file_name(REJECTS_REPORT, week),
+    }
+    for name, paths in (kajabi_files or {}).items():
+        label = KAJABI_FILE_LABELS.get(name, name)
+        for part, path in enumerate(paths, start=1):
+            links[label if len(paths) == 1 else f"{label} (part {part})"] = Path(path)
+    return {what: str(path) for what, path in links.items()}
+
+
+def review_file_path(folder: Path, week: str | None) -> Path:
+    """The week's ``needs_review_<week>.csv`` in its report folder."""
+    return folder / week_file_name(REVIEW_FILE, week)
+
 
 def week_figures(plan: ImpactPlan) -> dict[str, int]:
     """This week's figures in ``WEEK_FIGURES`` names (``plan_figures`` plus the divergence)."""
     figures = dict(plan_figures(plan))
-    figures["divergence"] = int(sum(divergence_by_field(plan).values()))
+    # Real divergence, over the contacts present in both systems; format-only apart.
+    figures["divergence"] = int(sum(divergence_by_field(plan).values())) - figures["cosmetic"]
     return figures
 
 
@@ -92,7 +201,9 @@ def run_figures(run: Mapping | None) -> dict[str, int] | None:
     decisions = counts.get("decisions") or {}
     named = [d for d, _ in DECISION_COLUMNS] + [d.value for d in EMAIL_DECISIONS]
     figures: dict[str, int] = {d: int(decisions.get(d, 0)) for d in named}
-    figures["divergence"] = int(sum(int(decisions.get(d, 0)) for d in DIVERGENCE_DECISIONS))
+    figures["divergence"] = int(
+        sum(int(decisions.get(d, 0)) for d in DIVERGENCE_DECISIONS if d != "cosmetic")
+    )
     for stored, name in (
         ("fields_written", "fields_to_write"),
         ("contacts_created", "new_contacts"),
@@ -139,13 +250,73 @@ def code_span(text: object) -> str:
 
 
 def mask_values(fields: pd.Series, values: pd.Series) -> pd.Series:
-    """Enough of each value to find it in the CSV, not to read it: phones as ``***0101``, other
-    text as its first two characters (``fields`` names each value's field)."""
+    """Enough of each value to find it in the CSV, not to read it: phones as ``***0101``, ids as
+    ``***123``, other text as its first character (``fields`` names each value's field)."""
     text = values.astype("string")
-    masked = (text.str.slice(0, 2) + "***").where(text.notna())
+    masked = mask_text(text)
     phones = (fields == "phone").to_numpy(bool)
     masked[phones] = mask_phone(text[phones])
+    ids = fields.isin(["kajabi_id", "kajabi_member_id"]).to_numpy(bool)
+    masked[ids] = mask_identifier(text[ids])
     return masked
+
+
+# Preview order: what the import writes, then what needs a person, then what it protected;
+# cosmetic differences last.
+PREVIEW_ORDER: tuple[str, ...] = (
+    Decision.UPDATE,
+    Decision.FILL,
+    Decision.EMAIL_PROMOTED,
+    Decision.CONFLICT,
+    Decision.PROTECTED_EDIT,
+    Decision.EMAIL_CHANGE,
+    Decision.UNATTRIBUTED,
+    Decision.PROTECTED,
+    Decision.KEPT_DB,
+    Decision.KEEP_DB_KAJABI_BLANK,
+    Decision.COSMETIC,
+)
+
+
+def changes_preview(changes: pd.DataFrame, limit: int = 20) -> pd.DataFrame:
+    """The first ``limit`` changes that matter most (writes and conflicts first), masked."""
+    rank = changes["decision"].map({d: i for i, d in enumerate(PREVIEW_ORDER)}).fillna(99)
+    order = rank.astype(int).to_numpy().argsort(kind="stable")[:limit]
+    shown = changes.iloc[order].reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "email": mask_email(shown["email"]) if len(shown) else shown["email"],
+            "field": shown["field"],
+            "decision": shown["decision"],
+            "database": mask_values(shown["field"], shown["db_value"]),
+            "Kajabi": mask_values(shown["field"], shown["kajabi_value"]),
+            "reason": shown["reason"],
+        }
+    )
+
+
+def candidates_preview(candidates: pd.DataFrame, limit: int = 20) -> pd.DataFrame:
+    """Held duplicate candidates for the UI: masked, the score rounded, and why each was held
+    in its own words (the score and the evidence that matched)."""
+    shown = candidates_for_display(candidates.head(limit)).reset_index(drop=True)
+    score = pd.to_numeric(shown["score"], errors="coerce").round(2)
+    evidence = shown["evidence"].astype("string").fillna("")
+    held_earlier = (shown["why_held"].astype("string") == HELD_EARLIER).fillna(False)
+    why = [
+        f"held since an earlier import, waiting for you: {said}"
+        if earlier
+        else f"score {'?' if pd.isna(value) else f'{value:.2f}'} ≥ {HOLD_THRESHOLD:.2f} "
+        f"against this contact: {said}"
+        for value, said, earlier in zip(score, evidence, held_earlier, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "new Kajabi email": shown["email"],
+            "looks like": shown["existing_email"],
+            "score": score,
+            "why held": pd.Series(why, index=shown.index, dtype="string"),
+        }
+    )
 
 
 def _number(value: int | None) -> str:
@@ -180,15 +351,26 @@ def needs_you(needs: Mapping[str, int], review_file: str | None) -> list[str]:
     return lines
 
 
+# (write, create) in the tense of each verdict: before the checks, blocked, after the apply.
+_TENSES: dict[str, tuple[str, str]] = {
+    PLANNED: ("Will write", "create"),
+    BLOCKED: ("Would have written", "created"),
+    APPLIED: ("Wrote", "created"),
+}
+
+
 def _headline(
     figures: Mapping[str, int],
     naive: Mapping[str, int],
     needs: Mapping[str, int],
     review_file: str | None,
+    status: str = PLANNED,
 ) -> list[str]:
+    write, create = _TENSES[status]
     lines = [
-        f"- **Will write {figures['fields_to_write']:,} fields** ({figures['fill']:,} fills, "
-        f"{figures['update']:,} updates) and **create {figures['new_contacts']:,} contacts**, "
+        f"- **{write} {figures['fields_to_write']:,} fields** ({figures['fill']:,} fills, "
+        f"{figures['update']:,} updates) and **{create} {figures['new_contacts']:,} contacts** "
+        "(new sign-ups in Kajabi), "
         f"from {figures['export_rows']:,} export rows ({figures['matched_contacts']:,} matched).",
         f"- **Protected {figures['protected'] + figures['kept_db']:,} values** the database knows "
         f"better ({figures['protected']:,} enriched by another source, {figures['kept_db']:,} newer "
@@ -307,16 +489,20 @@ def impact_summary(
     title: str = "This week's Kajabi import",  # markdown: escape untrusted parts (code_span)
     review_limit: int = 10,
     review_file: str | None = None,
+    verdict: Verdict | None = None,
 ) -> str:
     """The markdown summary: headline, this week vs ``previous`` (an ``import_runs`` row, e.g.
     ``previous_import(recent_runs(conn))``; None before the first import), decisions per field,
     what a naive import would have destroyed, what needs review (masked, at most
     ``review_limit`` rows each), and ``reports`` ({what it is: path}) for the full detail.
-    ``review_file``: the week's ``needs_review.csv``, named with the command that applies it."""
+    ``review_file``: the week's ``needs_review.csv``, named with the command that applies it.
+    It begins with the ``verdict`` (default: planned, nothing checked yet), in its tense."""
+    verdict = verdict or Verdict()
     figures = week_figures(plan)
     impact_report = next(iter(reports.values()), "import_impact_analysis.csv")
     needs = counts_by_kind(review_items(plan))
-    lines = [f"## {title}", "", *_headline(figures, plan.naive, needs, review_file), ""]
+    lines = [f"## {title}", "", *verdict_lines(verdict, figures), ""]
+    lines += [*_headline(figures, plan.naive, needs, review_file, verdict.status), ""]
     lines += ["### This week vs last week", "", *_week_over_week(figures, previous), ""]
     lines += ["### Decisions per field", "", *_decisions_by_field(plan), ""]
     lines += [

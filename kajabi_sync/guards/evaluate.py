@@ -110,6 +110,7 @@ def evaluate_guards(
 ) -> list[GuardResult]:
     """One result per guard in ``GUARDS``, in that order."""
     rows = file_rows(export)
+    last_rows = (facts.last_import or {}).get("export_rows") or None
     results = [
         overwrite_volume(plan, thresholds),
         protected_overwrites(plan),
@@ -120,8 +121,14 @@ def evaluate_guards(
         stale_export(export, facts, allow_stale_export),
         earlier_export_pending(export, pending_exports or [], allow_earlier_export_pending),
         conflicts_for_review(plan, thresholds),
-        divergence_growth(plan, facts.last_import_decisions, thresholds),
-        kajabi_converged(plan, thresholds),
+        divergence_growth(
+            plan,
+            facts.last_import_decisions,
+            thresholds,
+            last_matched=facts.last_import_matched or last_rows,
+            absent=max(facts.live_kajabi_ids - plan.matched_contacts, 0),
+        ),
+        kajabi_converged(plan, thresholds, facts.last_import_decisions),
     ]
     assert [r.name for r in results] == [g.name for g in GUARDS]
     return results

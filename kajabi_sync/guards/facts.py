@@ -26,6 +26,9 @@ class ImportFacts:
     # The applied run that already holds this file's content (a re-run of its week, or a quiet
     # API week identical to the last import): applying it again writes nothing.
     already_applied_run: int | None = None
+    # Contacts the last import matched (present in both systems); None for runs stored before
+    # imports recorded it.
+    last_import_matched: int | None = None
 
 
 def read_import_facts(
@@ -40,15 +43,15 @@ def read_import_facts(
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         last = last_applied_import(conn)
         decisions: dict[str, int] = {}
+        matched: int | None = None
         if last is not None:
-            decisions = (
-                scalar(
-                    conn,
-                    "SELECT counts->'decisions' FROM kajabi_sync.import_runs WHERE id = %s",
-                    (last["id"],),
-                )
-                or {}
-            )
+            row = conn.execute(
+                "SELECT counts->'decisions', (counts->>'matched_contacts')::int "
+                "FROM kajabi_sync.import_runs WHERE id = %s",
+                (last["id"],),
+            ).fetchone()
+            if row is not None:
+                decisions, matched = row[0] or {}, row[1]
         live_ids = scalar(
             conn,
             "SELECT count(*) FROM contacts WHERE deleted_at IS NULL AND NULLIF(kajabi_id, '') IS NOT NULL",
@@ -70,7 +73,15 @@ def read_import_facts(
         pulled = file_name is not None and pulled_for_week(conn, file_name, sha256)
         already = applied_run_for(conn, sha256, export_date, pulled) if applied else None
     return ImportFacts(
-        last, dict(decisions), int(live_ids), bool(applied), known, applied_files, pulled, already
+        last,
+        dict(decisions),
+        int(live_ids),
+        bool(applied),
+        known,
+        applied_files,
+        pulled,
+        already,
+        last_import_matched=matched,
     )
 
 

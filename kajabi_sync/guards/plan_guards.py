@@ -120,20 +120,60 @@ def conflicts_for_review(plan: ImpactPlan, thresholds: Thresholds) -> GuardResul
     )
 
 
+def _real_and_cosmetic(counts: dict) -> tuple[int, int]:
+    """(fields whose values really differ, fields that differ only in format) from decision
+    counts: a cosmetic difference (case, spacing, phone format) is not drift."""
+    cosmetic = int(counts.get(Decision.COSMETIC, 0))
+    real = sum(int(counts.get(d, 0)) for d in DIVERGENT_DECISIONS) - cosmetic
+    return real, cosmetic
+
+
+def _per_contact(fields: int, contacts: int) -> str:
+    return f"{fields / contacts:.3f}" if contacts else "n/a"
+
+
 def divergence_growth(
-    plan: ImpactPlan, last_import_decisions: dict, thresholds: Thresholds
+    plan: ImpactPlan,
+    last_import_decisions: dict,
+    thresholds: Thresholds,
+    *,
+    last_matched: int | None = None,
+    absent: int = 0,
 ) -> GuardResult:
+    """Real divergence per contact present in both systems, against the last import's.
+
+    Counted over matched contacts only, so a file that lacks contacts (truncated, filtered) does
+    not read as convergence: the limit is the last import's rate scaled to this week's matched
+    contacts. ``last_matched``: the contacts the last import matched (None: its rate is taken
+    as over this week's). ``absent``: contacts linked to Kajabi that this file lacks."""
+    counts = plan.changes["decision"].value_counts().to_dict()
+    now, cosmetic = _real_and_cosmetic(counts)
+    before, _ = _real_and_cosmetic(last_import_decisions)
+    matched = plan.matched_contacts
+    before_matched = last_matched or matched
     by_field = divergence_by_field(plan)
-    now = sum(by_field.values())
-    before = sum(int(last_import_decisions.get(d, 0)) for d in DIVERGENT_DECISIONS)
+    apart = (
+        f" {cosmetic} more differ only in format (case, spacing, phone format), counted apart."
+        if cosmetic
+        else ""
+    )
+    missing = (
+        f" {absent} contact(s) linked to Kajabi are absent from this file and not counted."
+        if absent
+        else ""
+    )
     common: dict[str, Any] = dict(
         name="divergence_growth",
         blocking=False,
         value=now,
-        threshold=f"at most {thresholds.max_divergence_growth_pct}% more diverging fields than "
-        "at the last import (a warning, never a stop)",
+        threshold=f"at most {thresholds.max_divergence_growth_pct}% more differing fields per "
+        "contact present in both systems than at the last import (a warning, never a stop)",
         metadata={
             "previous_divergence": before,
+            "previous_matched_contacts": before_matched,
+            "matched_contacts": matched,
+            "cosmetic_only": cosmetic,
+            "absent_from_file": absent,
             **{f"divergence/{f}": n for f, n in by_field.items()},
         },
     )
@@ -141,31 +181,50 @@ def divergence_growth(
         return GuardResult(
             passed=True,
             limit=None,
-            explanation=f"{now} field(s) where the database and Kajabi disagree after this import. "
-            "No earlier import to compare with: passed (the figure is the baseline).",
+            explanation=f"{now} field(s) really differ between the database and Kajabi over the "
+            f"{matched} contacts present in both.{apart}{missing} No earlier import to compare "
+            "with: passed (the figure is the baseline).",
             **common,
         )
-    limit = int(before * (1 + thresholds.max_divergence_growth_pct / 100))
+    limit = int(
+        before / before_matched * matched * (1 + thresholds.max_divergence_growth_pct / 100)
+    )
     return GuardResult(
         passed=now <= limit,
         limit=limit,
-        explanation=f"{now} field(s) where the database and Kajabi disagree after this import, "
-        f"against {before} at the last import. Growth means Kajabi drifts from the database: "
-        "was the enriched export imported into Kajabi?",
+        explanation=f"{now} field(s) really differ over the {matched} contacts present in both "
+        f"systems ({_per_contact(now, matched)} per contact), against {before} over "
+        f"{before_matched} at the last import ({_per_contact(before, before_matched)} per "
+        f"contact).{apart}{missing} If it grows, Kajabi drifts from the database: import "
+        "kajabi_updates_only.csv into Kajabi (People → Import).",
         override={"max_divergence_growth_pct": pct_to_pass(now - before, before)},
         **common,
     )
 
 
-def kajabi_converged(plan: ImpactPlan, thresholds: Thresholds) -> GuardResult:
-    """Whether Kajabi agrees with the database (after the enriched export was imported there)."""
+def kajabi_converged(
+    plan: ImpactPlan, thresholds: Thresholds, last_import_decisions: dict | None = None
+) -> GuardResult:
+    """Whether Kajabi agrees with the database (after the enriched export was imported there),
+    how far it still is, and whether that is shrinking since the last import."""
     by_field = divergence_by_field(plan)
+    counts = plan.changes["decision"].value_counts().to_dict()
+    real, cosmetic = _real_and_cosmetic(counts)
     now = sum(by_field.values())
     limit = max(
         int(thresholds.max_divergence_pct / 100 * plan.matched_contacts),
         thresholds.min_divergence_limit,
     )
     worst = ", ".join(f"{f} {n}" for f, n in sorted(by_field.items(), key=lambda kv: -kv[1]) if n)
+    trend = ""
+    if last_import_decisions:
+        before, _ = _real_and_cosmetic(last_import_decisions)
+        if real < before:
+            trend = f" Shrinking: {before - real} fewer than at the last import ({before})."
+        elif real > before:
+            trend = f" Not shrinking: {real - before} more than at the last import ({before})."
+        else:
+            trend = f" Not shrinking: the same as at the last import ({before})."
     return GuardResult(
         name="kajabi_converged",
         passed=now <= limit,
@@ -174,10 +233,16 @@ def kajabi_converged(plan: ImpactPlan, thresholds: Thresholds) -> GuardResult:
         limit=limit,
         threshold=f"at most {thresholds.max_divergence_pct}% of the {plan.matched_contacts} matched "
         f"contacts, at least {thresholds.min_divergence_limit} (a warning, never a stop)",
-        explanation=f"{now} field(s) where Kajabi still disagrees with the database"
-        + (f" ({worst})" if worst else "")
-        + ". Import kajabi_updates_only.csv into Kajabi (People → Import) and the next export "
-        "converges; no protection needs switching off.",
+        explanation=f"Kajabi still differs from the database on {now} field(s) "
+        f"({percent(now, plan.matched_contacts)}% of the {plan.matched_contacts} contacts in both"
+        + (f"; {worst}" if worst else "")
+        + f"): {real} real, {cosmetic} format only.{trend} To converge, import "
+        "kajabi_updates_only.csv into Kajabi (People → Import); no protection needs switching "
+        "off.",
         override={"max_divergence_pct": pct_to_pass(now, plan.matched_contacts)},
-        metadata={f"divergence/{f}": n for f, n in by_field.items()},
+        metadata={
+            "real_differences": real,
+            "cosmetic_only": cosmetic,
+            **{f"divergence/{f}": n for f, n in by_field.items()},
+        },
     )

@@ -23,11 +23,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS, NAME_FIELDS, PHONE_FIELDS
-from kajabi_sync.kajabi.import_format import EMAIL_HEADER, FIELD_HEADERS, to_import_frame
+from kajabi_sync.fields import (
+    ADDRESS_FIELDS,
+    CONTACT_FIELDS,
+    ID_FIELDS,
+    NAME_FIELDS,
+    PHONE_FIELDS,
+)
+from kajabi_sync.kajabi.import_format import (
+    EMAIL_HEADER,
+    FIELD_HEADERS,
+    NAME_HEADER,
+    to_import_frame,
+)
 from kajabi_sync.kajabi.split_csv import write_split_csv
-from kajabi_sync.masking import mask_email, mask_phone
+from kajabi_sync.masking import mask_email, mask_identifier, mask_phone, mask_text
 from kajabi_sync.normalize import arrow_text
+from kajabi_sync.reports import week_file_name
 
 FULL_EXPORT_NAME = "kajabi_full_enriched_export"
 UPDATES_ONLY_NAME = "kajabi_updates_only"
@@ -202,7 +214,9 @@ def _import_email(db_email: pd.Series, kajabi_email: pd.Series) -> tuple[pd.Seri
 
 
 def export_preview(export: EnrichedExport, limit: int = 10) -> pd.DataFrame:
-    """The first ``limit`` update rows for the UI: emails, phones masked; changed fields named."""
+    """The first ``limit`` update rows for the UI, changed fields named. Personal data masked:
+    emails, phones, names, street lines, postcodes and Kajabi's ids (city, state and country are
+    shown: they identify no one)."""
     head = export.updates.head(limit)
     flags = export.update_fields.loc[head.index]
     changed = pd.Series("", index=head.index, dtype="string")
@@ -212,6 +226,14 @@ def export_preview(export: EnrichedExport, limit: int = 10) -> pd.DataFrame:
     if len(head):  # mask_email cannot take an empty Series (str.rpartition gives no columns)
         preview[EMAIL_HEADER] = mask_email(head[EMAIL_HEADER])
         preview[PHONE_HEADER] = mask_phone(head[PHONE_HEADER])
+        for name in (*NAME_FIELDS, "address_line_1", "address_line_2", "postal_code"):
+            if FIELD_HEADERS[name] in preview:
+                preview[FIELD_HEADERS[name]] = mask_text(head[FIELD_HEADERS[name]])
+        if NAME_HEADER in preview:
+            preview[NAME_HEADER] = mask_text(head[NAME_HEADER])
+        for name in ID_FIELDS:
+            if FIELD_HEADERS.get(name) in preview:
+                preview[FIELD_HEADERS[name]] = mask_identifier(head[FIELD_HEADERS[name]])
     preview[CHANGED_FIELDS_HEADER] = changed.str.removesuffix(", ")
     return preview.reset_index(drop=True)
 
@@ -242,9 +264,13 @@ class EnrichedExportFiles:
 
 
 def write_enriched_export(
-    export: EnrichedExport, out_dir: Path, max_rows_per_file: int = KAJABI_DAILY_IMPORT_LIMIT
+    export: EnrichedExport,
+    out_dir: Path,
+    max_rows_per_file: int = KAJABI_DAILY_IMPORT_LIMIT,
+    week: str | None = None,
 ) -> EnrichedExportFiles:
-    """Write the three logical files into ``out_dir``, each split to ``max_rows_per_file`` rows.
+    """Write the three logical files into ``out_dir``, each split to ``max_rows_per_file`` rows,
+    named with ``week`` (``kajabi_updates_only_2025-11-17.csv``) when given.
 
     UTF-8 without a byte-order mark: Kajabi's import reads plain UTF-8, and a BOM risks being
     read as part of the ``Email`` header.
@@ -252,7 +278,9 @@ def write_enriched_export(
     paths: dict[str, tuple[Path, ...]] = {}
     rows_per_file: dict[Path, int] = {}
     for name, frame in export.frames().items():
-        written = write_split_csv(frame, Path(out_dir), name, max_rows_per_file)
+        written = write_split_csv(
+            frame, Path(out_dir), week_file_name(name, week), max_rows_per_file
+        )
         paths[name] = tuple(written)
         rows_per_file.update(written)
     return EnrichedExportFiles(paths=paths, rows_per_file=rows_per_file)

@@ -17,7 +17,7 @@ import psycopg
 
 from kajabi_sync.db.apply import copy_frame
 from kajabi_sync.db.snapshot import read_query
-from kajabi_sync.reports import write_csv
+from kajabi_sync.reports import week_file_name, write_csv
 from kajabi_sync.review.kinds import KINDS, ReviewKind
 from kajabi_sync.survivorship.plan import ImpactPlan
 
@@ -131,11 +131,14 @@ def counts_by_kind(items: pd.DataFrame) -> dict[str, int]:
     return {name: int(counts.get(name, 0)) for name in KINDS}
 
 
-def write_review_file(items: pd.DataFrame, reports_dir: Path) -> Path:
-    """``needs_review.csv`` through the reports' writer (atomic, 0600, formulas neutralised;
-    phones keep their ``+``), with a BOM so spreadsheets read it as UTF-8."""
+def write_review_file(items: pd.DataFrame, reports_dir: Path, week: str | None = None) -> Path:
+    """``needs_review_<week>.csv`` (``needs_review.csv`` without a week) through the reports'
+    writer (atomic, 0600, formulas neutralised; phones keep their ``+``), with a BOM so
+    spreadsheets read it as UTF-8."""
     return write_csv(
-        items[list(REVIEW_COLUMNS)], reports_dir / REVIEW_FILE, encoding=REVIEW_ENCODING
+        items[list(REVIEW_COLUMNS)],
+        reports_dir / week_file_name(REVIEW_FILE, week),
+        encoding=REVIEW_ENCODING,
     )
 
 

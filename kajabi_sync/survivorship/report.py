@@ -8,7 +8,7 @@ import pandas as pd
 
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
-from kajabi_sync.reports import write_csv
+from kajabi_sync.reports import week_file_name, write_csv
 from kajabi_sync.survivorship.decisions import (
     DIVERGENT_DECISIONS,
     EMAIL_DECISIONS,
@@ -32,9 +32,9 @@ REPORT_COLUMNS = [
 ]
 
 
-def write_impact_report(plan: ImpactPlan, reports_dir: Path) -> Path:
-    """``import_impact_analysis.csv``: one row per (contact, field) that is not unchanged, plus
-    one row per new contact (field ``(contact)``, decision ``new_contact``)."""
+def write_impact_report(plan: ImpactPlan, reports_dir: Path, week: str | None = None) -> Path:
+    """``import_impact_analysis_<week>.csv``: one row per (contact, field) that is not
+    unchanged, plus one row per new contact (field ``(contact)``, decision ``new_contact``)."""
     new = plan.new_contacts.assign(
         field="(contact)",
         db_value=pd.NA,
@@ -45,7 +45,7 @@ def write_impact_report(plan: ImpactPlan, reports_dir: Path) -> Path:
     )
     parts = [frame[REPORT_COLUMNS] for frame in (plan.changes, new) if len(frame)]
     rows = concat_rows(parts) if parts else plan.changes[REPORT_COLUMNS]
-    return write_csv(rows, reports_dir / IMPACT_REPORT)
+    return write_csv(rows, reports_dir / week_file_name(IMPACT_REPORT, week))
 
 
 def plan_figures(plan: ImpactPlan) -> dict[str, int]:

@@ -15,9 +15,10 @@ import yaml
 
 from kajabi_sync import weekly_plan
 from kajabi_sync.definitions import defs as code_location
-from kajabi_sync.defs.checks import GUARDS_OP, GuardConfig
+from kajabi_sync.defs.checks import GUARDS_OP, REASON_PLACEHOLDER, GuardConfig
 from kajabi_sync.defs.jobs import weekly_kajabi_sync
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
+from kajabi_sync.defs.week_status import BLOCKED_BY_TAG, VERDICT_TAG
 from kajabi_sync.guards.evaluate import GUARDS
 from kajabi_sync.guards.thresholds import FIELDS
 from kajabi_sync_tests.factories import insert_contacts, kajabi_csv
@@ -77,14 +78,22 @@ def run_week(
         },
     )
     job = definitions.resolve_job_def("weekly_kajabi_sync")
-    return job.execute_in_process(
+    # Its storage in the test's folder: an instance left to make its own temporary folder
+    # would delete it only when garbage-collected (a ResourceWarning).
+    instance = dg.DagsterInstance.ephemeral(tempdir=str(Path(data_dir).parent / "dagster"))
+    result = job.execute_in_process(
         partition_key=partition,
         run_config=run_config or {},
         raise_on_error=False,
-        # Its storage in the test's folder: an instance left to make its own temporary folder
-        # would delete it only when garbage-collected (a ResourceWarning).
-        instance=dg.DagsterInstance.ephemeral(tempdir=str(Path(data_dir).parent / "dagster")),
+        instance=instance,
     )
+    run = instance.get_run_by_id(result.run_id)
+    RUN_TAGS[result.run_id] = dict(run.tags) if run else {}
+    return result
+
+
+# The tags each run ended with (the run sets its verdict on itself while it runs).
+RUN_TAGS: dict[str, dict[str, str]] = {}
 
 
 def override(**config) -> dict:
@@ -100,7 +109,19 @@ def materialised(result) -> set[str]:
 
 
 def launchpad_snippet(description: str) -> str:
-    return description.split("recorded with the import run):\n\n", 1)[1].split("\n\n", 1)[0]
+    """The fenced YAML block of a check's description (markdown keeps a block verbatim)."""
+    return description.split("```yaml\n", 1)[1].split("\n```", 1)[0]
+
+
+def failure_message(result) -> str:
+    """The failed steps' messages as the UI shows them (a Failure's description)."""
+    return "\n".join(
+        e.step_failure_data.user_failure_data.description
+        if e.step_failure_data.user_failure_data
+        else e.step_failure_data.error.message
+        for e in result.all_events
+        if e.is_step_failure
+    )
 
 
 def dump(db_url: str) -> str:
@@ -117,10 +138,34 @@ def assert_blocked_by(result, name: str, before: str, db_url: str) -> None:
     assert not result.success
     assert evaluations[name].passed is False
     assert evaluations[name].severity == dg.AssetCheckSeverity.ERROR
-    assert "BLOCKED" in evaluations[name].description
+    assert evaluations[name].description.startswith("BLOCKED")
     assert "impact_analysis" in materialised(result)  # the plan stays inspectable
     assert not materialised(result) & WRITE_AND_AFTER
     assert dump(db_url) == before
+    # Where one looks: the run's tags, its failure message, the week's summary.
+    run_tags = RUN_TAGS[result.run_id]
+    assert run_tags.get(VERDICT_TAG) == "blocked"
+    assert name in run_tags.get(BLOCKED_BY_TAG, "").split(", ")
+    message = failure_message(result)
+    assert message.startswith("BLOCKED by ") and name in message.splitlines()[0]
+    assert "Traceback" not in message
+    summary = week_observation(result, "impact_analysis")["summary"].value
+    first = summary.split("\n\n", 1)[1]  # after the title
+    assert first.startswith("**BLOCKED** by ") and f"`{name}`" in first.splitlines()[0]
+    for asset in WRITE_AND_AFTER:
+        assert week_observation(result, asset)["verdict"].value == "BLOCKED"
+
+
+def week_observation(result, asset: str) -> dict:
+    """The metadata of the newest observation the run logged for ``asset``."""
+    observed = [
+        e.event_specific_data.asset_observation
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_OBSERVATION
+        and e.event_specific_data.asset_observation.asset_key.path[-1] == asset
+    ]
+    assert observed, f"no observation of {asset}"
+    return observed[-1].metadata
 
 
 def applied_week_1(db_url, data_dir, extra: list[dict] | None = None) -> None:
@@ -172,10 +217,13 @@ def test_a_shifted_column_blocks_until_a_deliberate_override_which_is_recorded(d
     assert_blocked_by(blocked, "overwrite_volume", before, db_url)
     # The description carries the exact launchpad config; pasted with a reason, it lets the week through.
     snippet = yaml.safe_load(launchpad_snippet(checks(blocked)["overwrite_volume"].description))
-    assert snippet == override(max_overwrite_pct=100.1, override_reason="<why this week is fine>")
+    assert snippet == override(max_overwrite_pct=100.1, override_reason=REASON_PLACEHOLDER)
 
     no_reason = run_week(db_url, data_dir, WEEK_2, override(max_overwrite_pct=100.1))
     assert not no_reason.success and not materialised(no_reason) & WRITE_AND_AFTER
+    unchanged = run_week(db_url, data_dir, WEEK_2, snippet)  # pasted, the reason not written
+    assert not unchanged.success and not materialised(unchanged) & WRITE_AND_AFTER
+    assert REASON_PLACEHOLDER in failure_message(unchanged)
     assert dump(db_url) == before
 
     reason = "Kajabi fixed swapped names on purpose"
@@ -275,7 +323,9 @@ def test_the_same_file_under_another_weeks_name_blocks_the_write_but_not_the_pla
     again = run_week(db_url, data_dir, WEEK_2)
     assert_blocked_by(again, "stale_export", before, db_url)
     assert "same SHA-256" in checks(again)["stale_export"].description
-    assert (data_dir / "current" / "import_impact_analysis.csv").exists()
+    # The blocked week's reports are in its own folder; current/ is still week 1's as applied.
+    assert (data_dir / "reports" / WEEK_1 / f"import_impact_analysis_{WEEK_1}.csv").exists()
+    assert "week of 2025-11-10" in (data_dir / "current" / "README.txt").read_text()
 
 
 def test_an_export_older_than_the_last_applied_one_blocks(db_url, data_dir):

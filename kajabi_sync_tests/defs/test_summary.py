@@ -122,7 +122,12 @@ def test_this_week_against_last_week_with_the_change():
     assert table_row(text, "new contacts") == ["new contacts", "2", "5", "-3"]
     assert table_row(text, "rows in the export") == ["rows in the export", "100", "98", "+2"]
     # protected + 2 conflicts this week; last week protected 1 + conflict 0
-    assert table_row(text, "divergence (fields that still disagree)")[1:] == ["3", "1", "+2"]
+    assert table_row(text, "divergence (values that really differ)")[1:] == ["3", "1", "+2"]
+    # Format-only differences are counted apart, never as divergence.
+    cosmetic = plan(*WEEK.changes.to_dict("records"), change("dan@example.com", "city", "cosmetic"))
+    text = impact_summary(cosmetic, LAST_WEEK, REPORTS)
+    assert table_row(text, "divergence (values that really differ)")[1] == "3"
+    assert table_row(text, "differences in format only (case, spacing, phone)")[1] == "1"
 
 
 def test_first_import_has_nothing_to_compare_with():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import psycopg
 
@@ -70,9 +72,28 @@ def test_partitioned_materialisation_applies_the_plan(db_url, data_dir):
     }
     assert phone == "(303) 555-0101"
     assert runs == [("2025-11-10", "kajabi_contacts_2025-11-10.csv")]
-    report = (data_dir / "current" / "import_impact_analysis.csv").read_text()
+    week = data_dir / "reports" / "2025-11-10"
+    report = (week / "import_impact_analysis_2025-11-10.csv").read_text()
     assert "protected" in report and "new_contact" in report
-    assert (data_dir / "current" / "kajabi_full_enriched_export.csv").exists()
+    assert (week / "kajabi_full_enriched_export_2025-11-10.csv").exists()
+    # The applied week is published as current/, the same files, with what they are.
+    current = data_dir / "current"
+    assert sorted(p.name for p in current.glob("*.csv")) == sorted(
+        p.name for p in week.glob("*.csv")
+    )
+    assert (current / "import_impact_analysis_2025-11-10.csv").read_text() == report
+    manifest = json.loads((current / "manifest.json").read_text())
+    assert manifest["week"] == "2025-11-10" and manifest["status"] == "applied"
+    assert manifest["export_file"] == "kajabi_contacts_2025-11-10.csv"
+    assert manifest["import_run_id"] == 1 and manifest["dagster_run_id"] == result.run_id
+    readme = (current / "README.txt").read_text()
+    assert "week of 2025-11-10" in readme and "kajabi-sync rollback 1 --yes" in readme
+    # What was written, and how to undo it, on the write itself.
+    applied = result.asset_materializations_for_node("protected_contacts")[0].metadata
+    assert applied["rollback_command"].value == "```bash\nkajabi-sync rollback 1 --yes\n```"
+    assert applied["written/city/fill"].value == 1 and applied["written/phone/fill"].value == 1
+    assert applied["contacts_created"].value == 1
+    assert "**APPLIED** as import run 1: wrote 2 fields" in applied["summary"].value
     metadata = result.asset_materializations_for_node("impact_analysis")[0].metadata
     assert metadata["fill"].value == 2  # Jane's city, Bob's phone
     assert metadata["protected"].value == 1

@@ -83,3 +83,27 @@ def test_divergence_growth_compares_with_the_last_import():
     assert divergence_growth(plan(*updates(50)), {"kept_db": 10}, DEFAULTS).value == 0
     first = divergence_growth(plan(*kept), {}, DEFAULTS)
     assert first.passed and first.limit is None
+
+
+def test_divergence_growth_compares_like_with_like_over_contacts_in_both_systems():
+    from kajabi_sync.guards.plan_guards import kajabi_converged
+
+    # Last import: 100 real differences over 1,000 matched contacts. A file cut in half matches
+    # 500: 60 real differences there are more per contact (0.12 against 0.10), not convergence.
+    half = plan(*[{"decision": "kept_db"}] * 60, *[{"decision": "cosmetic"}] * 40, matched=500)
+    grown = divergence_growth(half, {"kept_db": 100}, DEFAULTS, last_matched=1000, absent=500)
+    assert not grown.passed and grown.limit == 55 and grown.value == 60
+    assert "500 contact(s) linked to Kajabi are absent" in grown.explanation
+    assert "40 more differ only in format" in grown.explanation
+    same_rate = plan(*[{"decision": "kept_db"}] * 50, matched=500)
+    assert divergence_growth(same_rate, {"kept_db": 100}, DEFAULTS, last_matched=1000).passed
+    # Cosmetic differences are never counted as divergence.
+    assert divergence_growth(
+        plan(*[{"decision": "cosmetic"}] * 500, matched=1000), {"kept_db": 100}, DEFAULTS
+    ).passed
+    # kajabi_converged says how far Kajabi still is and whether that shrinks.
+    shrinking = kajabi_converged(plan(*[{"decision": "kept_db"}] * 80), DEFAULTS, {"kept_db": 100})
+    assert "Shrinking: 20 fewer than at the last import (100)" in shrinking.explanation
+    assert "80 real, 0 format only" in shrinking.explanation
+    stuck = kajabi_converged(plan(*[{"decision": "kept_db"}] * 100), DEFAULTS, {"kept_db": 100})
+    assert "Not shrinking" in stuck.explanation

@@ -177,7 +177,8 @@ def test_weekly_materialisation_holds_the_duplicate_and_writes_the_candidates_cs
     )
     assert result.success
     assert _live_emails(db_url) == {"jane@example.com", "nina@example.org"}
-    written = pd.read_csv(data_dir / "current" / "duplicate_candidates.csv")
+    week = data_dir / "reports" / "2025-11-10"
+    written = pd.read_csv(week / "duplicate_candidates_2025-11-10.csv")
     assert list(written["email"]) == ["jd@work.example"]
     assert list(written["existing_email"]) == ["jane@example.com"]
     preview = (
@@ -186,7 +187,11 @@ def test_weekly_materialisation_holds_the_duplicate_and_writes_the_candidates_cs
         .value.records[0]
         .data
     )
-    assert preview["email"] == "jd***@work.example" and "5551234" not in preview["evidence"]
+    assert preview["new Kajabi email"] == "jd***@work.example"
+    assert "5551234" not in preview["why held"]
+    assert preview["why held"].startswith("score ") and preview["score"] == round(
+        preview["score"], 2
+    )
     with psycopg.connect(db_url) as conn:
         holds = load_holds(conn)
     assert list(zip(holds["email"], holds["status"], strict=False)) == [("jd@work.example", "held")]

@@ -109,6 +109,7 @@ def test_card_data_is_dropped_at_read_and_never_persisted_logged_or_exported(
     assert "custom_3" in raw_metadata and "custom_4" in raw_metadata and "custom_5" in raw_metadata
     assert len(pickled) >= 5  # every asset's output was pickled, and scanned
     assert stored == []
+    assert _card_data_in_files(data_dir / "reports") == []
     assert _card_data_in_files(data_dir / "current") == []
     assert _card_data_in(dump) == []
     assert _card_data_in("\n".join(records)) == []
@@ -149,7 +150,7 @@ def test_materialisation_metadata_shows_only_masked_emails_and_phones(weekly_run
     assert [email for email in EMAILS if email in records] == []
     assert [phone for phone in PHONES if phone in records] == []
 
-    reports = sorted((data_dir / "current").glob("*.csv"))
+    reports = sorted((data_dir / "reports").rglob("*.csv"))
     assert len(reports) >= 5
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in reports} == {
         p.name: 0o600 for p in reports
@@ -174,7 +175,9 @@ def test_every_csv_the_run_writes_neutralises_formulas(weekly_run, data_dir):
     for _ in weekly_run(rows=rows):
         pass
     cells_by_file = {}
-    for path in sorted((data_dir / "current").glob("*.csv")):
+    written = sorted((data_dir / "reports").rglob("*.csv"))
+    assert len(written) >= 5  # the week's reports, whether or not the week applied
+    for path in written:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             cells_by_file[path.name] = [cell for row in csv.reader(handle) for cell in row]
 
@@ -184,4 +187,7 @@ def test_every_csv_the_run_writes_neutralises_formulas(weekly_run, data_dir):
     }
     assert risky == {name: [] for name in cells_by_file}
     neutralised = {name for name, cells in cells_by_file.items() if '\'=HYPERLINK("x")' in cells}
-    assert {"import_impact_analysis.csv", "kajabi_full_enriched_export.csv"} <= neutralised
+    assert {
+        "import_impact_analysis_2025-11-10.csv",
+        "kajabi_full_enriched_export_2025-11-10.csv",
+    } <= neutralised

@@ -13,7 +13,7 @@ import pytest
 
 from kajabi_sync.reports import write_csv
 from kajabi_sync_tests.factories import insert_contacts
-from kajabi_sync_tests.reliability.dagster_run import materialize_week, write_export
+from kajabi_sync_tests.reliability.dagster_run import PARTITION, materialize_week, write_export
 from kajabi_sync_tests.reliability.scenario import dump_database
 
 OLD_ROWS = pd.DataFrame({"email": ["old@example.com"], "decision": ["fill"]})
@@ -116,10 +116,11 @@ def test_a_full_disk_during_the_run_fails_it_before_anything_is_applied(
         {"email": "jane@example.com", "first_name": "Jane", "kajabi_id": "101", "city": "Denver"},
         {"email": "new@example.com", "first_name": "Nina", "kajabi_id": "103"},
     )
-    reports = data_dir / "current"
-    previous = write_csv(OLD_ROWS, reports / "import_impact_analysis.csv").read_bytes()
+    reports = data_dir / "reports" / PARTITION
+    report = f"import_impact_analysis_{PARTITION}.csv"
+    previous = write_csv(OLD_ROWS, reports / report).read_bytes()
     before = dump_database(db_url)
-    hit = _fill_disk_for(monkeypatch, reports, "import_impact_analysis.csv")
+    hit = _fill_disk_for(monkeypatch, reports, report)
 
     with dg.instance_for_test() as instance:
         result = materialize_week(instance)
@@ -132,5 +133,5 @@ def test_a_full_disk_during_the_run_fails_it_before_anything_is_applied(
     assert len(hit) == 1
     assert "protected_contacts" not in {e.step_key for e in result.all_events if e.is_step_success}
     assert dump_database(db_url) == before
-    assert (reports / "import_impact_analysis.csv").read_bytes() == previous
+    assert (reports / report).read_bytes() == previous
     assert _leftovers(reports) == []
