@@ -411,8 +411,9 @@ def print_plan(
         names = ", ".join(r.name for r in blocking)
         out.print(f"[bold red]WOULD BLOCK[/] by {names}: the import would write nothing.")
         for result in blocking:
+            value = "n/a" if result.value is None else f"{result.value:,}"
             limit = "" if result.limit is None else f", limit {result.limit:,}"
-            out.print(f"  {result.name}: {result.explanation} (measured {result.value:,}{limit})")
+            out.print(f"  {result.name}: {result.explanation} (measured {value}{limit})")
         out.print(
             "  To import anyway, run the week in Dagster with the override the check gives "
             "(see the README, Guards)."

@@ -138,16 +138,19 @@ def override_help(override: Mapping[str, Any]) -> str:
     )
 
 
-def measured(result: GuardResult) -> str:
-    """What was measured and where the line is, in words (``at least 4,501`` for a minimum)."""
-    value = "could not be measured" if result.value is None else f"{result.value:,}"
+def passes_when(result: GuardResult) -> str:
+    """Where the line is, in words: ``passes at 4,501 or more`` for a minimum."""
     if result.limit is None:
-        passes = "no limit applied"
-    elif result.name in _MINIMUM_LIMITS:
-        passes = f"passes at {result.limit:,} or more"
-    else:
-        passes = f"passes at {result.limit:,} or less"
-    return f"Measured: {value}; {passes} ({result.threshold})."
+        return "no limit applied"
+    if result.name in _MINIMUM_LIMITS:
+        return f"passes at {result.limit:,} or more"
+    return f"passes at {result.limit:,} or less"
+
+
+def measured(result: GuardResult) -> str:
+    """What was measured and where the line is, in words."""
+    value = "could not be measured" if result.value is None else f"{result.value:,}"
+    return f"Measured: {value}; {passes_when(result)} ({result.threshold})."
 
 
 def describe(result: GuardResult) -> str:
@@ -190,6 +193,7 @@ def _metadata(result: GuardResult, reason: str) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "value": "n/a" if result.value is None else result.value,
         "limit": "none" if result.limit is None else result.limit,
+        "passes_when": passes_when(result),
         "threshold": result.threshold,
         **result.metadata,
     }

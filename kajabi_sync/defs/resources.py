@@ -21,7 +21,8 @@ from kajabi_sync.kajabi.api.client import DEFAULT_MAX_WAIT_S, KajabiClient
 
 
 class ContactsDatabase(dg.ConfigurableResource):
-    """The contacts database; ``url`` empty means the embedded PostgreSQL under dagster_home/."""
+    # The docstring is the resource's description in the UI, which renders markdown.
+    """The contacts database; `url` empty means the embedded PostgreSQL under dagster_home/."""
 
     url: str | None = None
 
@@ -35,7 +36,8 @@ class ContactsDatabase(dg.ConfigurableResource):
 
 
 class DataFolder(dg.ConfigurableResource):
-    """``KAJABI_SYNC_DATA_DIR`` (default ``data/``): exports in, reports out."""
+    """`KAJABI_SYNC_DATA_DIR` (default `data/`): exports in, each week's reports out
+    (`reports/YYYY-MM-DD/`, and `current/` for the last applied week)."""
 
     path: str | None = None
 

@@ -23,7 +23,7 @@ from kajabi_sync.review.folder import apply_file, move_to_applied
 class ReviewFileConfig(dg.Config):
     file: str = Field(
         description="The filled needs_review.csv: an absolute path, or relative to the data "
-        "folder (e.g. current/needs_review.csv or review/my_decisions.csv)."
+        "folder (e.g. reports/2025-11-17/needs_review_2025-11-17.csv or review/my_decisions.csv)."
     )
 
 

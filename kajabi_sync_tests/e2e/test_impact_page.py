@@ -293,7 +293,8 @@ def test_a_blocked_week_in_the_browser_from_its_summary_to_a_deliberate_override
                 link.click()
             return False
 
-        browser.get(f"{webserver}/assets/impact_analysis?partition={week}")
+        # The Partitions tab shows the week itself (the Overview shows the latest of any week).
+        browser.get(f"{webserver}/assets/impact_analysis?view=partitions&partition={week}")
         wait(opened, f"the summary of the week of {week}")
         return summary_heading(browser)
 
