@@ -307,7 +307,7 @@ def print_table(frame: pd.DataFrame, *, indent: int = 2, empty: str = "(none)") 
         table.add_column(str(column), justify="left", overflow="fold")
     for row in frame.fillna("").astype(str).itertuples(index=False):
         table.add_row(*(str(cell) for cell in row))
-    out.print(Padding(table, (0, 0, 0, indent)))
+    out.print(Padding(table, (0, 0, 0, indent), expand=False))
 
 
 # --- plan -----------------------------------------------------------------------------------
