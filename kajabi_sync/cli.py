@@ -404,6 +404,7 @@ def print_plan(
 ) -> None:
     """The plan in plain text, the verdict first, in one screen (the detail is in ``files``)."""
     from kajabi_sync.defs.summary import DECISION_COLUMNS, week_figures
+    from kajabi_sync.guards.result import passes_when
 
     out = console()
     figures = week_figures(plan)
@@ -412,8 +413,9 @@ def print_plan(
         out.print(f"[bold red]WOULD BLOCK[/] by {names}: the import would write nothing.")
         for result in blocking:
             value = "n/a" if result.value is None else f"{result.value:,}"
-            limit = "" if result.limit is None else f", limit {result.limit:,}"
-            out.print(f"  {result.name}: {result.explanation} (measured {value}{limit})")
+            out.print(
+                f"  {result.name}: {result.explanation} (measured {value}, {passes_when(result)})"
+            )
         out.print(
             "  To import anyway, run the week in Dagster with the override the check gives "
             "(see the README, Guards)."

@@ -31,7 +31,7 @@ from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync.defs.summary import BLOCKED, Verdict
 from kajabi_sync.defs.week_status import verdict_events, week_summary
 from kajabi_sync.guards.evaluate import GUARDS
-from kajabi_sync.guards.result import GuardResult
+from kajabi_sync.guards.result import GuardResult, passes_when
 from kajabi_sync.guards.thresholds import FIELDS, env_name, load_thresholds
 from kajabi_sync.guards.week import check_week
 from kajabi_sync.kajabi import ValidatedExport
@@ -106,9 +106,6 @@ def planned_export(plan: ImpactPlan) -> ValidatedExport:
 # outside a code block would swallow ``<...>`` as an HTML tag); refused if launched unchanged.
 REASON_PLACEHOLDER = "WRITE HERE WHY THIS WEEK IS FINE"
 
-# Checks whose limit is the smallest value that passes (the others: the largest).
-_MINIMUM_LIMITS = frozenset({"truncated_export"})
-
 
 def override_snippet(override: Mapping[str, Any]) -> str:
     """The Launchpad config (YAML) that lets one week through with ``override``."""
@@ -136,15 +133,6 @@ def override_help(override: Mapping[str, Any]) -> str:
         "and the reason are recorded with the import run):\n\n"
         f"```yaml\n{override_snippet(override)}\n```"
     )
-
-
-def passes_when(result: GuardResult) -> str:
-    """Where the line is, in words: ``passes at 4,501 or more`` for a minimum."""
-    if result.limit is None:
-        return "no limit applied"
-    if result.name in _MINIMUM_LIMITS:
-        return f"passes at {result.limit:,} or more"
-    return f"passes at {result.limit:,} or less"
 
 
 def measured(result: GuardResult) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from kajabi_sync.fields import CONTACT_FIELDS
-from kajabi_sync.guards.result import GuardResult
+from kajabi_sync.guards.result import GuardResult, passes_when
 from kajabi_sync.kajabi.enriched_export import (
     FULL_EXPORT_NAME,
     NEW_CONTACTS_NAME,
@@ -113,8 +113,7 @@ class Verdict:
 def blocked_reason(result: GuardResult) -> str:
     """One failed check in a sentence: the name, what it measured against its limit."""
     measured = "could not be measured" if result.value is None else f"measured {result.value:,}"
-    limit = "" if result.limit is None else f" against a limit of {result.limit:,}"
-    return f"{result.name} ({measured}{limit}; {result.threshold}): {result.explanation}"
+    return f"{result.name} ({measured}, {passes_when(result)}): {result.explanation}"
 
 
 def verdict_lines(verdict: Verdict, figures: Mapping[str, int]) -> list[str]:

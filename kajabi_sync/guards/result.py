@@ -25,6 +25,19 @@ class GuardResult:
         return self.blocking and not self.passed
 
 
+# Guards whose limit is the smallest value that passes (every other limit is the largest).
+MINIMUM_LIMIT_GUARDS = frozenset({"truncated_export"})
+
+
+def passes_when(result: GuardResult) -> str:
+    """Where the line is, in words: ``passes at 4,501 or more`` for a minimum."""
+    if result.limit is None:
+        return "no limit applied"
+    if result.name in MINIMUM_LIMIT_GUARDS:
+        return f"passes at {result.limit:,} or more"
+    return f"passes at {result.limit:,} or less"
+
+
 def percent(part: float, whole: float) -> float:
     """``part`` in % of ``whole`` (0 when whole is 0), rounded for display."""
     return round(100.0 * part / whole, 2) if whole else 0.0

@@ -244,3 +244,34 @@ def test_previous_import_is_the_newest_standing_import_before_this_export():
     assert previous_import(runs)["id"] == 8
     assert previous_import(runs, date(2025, 10, 20)) is None
     assert previous_import(runs.iloc[0:0]) is None
+
+
+def test_the_verdict_comes_first_in_the_tense_of_what_happened():
+    from kajabi_sync.defs.summary import APPLIED, BLOCKED, Verdict
+    from kajabi_sync.guards.result import GuardResult
+
+    truncated = GuardResult(
+        "truncated_export", False, True, 212, 382, "a drop of at most 10%", "The file has 212 rows."
+    )
+    warned = GuardResult("conflicts_for_review", False, False, 2, 0, "at most 0", "2 conflicts.")
+
+    def after_title(verdict) -> str:
+        return impact_summary(WEEK, LAST_WEEK, REPORTS, verdict=verdict).split("\n\n", 1)[1]
+
+    planned = after_title(Verdict())
+    assert planned.startswith("**PLANNED**, nothing written yet")
+    assert "**Will write 2 fields**" in planned
+
+    blocked = after_title(Verdict(BLOCKED, (truncated, warned), override_help="```yaml\nops:\n```"))
+    assert blocked.startswith("**BLOCKED** by `truncated_export`: **nothing was written**")
+    assert "measured 212, passes at 382 or more" in blocked
+    assert "```yaml\nops:\n```" in blocked  # the override, verbatim
+    assert "Warning, `conflicts_for_review`: 2 conflicts." in blocked
+    assert "**Would have written 2 fields**" in blocked
+
+    applied = after_title(
+        Verdict(APPLIED, (), import_run_id=8, fields_written=2, contacts_created=2)
+    )
+    assert applied.startswith("**APPLIED** as import run 8: wrote 2 fields (1 fills, 1 updates)")
+    assert "`kajabi-sync rollback 8 --yes`" in applied and "**Wrote 2 fields**" in applied
+    assert "Will write" not in applied
