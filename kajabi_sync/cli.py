@@ -238,12 +238,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print("  " + message.splitlines()[0])
         print("  done" if not problems else "  stopped: nothing was written for this week")
         ok = ok and not problems
-    reports = settings.current_dir(data_dir)
     print(
-        f"\nReports: {reports}\n"
-        f"  import_impact_analysis.csv, kajabi_full_enriched_export.csv, kajabi_updates_only.csv, ...\n"
+        f"\nReports of each week: {settings.reports_root(data_dir)}/YYYY-MM-DD/\n"
+        f"The last applied week: {settings.current_dir(data_dir)}/ (README.txt says which)\n"
         f"Open the UI: DAGSTER_HOME={settings.dagster_home()} .venv/bin/dagster dev  "
-        f"(then http://127.0.0.1:3000, asset impact_analysis)\n"
+        f"(then http://127.0.0.1:3000, asset impact_analysis, Partitions tab)\n"
         f"The Monday schedule is on. The demo's exports are from {spec.first_export:%Y}, so the "
         f"check weekly_export_on_time shows this week's export as OVERDUE until one is saved."
     )
