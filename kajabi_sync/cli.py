@@ -830,9 +830,11 @@ def cmd_review(args: argparse.Namespace) -> int:
     print_table(shown[columns].head(args.limit))
     if len(items) > args.limit:
         print(f"  ... {len(items) - args.limit:,} more (--limit to see more)")
-    # The open items are the last applied import's: its file is in current/.
-    current = settings.current_dir()
-    review_file = current / week_file_name(REVIEW_FILE, published_week(current))
+    # The open items are the last applied import's: its file is in that week's folder (also in
+    # current/, which the next applied week replaces, so the week's own copy is the one to fill).
+    week = published_week(settings.current_dir())
+    folder = settings.week_reports_dir(week) if week else settings.current_dir()
+    review_file = folder / week_file_name(REVIEW_FILE, week)
     print(
         f"\nDecide them in {review_file} (fill resolution; see README, Monday morning), then: "
         f"kajabi-sync resolve {review_file} --yes"

@@ -30,7 +30,11 @@ def run_week(db_url: str, data_dir: Path, week: str) -> dg.ExecuteInProcessResul
 
 
 def review_file(data_dir: Path) -> Path:
-    return data_dir / "current" / REVIEW_FILE
+    """The review file of the week planned last (each week's is in its own report folder)."""
+    stem = Path(REVIEW_FILE).stem
+    written = list((data_dir / "reports").glob(f"*/{stem}_*.csv"))
+    assert written, f"no {stem}_<week>.csv under {data_dir / 'reports'}"
+    return max(written, key=lambda path: path.stat().st_mtime_ns)
 
 
 def read_review(path: Path) -> pd.DataFrame:
