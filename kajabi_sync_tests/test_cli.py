@@ -100,11 +100,12 @@ def test_plan_blocks_while_an_earlier_week_s_export_waits(
         capsys, "--database-url", db_url, "plan", str(later), "--out", str(tmp_path / "plan")
     )
     assert code == EXIT_FAILED
-    blocked = [line for line in out.splitlines() if line.startswith("WOULD BLOCK: ")]
+    lines = out.splitlines()
+    assert lines[0].startswith("WOULD BLOCK by ") and "earlier_export_pending" in lines[0]
     assert any(
-        line.startswith("WOULD BLOCK: earlier_export_pending:") and "2025-11-10" in line
-        for line in blocked
-    ), blocked
+        line.strip().startswith("earlier_export_pending:") and "2025-11-10" in line
+        for line in lines
+    ), lines
 
 
 def test_plan_of_a_missing_or_broken_file_fails_clearly(db_url, data_dir, capsys, tmp_path):
