@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -146,11 +148,7 @@ def _fill_survivor(
 ) -> None:
     if not fills:
         return
-    assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in fills)
-    conn.execute(
-        sql.SQL("UPDATE contacts SET {}, updated_at = now() WHERE id = %s").format(assignments),
-        [*fills.values(), survivor["id"]],
-    )
+    _set_fields(conn, survivor["id"], fills)
     record_changes(
         conn,
         run_id,
@@ -433,105 +431,27 @@ def unmerge(
     """
     with conn.transaction():
         take_write_lock(conn)
-        with conn.cursor(row_factory=dict_row) as cur:
-            merge = cur.execute(
-                """SELECT r.kind, r.rolled_back_by, m.survivor_id::text AS survivor_id,
-                          m.merged_contact_id::text AS merged_id, m.merged_email
-                   FROM kajabi_sync.import_runs r
-                   LEFT JOIN kajabi_sync.merges m ON m.merge_run_id = r.id
-                   WHERE r.id = %s FOR UPDATE OF r""",
-                (merge_run_id,),
-            ).fetchone()
-        if merge is None or merge["kind"] != "merge" or merge["survivor_id"] is None:
-            raise MergeRefused(
-                f"run {merge_run_id} is not a merge kajabi_sync recorded; nothing was written"
-            )
-        if merge["rolled_back_by"] is not None:
-            raise MergeRefused(
-                f"merge run {merge_run_id} was already undone (by run {merge['rolled_back_by']}); "
-                "nothing was written"
-            )
-        survivor_id, merged_id = merge["survivor_id"], merge["merged_id"]
-        involved = [c for c in (survivor_id, merged_id) if c is not None]
-        later = _later_merges(conn, merge_run_id, involved)
-        if later:
-            raise MergeRefused(
-                f"later merge run(s) {', '.join(map(str, later))} involve the same contacts; undo "
-                "them first — nothing was written"
-            )
-        rows = _lock_contacts(conn, involved)
-        survivor = _live_contact(rows, survivor_id, "survivor")
-        filled = conn.execute(
-            """SELECT field, old_value, new_value FROM kajabi_sync.field_changes
-               WHERE import_run_id = %s AND decision = 'merge_fill' ORDER BY id""",
-            (merge_run_id,),
-        ).fetchall()
-        moved = [field for field, _, new in filled if survivor[field] != new]
-        if moved:
-            raise MergeRefused(
-                f"the survivor's {', '.join(moved)} changed since the merge; undoing it would "
-                "overwrite that — nothing was written"
-            )
-        if merged_id is not None:
-            taken = conn.execute(
-                """SELECT 1 FROM contacts c WHERE c.deleted_at IS NULL AND c.id <> %(m)s
-                     AND lower(c.email::text) = (SELECT lower(email::text) FROM contacts WHERE id = %(m)s)""",
-                {"m": merged_id},
-            ).fetchone()
-            if taken:
-                raise MergeRefused(
-                    f"a live contact now has the merged contact's email {rows[merged_id]['email']}; "
-                    "nothing was written"
-                )
-
+        survivor_id, merged_id = _active_merge(conn, merge_run_id)
+        filled = _undoable_fills(conn, merge_run_id, survivor_id, merged_id)
         run_id = start_run(conn, "unmerge", note=reason, dagster_run_id=dagster_run_id)
         conn.execute(
             "UPDATE kajabi_sync.import_runs SET rolled_back_at = now(), rolled_back_by = %s WHERE id = %s",
             (run_id, merge_run_id),
         )
-        if filled:
-            assignments = sql.SQL(", ").join(
-                sql.SQL("{} = %s").format(sql.Identifier(field)) for field, _, _ in filled
-            )
-            conn.execute(
-                sql.SQL("UPDATE contacts SET {}, updated_at = now() WHERE id = %s").format(
-                    assignments
-                ),
-                [old for _, old, _ in filled] + [survivor_id],
-            )
-            record_changes(
-                conn,
-                run_id,
-                [
-                    FieldChange(
-                        survivor_id,
-                        f,
-                        new,
-                        old,
-                        "unmerge_restore",
-                        f"undo of merge run {merge_run_id}",
-                    )
-                    for f, old, new in filled
-                ],
-            )
+        _set_fields(conn, survivor_id, {field: old for field, old, _ in filled})
+        record_changes(
+            conn,
+            run_id,
+            [
+                FieldChange(
+                    survivor_id, f, new, old, "unmerge_restore", f"undo of merge run {merge_run_id}"
+                )
+                for f, old, new in filled
+            ],
+        )
         if merged_id is not None:
-            conn.execute(
-                "UPDATE contacts SET deleted_at = NULL, updated_at = now() WHERE id = %s",
-                (merged_id,),
-            )
-            record_changes(
-                conn,
-                run_id,
-                [
-                    FieldChange(
-                        merged_id,
-                        "(contact)",
-                        survivor_id,
-                        None,
-                        "unmerged",
-                        f"undo of merge run {merge_run_id}: {reason}",
-                    )
-                ],
+            _revive(
+                conn, run_id, merged_id, survivor_id, f"undo of merge run {merge_run_id}: {reason}"
             )
         _undo_moves(conn, merge_run_id)
         conn.execute(
@@ -542,6 +462,90 @@ def unmerge(
         )
         set_run_counts(conn, run_id, {"fields_restored": len(filled), "undid_run": merge_run_id})
     return run_id
+
+
+def _active_merge(conn: psycopg.Connection, merge_run_id: int) -> tuple[str, str | None]:
+    """(survivor id, merged contact id) of a merge run that is recorded and not undone."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        merge = cur.execute(
+            """SELECT r.kind, r.rolled_back_by, m.survivor_id::text AS survivor_id,
+                      m.merged_contact_id::text AS merged_id, m.merged_email
+               FROM kajabi_sync.import_runs r
+               LEFT JOIN kajabi_sync.merges m ON m.merge_run_id = r.id
+               WHERE r.id = %s FOR UPDATE OF r""",
+            (merge_run_id,),
+        ).fetchone()
+    if merge is None or merge["kind"] != "merge" or merge["survivor_id"] is None:
+        raise MergeRefused(
+            f"run {merge_run_id} is not a merge kajabi_sync recorded; nothing was written"
+        )
+    if merge["rolled_back_by"] is not None:
+        raise MergeRefused(
+            f"merge run {merge_run_id} was already undone (by run {merge['rolled_back_by']}); "
+            "nothing was written"
+        )
+    return merge["survivor_id"], merge["merged_id"]
+
+
+def _undoable_fills(
+    conn: psycopg.Connection, merge_run_id: int, survivor_id: str, merged_id: str | None
+) -> list[tuple[str, Any, Any]]:
+    """The merge's fills (field, old, new), once nothing since stands in the way of undoing it."""
+    involved = [c for c in (survivor_id, merged_id) if c is not None]
+    later = _later_merges(conn, merge_run_id, involved)
+    if later:
+        raise MergeRefused(
+            f"later merge run(s) {', '.join(map(str, later))} involve the same contacts; undo "
+            "them first — nothing was written"
+        )
+    rows = _lock_contacts(conn, involved)
+    survivor = _live_contact(rows, survivor_id, "survivor")
+    filled = conn.execute(
+        """SELECT field, old_value, new_value FROM kajabi_sync.field_changes
+           WHERE import_run_id = %s AND decision = 'merge_fill' ORDER BY id""",
+        (merge_run_id,),
+    ).fetchall()
+    moved = [field for field, _, new in filled if survivor[field] != new]
+    if moved:
+        raise MergeRefused(
+            f"the survivor's {', '.join(moved)} changed since the merge; undoing it would "
+            "overwrite that — nothing was written"
+        )
+    if merged_id is not None:
+        taken = conn.execute(
+            """SELECT 1 FROM contacts c WHERE c.deleted_at IS NULL AND c.id <> %(m)s
+                 AND lower(c.email::text) = (SELECT lower(email::text) FROM contacts WHERE id = %(m)s)""",
+            {"m": merged_id},
+        ).fetchone()
+        if taken:
+            raise MergeRefused(
+                f"a live contact now has the merged contact's email {rows[merged_id]['email']}; "
+                "nothing was written"
+            )
+    return [(field, old, new) for field, old, new in filled]
+
+
+def _set_fields(conn: psycopg.Connection, contact_id: str, values: Mapping[str, Any]) -> None:
+    """One UPDATE of the given fields of a contact (nothing when there are none)."""
+    if not values:
+        return
+    assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(f)) for f in values)
+    conn.execute(
+        sql.SQL("UPDATE contacts SET {}, updated_at = now() WHERE id = %s").format(assignments),
+        [*values.values(), contact_id],
+    )
+
+
+def _revive(
+    conn: psycopg.Connection, run_id: int, merged_id: str, survivor_id: str, why: str
+) -> None:
+    """The merged-away contact lives again (recorded as ``unmerged``)."""
+    conn.execute(
+        "UPDATE contacts SET deleted_at = NULL, updated_at = now() WHERE id = %s", (merged_id,)
+    )
+    record_changes(
+        conn, run_id, [FieldChange(merged_id, "(contact)", survivor_id, None, "unmerged", why)]
+    )
 
 
 def _undo_moves(conn: psycopg.Connection, merge_run_id: int) -> None:
