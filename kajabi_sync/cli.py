@@ -241,6 +241,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(
         f"\nReports of each week: {settings.reports_root(data_dir)}/YYYY-MM-DD/\n"
         f"The last applied week: {settings.current_dir(data_dir)}/ (README.txt says which)\n"
+        f"What needs you: kajabi-sync review; decide in "
+        f"{settings.current_dir(data_dir) / 'needs_review.csv'}, then kajabi-sync resolve FILE "
+        "--yes (README: Monday morning)\n"
         f"Open the UI: DAGSTER_HOME={settings.dagster_home()} .venv/bin/dagster dev  "
         f"(then http://127.0.0.1:3000, asset impact_analysis, Partitions tab)\n"
         f"The Monday schedule is on. The demo's exports are from {spec.first_export:%Y}, so the "
