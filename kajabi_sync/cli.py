@@ -319,14 +319,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """The impact plan of one export, as impact_analysis computes it, without Dagster running."""
     from kajabi_sync import settings
     from kajabi_sync.db.connection import open_database
-    from kajabi_sync.defs.summary import (
-        BLOCKED,
-        PLANNED,
-        Verdict,
-        code_span,
-        impact_summary,
-        previous_import,
-    )
     from kajabi_sync.exports_folder import monday_of
     from kajabi_sync.guards.thresholds import load_thresholds
     from kajabi_sync.guards.week import check_week
@@ -336,6 +328,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
         atomic_text_file,
         week_file_name,
         write_csv,
+    )
+    from kajabi_sync.summary import (
+        BLOCKED,
+        PLANNED,
+        Verdict,
+        code_span,
+        impact_summary,
+        previous_import,
     )
     from kajabi_sync.survivorship.plan import PlanSettings
     from kajabi_sync.survivorship.report import write_impact_report
@@ -405,8 +405,8 @@ def print_plan(
     files: Sequence[Path],
 ) -> None:
     """The plan in plain text, the verdict first, in one screen (the detail is in ``files``)."""
-    from kajabi_sync.defs.summary import DECISION_COLUMNS, week_figures
     from kajabi_sync.guards.result import passes_when
+    from kajabi_sync.summary import DECISION_COLUMNS, week_figures
 
     out = console()
     figures = week_figures(plan)
@@ -784,8 +784,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _mask_items(items: pd.DataFrame) -> pd.DataFrame:
-    from kajabi_sync.defs.summary import mask_values
     from kajabi_sync.masking import mask_email
+    from kajabi_sync.summary import mask_values
 
     if items.empty:
         return items

@@ -21,18 +21,6 @@ from kajabi_sync.defs.partitions import (
     weekly_partitions,
 )
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder, KajabiApi
-from kajabi_sync.defs.summary import (
-    APPLIED,
-    PLANNED,
-    Verdict,
-    candidates_preview,
-    changes_preview,
-    code_span,
-    impact_summary,
-    previous_import,
-    report_links,
-    week_figures,
-)
 from kajabi_sync.defs.week_status import observe_verdict, week_summary, week_title
 from kajabi_sync.exports_folder import NoExportForWeek, export_for_week
 from kajabi_sync.fields import CONTACT_FIELDS
@@ -58,6 +46,18 @@ from kajabi_sync.review.items import (
     record_review_items,
     review_items,
     write_review_file,
+)
+from kajabi_sync.summary import (
+    APPLIED,
+    PLANNED,
+    Verdict,
+    candidates_preview,
+    changes_preview,
+    code_span,
+    impact_summary,
+    previous_import,
+    report_links,
+    week_figures,
 )
 from kajabi_sync.survivorship.plan import ImpactPlan
 from kajabi_sync.survivorship.plan_settings import DESCRIPTIONS as PLAN_DESCRIPTIONS

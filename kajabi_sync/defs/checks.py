@@ -28,13 +28,13 @@ from pydantic import create_model
 
 from kajabi_sync.defs.partitions import weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
-from kajabi_sync.defs.summary import BLOCKED, Verdict
 from kajabi_sync.defs.week_status import verdict_events, week_summary
 from kajabi_sync.guards.evaluate import GUARDS
 from kajabi_sync.guards.result import GuardResult, passes_when
 from kajabi_sync.guards.thresholds import FIELDS, env_name, load_thresholds
 from kajabi_sync.guards.week import check_week
 from kajabi_sync.kajabi import ValidatedExport
+from kajabi_sync.summary import BLOCKED, Verdict
 from kajabi_sync.survivorship.plan import ImpactPlan
 
 GUARDS_OP = "kajabi_import_guards"

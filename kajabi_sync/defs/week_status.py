@@ -19,7 +19,7 @@ import psycopg
 
 from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.defs.resources import DataFolder
-from kajabi_sync.defs.summary import (
+from kajabi_sync.summary import (
     BLOCKED,
     Verdict,
     impact_summary,

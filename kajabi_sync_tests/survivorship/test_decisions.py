@@ -3,7 +3,7 @@ groups them by the sets declared in ``survivorship.decisions``."""
 
 from __future__ import annotations
 
-from kajabi_sync.defs import summary
+from kajabi_sync import summary
 from kajabi_sync.survivorship.decisions import (
     DIVERGENT_DECISIONS,
     EMAIL_DECISIONS,

@@ -8,7 +8,7 @@ from datetime import date
 
 import pandas as pd
 
-from kajabi_sync.defs.summary import (
+from kajabi_sync.summary import (
     escape_markdown,
     impact_summary,
     previous_import,
@@ -247,8 +247,8 @@ def test_previous_import_is_the_newest_standing_import_before_this_export():
 
 
 def test_the_verdict_comes_first_in_the_tense_of_what_happened():
-    from kajabi_sync.defs.summary import APPLIED, BLOCKED, Verdict
     from kajabi_sync.guards.result import GuardResult
+    from kajabi_sync.summary import APPLIED, BLOCKED, Verdict
 
     truncated = GuardResult(
         "truncated_export", False, True, 212, 382, "a drop of at most 10%", "The file has 212 rows."
