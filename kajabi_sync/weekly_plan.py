@@ -18,7 +18,7 @@ from kajabi_sync.db.snapshot import load_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
 from kajabi_sync.matching.holds import hold_likely_duplicates
-from kajabi_sync.survivorship.match import DRIVING_MATCHES
+from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows
 from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings, build_plan
 
 
@@ -49,9 +49,14 @@ def kajabi_values(
 ) -> pd.DataFrame:
     """What Kajabi sent for each contact that now exists in both systems (the row that decided
     it, or the row that created it): ``contact_id``, ``email``, the Kajabi fields and any
-    ``extra_columns`` of the export (e.g. Kajabi's full ``name``)."""
+    ``extra_columns`` of the export (e.g. Kajabi's full ``name``).
+
+    One row per contact: when several rows reach one contact (its email on one row, its Kajabi
+    ID on another), the row that decided its fields in the plan (``driving_rows``) is used."""
     matches = plan.matches
-    driving = matches[matches["match_kind"].isin(DRIVING_MATCHES)][["row_number", "contact_id"]]
+    matched = export[["row_number"]].merge(matches, on="row_number")
+    driving = driving_rows(matched[["row_number"]], matched.drop(columns="row_number"))
+    driving = driving[driving["match_kind"].isin(DRIVING_MATCHES)][["row_number", "contact_id"]]
     created = plan.new_contacts[["row_number", "contact_id"]]
     linked = concat_rows([driving, created])
     columns = ["contact_id", "email", *CONTACT_FIELDS, *extra_columns]

@@ -110,6 +110,17 @@ def validate_export(raw: RawExport) -> ValidatedExport:
             f"{int(duplicates['dropped_row_numbers'].str.count(';').sum()) + len(duplicates)} "
             "row(s) dropped (see duplicate_emails)"
         )
+    contacts, id_rejects = reject_repeated_kajabi_ids(contacts)
+    if len(id_rejects):
+        warnings.append(
+            f"{len(id_rejects)} row(s) quarantined because their Kajabi ID is on another row "
+            f"with a different email: {_list_rows(id_rejects['row_number'])}"
+        )
+        rejects = (
+            pd.concat([rejects, id_rejects], ignore_index=True)
+            .sort_values("row_number", kind="stable")
+            .reset_index(drop=True)
+        )
     contacts = VALIDATED_EXPORT_SCHEMA.validate(contacts)
     return ValidatedExport(
         frame=contacts,
@@ -410,6 +421,44 @@ def _conflicting_fields(
         lambda lists: ", ".join(n for n in compared if any(n in names for names in lists))
     )
     return per_email.rename("conflicts")
+
+
+def reject_repeated_kajabi_ids(contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quarantine every row whose Kajabi ID is also on another row (emails are unique by now).
+
+    Kajabi gives each person one ID, so two emails with one ID mean an edited or damaged file,
+    and nothing tells which row is right: neither is planned. Found here, before anything is
+    planned or written, rather than as a crash once both rows reached one contact."""
+    ids = contacts["kajabi_id"]
+    repeated = (ids.notna() & ids.duplicated(keep=False)).to_numpy(dtype=bool)
+    if not repeated.any():
+        return contacts, _empty_rejects()
+    rows = contacts.loc[repeated, ["row_number", "kajabi_id"]]
+    others = rows.groupby("kajabi_id")["row_number"].agg(lambda r: ", ".join(map(str, sorted(r))))
+    reason = (
+        "Kajabi ID "
+        + rows["kajabi_id"].astype(str)
+        + " is on rows "
+        + rows["kajabi_id"].map(others).astype(str)
+        + " with different emails; Kajabi gives each person one ID, so the file was edited or "
+        "damaged: none of these rows is imported (fix them in Kajabi or export again)"
+    )
+    rejects = pd.DataFrame(
+        {
+            "row_number": rows["row_number"].astype("int64"),
+            "column": pd.Series("ID", index=rows.index, dtype="string"),
+            "reason": reason.astype("string"),
+            "masked_value": rows["kajabi_id"].astype("string"),
+        },
+        columns=list(REJECT_COLUMNS),
+    ).reset_index(drop=True)
+    return contacts.loc[~repeated].reset_index(drop=True), rejects
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype="int64" if c == "row_number" else "string") for c in REJECT_COLUMNS}
+    )
 
 
 def _empty_duplicates() -> pd.DataFrame:
