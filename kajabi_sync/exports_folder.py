@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -45,11 +46,36 @@ def export_for_week(folder: Path, monday: date) -> Path:
     """The newest export dated within the week starting ``monday`` (Monday to Sunday)."""
     week = [(d, p) for d, p in dated_exports(folder) if monday <= d <= monday + timedelta(days=6)]
     if not week:
+        skipped = "".join(f" Skipped {name}: {why}." for name, why in unrecognised_exports(folder))
         raise NoExportForWeek(
             f"no Kajabi export for the week of {monday:%Y-%m-%d} in {folder}: expected a file named "
-            f"kajabi_contacts_YYYY-MM-DD.csv dated {monday:%Y-%m-%d} to {monday + timedelta(days=6):%Y-%m-%d}"
+            f"kajabi_contacts_YYYY-MM-DD.csv dated {monday:%Y-%m-%d} to "
+            f"{monday + timedelta(days=6):%Y-%m-%d}.{skipped}"
         )
     return week[-1][1]
+
+
+_BROWSER_COPY = re.compile(r"(kajabi_contacts_\d{4}-\d{2}-\d{2})\s*[(\[]\d+[)\]]\.csv$", re.I)
+
+
+def unrecognised_exports(folder: Path) -> list[tuple[str, str]]:
+    """CSV files in the exports folder that no week reads, each with why (for error messages)."""
+    found = []
+    for path in sorted(folder.glob("*")):
+        if path.suffix.lower() != ".csv" or export_date_from_name(path) is not None:
+            continue
+        copy = _BROWSER_COPY.match(path.name)
+        if copy:
+            why = (
+                "a browser adds ' (1)' to a file downloaded twice; rename it to "
+                f"{copy.group(1)}.csv (replacing the older download if there is one)"
+            )
+        elif path.name.lower().startswith("kajabi_contacts_"):
+            why = "the date in its name is not a real YYYY-MM-DD date"
+        else:
+            why = "its name is not kajabi_contacts_YYYY-MM-DD.csv"
+        found.append((path.name, why))
+    return found
 
 
 def file_sha256(path: Path) -> str:

@@ -351,6 +351,9 @@ def _apply_in_transaction(
         "held_for_review": int(len(plan.held)),
         # The contacts present in both systems: what divergence is counted over.
         "matched_contacts": int(plan.matched_contacts),
+        # Distinct usable contacts (rows after quarantine and repeated emails): the baseline of
+        # the next week's truncated_export, which a file pasted twice must not double.
+        "distinct_contacts": int(plan.export_rows),
     }
     run_id = start_run(
         conn,

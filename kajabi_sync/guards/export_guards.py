@@ -22,13 +22,21 @@ def file_rows(export: ValidatedExport) -> int:
 def truncated_export(
     export: ValidatedExport, facts: ImportFacts, thresholds: Thresholds
 ) -> GuardResult:
-    """Rows against the last applied export; before any import, against the live contacts that
-    carry a Kajabi ID. (After the first import that count only grows, as contacts deleted in
-    Kajabi keep their ID here, so it would drift into false alarms.)"""
+    """Distinct contacts against those of the last applied export; before any import, against
+    the live contacts that carry a Kajabi ID. (After the first import that count only grows, as
+    contacts deleted in Kajabi keep their ID here, so it would drift into false alarms.)
+
+    Distinct contacts (usable rows after quarantine and repeated emails), not raw rows: a file
+    with two exports pasted together has twice the rows but not twice the contacts, and as a
+    baseline it would block every normal export after it."""
     rows = file_rows(export)
-    if facts.last_import is not None and facts.last_import.get("export_rows"):
-        reference = int(facts.last_import["export_rows"])
-        against = f"the last applied export ({facts.last_import['file_name']}, {reference} rows)"
+    contacts = len(export.frame)
+    counted = f"{contacts} distinct contacts" + (f" ({rows} rows)" if rows != contacts else "")
+    last = facts.last_import
+    if last is not None and (last.get("distinct_contacts") or last.get("export_rows")):
+        reference = int(last.get("distinct_contacts") or last["export_rows"])
+        unit = "distinct contacts" if last.get("distinct_contacts") else "rows"
+        against = f"the last applied export ({last['file_name']}, {reference} {unit})"
     elif facts.live_kajabi_ids:
         reference = facts.live_kajabi_ids
         against = f"the {reference} live contacts that carry a Kajabi ID (no import applied yet)"
@@ -37,28 +45,29 @@ def truncated_export(
             name="truncated_export",
             passed=True,
             blocking=True,
-            value=rows,
+            value=contacts,
             limit=None,
             threshold=f"a drop of at most {thresholds.max_export_drop_pct}%",
-            explanation=f"The file has {rows} rows. No applied import and no contact with a Kajabi "
-            "ID to compare with: passed with nothing to compare.",
-            metadata={"file_rows": rows},
+            explanation=f"The file has {counted}. No applied import and no contact with a "
+            "Kajabi ID to compare with: passed with nothing to compare.",
+            metadata={"file_rows": rows, "distinct_contacts": contacts},
         )
-    drop = percent(reference - rows, reference) if rows < reference else 0.0
+    drop = percent(reference - contacts, reference) if contacts < reference else 0.0
     limit = reference - int(thresholds.max_export_drop_pct / 100 * reference)
     return GuardResult(
         name="truncated_export",
-        passed=rows >= limit,
+        passed=contacts >= limit,
         blocking=True,
-        value=rows,
+        value=contacts,
         limit=limit,
         threshold=f"a drop of at most {thresholds.max_export_drop_pct}% against {against}",
-        explanation=f"The file has {rows} rows, a drop of {drop}% against {against}. A download "
+        explanation=f"The file has {counted}, a drop of {drop}% against {against}. A download "
         "that stopped early, or an export of a filtered list, looks like this.",
-        override={"max_export_drop_pct": pct_to_pass(reference - rows, reference)},
+        override={"max_export_drop_pct": pct_to_pass(reference - contacts, reference)},
         metadata={
             "file_rows": rows,
-            "reference_rows": reference,
+            "distinct_contacts": contacts,
+            "reference_contacts": reference,
             "drop_pct": drop,
             "live_kajabi_ids": facts.live_kajabi_ids,
         },

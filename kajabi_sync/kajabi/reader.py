@@ -177,6 +177,12 @@ def _to_utf8(path: Path, data: bytes, warnings: list[str]) -> tuple[bytes, str]:
 
     if data.startswith(codecs.BOM_UTF8):
         data, encoding = data[len(codecs.BOM_UTF8) :], "utf-8-sig"
+        if not data.strip():
+            raise KajabiFormatError(
+                path,
+                "the file holds only a byte-order mark and no header or contacts (what Excel "
+                "saves for an empty sheet): download the export again from Kajabi",
+            )
     else:
         encoding = "utf-8"
     try:
@@ -285,6 +291,13 @@ def _read_header(path: Path, utf8: bytes) -> list[str]:
 
 
 def _check_header(path: Path, header: list[str]) -> None:
+    if not any(label.strip() for label in header):
+        raise KajabiFormatError(
+            path,
+            "the first line is blank: a Kajabi export starts with its header (Name, First Name, "
+            "...). Delete the blank line(s) above the header, or download the export again",
+            row=1,
+        )
     for delimiter, name in ((";", "semicolon"), ("\t", "tab")):
         if sum(label.count(delimiter) for label in header) > len(header) - 1:
             raise KajabiFormatError(

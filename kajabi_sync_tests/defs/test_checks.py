@@ -204,7 +204,7 @@ def test_clean_weeks_pass_every_check_and_each_partition_sees_its_own_export(db_
         ).fetchall()
     assert runs == [(WEEK_1, PEOPLE + 2, {}), (WEEK_2, PEOPLE + 3, {})]
     # The second week compared itself with the first one's export.
-    assert checks(result)["truncated_export"].metadata["reference_rows"].value == PEOPLE + 2
+    assert checks(result)["truncated_export"].metadata["reference_contacts"].value == PEOPLE + 2
 
 
 def test_a_shifted_column_blocks_until_a_deliberate_override_which_is_recorded(db_url, data_dir):
@@ -264,7 +264,7 @@ def test_a_truncated_first_export_blocks_against_the_contacts_with_a_kajabi_id(d
     before = dump(db_url)
     result = run_week(db_url, data_dir, WEEK_1)
     assert_blocked_by(result, "truncated_export", before, db_url)
-    assert checks(result)["truncated_export"].metadata["reference_rows"].value == PEOPLE
+    assert checks(result)["truncated_export"].metadata["reference_contacts"].value == PEOPLE
 
 
 def test_rejected_rows_above_one_percent_block(db_url, data_dir):

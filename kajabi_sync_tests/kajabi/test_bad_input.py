@@ -116,3 +116,16 @@ def test_same_person_twice_keeps_the_fullest_row_and_reports_the_conflict():
     assert report.to_dict("records")[0]["kept_row_number"] == 4
     assert report.loc[0, "dropped_row_numbers"] == "2; 5"
     assert "first_name" in report.loc[0, "reason"] and "phone" in report.loc[0, "reason"]
+
+
+@pytest.mark.parametrize(
+    "name, first_names",
+    [
+        ("utf8_one_cp1252_byte.csv", ["José", "Nína"]),  # the damaged row 3 is quarantined
+        ("excel_mac_roman_cr.csv", ["José", "Zoë"]),
+    ],
+)
+def test_legacy_and_damaged_files_keep_every_accented_letter(name, first_names):
+    frame = validate_export(read_kajabi_export(BAD_INPUT / name)).frame
+    assert frame["first_name"].tolist() == first_names
+    assert not frame["last_name"].str.contains("Ã|Ž|\ufffd").any()
