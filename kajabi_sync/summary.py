@@ -480,6 +480,15 @@ def _held(plan: ImpactPlan, limit: int) -> list[str]:
     return lines
 
 
+def file_warnings(plan: ImpactPlan) -> list[str]:
+    """What reading and validating the file reported (encoding, quarantined rows, placeholders,
+    missing columns...): counts, row numbers and column names, never values."""
+    warnings = plan.export_summary.warnings if plan.export_summary is not None else []
+    if not warnings:
+        return []
+    return ["### Read from the file", "", *(f"- {escape_markdown(w)}" for w in warnings), ""]
+
+
 def impact_summary(
     plan: ImpactPlan,
     previous: Mapping | None,
@@ -502,6 +511,7 @@ def impact_summary(
     needs = counts_by_kind(review_items(plan))
     lines = [f"## {title}", "", *verdict_lines(verdict, figures), ""]
     lines += [*_headline(figures, plan.naive, needs, review_file, verdict.status), ""]
+    lines += file_warnings(plan)
     lines += ["### This week vs last week", "", *_week_over_week(figures, previous), ""]
     lines += ["### Decisions per field", "", *_decisions_by_field(plan), ""]
     lines += [

@@ -92,5 +92,7 @@ def kajabi_csv(path, *rows: dict) -> Path:
         records.append(record)
     path = Path(path)
     frame = pd.DataFrame(records, columns=FIXED_COLUMNS + list(FORM_COLUMNS.values()))
+    # Every form handle the policy reads is in a real export, the fallback phone included.
+    frame.insert(len(FIXED_COLUMNS) + 1, "Mobile Phone Number (mobile_phone_number)", "")
     frame.to_csv(path, index=False, encoding="utf-8-sig")
     return path

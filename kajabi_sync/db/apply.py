@@ -58,6 +58,8 @@ class ImportRecord:
     partition_key: str | None = None
     dagster_run_id: str | None = None
     overrides: dict = field(default_factory=dict)
+    # The policy's form handles the file had (kajabi.columns.POLICY_HANDLES); None: unknown.
+    handles: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -355,6 +357,8 @@ def _apply_in_transaction(
         # the next week's truncated_export, which a file pasted twice must not double.
         "distinct_contacts": int(plan.export_rows),
     }
+    if record.handles is not None:
+        counts["handles"] = list(record.handles)
     run_id = start_run(
         conn,
         "import",

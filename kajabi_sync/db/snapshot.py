@@ -161,7 +161,8 @@ def last_applied_import(conn: psycopg.Connection) -> dict | None:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             """SELECT id, partition_key, file_name, file_sha256, export_date, export_rows, applied_at,
-                      (counts->>'distinct_contacts')::int AS distinct_contacts
+                      (counts->>'distinct_contacts')::int AS distinct_contacts,
+                      counts->'handles' AS handles
                FROM kajabi_sync.import_runs
                WHERE kind = 'import' AND rolled_back_at IS NULL
                ORDER BY export_date DESC NULLS LAST, id DESC LIMIT 1"""

@@ -232,6 +232,8 @@ def validated_export(
     context: dg.AssetExecutionContext, raw_kajabi_export: RawExport, data_folder: DataFolder
 ) -> dg.Output[ValidatedExport]:
     validated = validate_export(raw_kajabi_export)
+    for warning in validated.warnings[len(raw_kajabi_export.warnings) :]:
+        context.log.warning(warning)  # the reader's own were logged by raw_kajabi_export
     week = context.partition_key
     reports = data_folder.reports(week)
     rejects_path = write_csv(validated.rejects, reports / week_file_name(REJECTS_REPORT, week))
@@ -248,6 +250,9 @@ def validated_export(
             "rejects_file": dg.MetadataValue.path(str(rejects_path)),
             "duplicate_emails_file": dg.MetadataValue.path(str(duplicates_path)),
             "rejects_preview": _table(validated.rejects.head(20)),
+            "warnings": dg.MetadataValue.md(
+                "\n".join(f"- {w}" for w in validated.warnings) or "none"
+            ),
         },
     )
 
@@ -355,6 +360,7 @@ def protected_contacts(
         file_sha256=source.sha256,
         export_rows=source.rows,
         export_date=source.export_date,
+        handles=source.handles,
         partition_key=week,
         dagster_run_id=context.run.run_id,
         overrides=recorded_overrides(context.run.run_config),

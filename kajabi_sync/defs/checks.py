@@ -47,6 +47,7 @@ class _GuardOptions(dg.Config):
 
     allow_stale_export: bool = False
     allow_earlier_export_pending: bool = False
+    allow_missing_columns: bool = False
     # Required with any override: it is stored with the import run.
     override_reason: str = ""
 
@@ -58,6 +59,7 @@ class _GuardOptions(dg.Config):
             bool(self.threshold_overrides())
             or self.allow_stale_export
             or self.allow_earlier_export_pending
+            or self.allow_missing_columns
         )
 
 
@@ -240,6 +242,7 @@ def kajabi_import_guards(
             first_week=weekly_partitions.start.date(),
             allow_stale_export=config.allow_stale_export,
             allow_earlier_export_pending=config.allow_earlier_export_pending,
+            allow_missing_columns=config.allow_missing_columns,
         )
     for result in results:
         if result.blocks:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from kajabi_sync.guards.export_guards import (
     earlier_export_pending,
     file_rows,
+    missing_columns,
     rejected_rows,
     stale_export,
     truncated_export,
@@ -59,6 +60,12 @@ GUARDS: tuple[Guard, ...] = (
         "Rows quarantined by validation: blocks above max_rejected_pct of the file.",
     ),
     Guard(
+        "missing_columns",
+        True,
+        "Form columns the import reads (phone_number, address_zip, ...) that the file lacks: "
+        "named always; blocks when the last applied export had them.",
+    ),
+    Guard(
         "duplicate_recreation",
         True,
         "New contacts whose email the database already knows "
@@ -107,6 +114,7 @@ def evaluate_guards(
     allow_stale_export: bool = False,
     pending_exports: list | None = None,
     allow_earlier_export_pending: bool = False,
+    allow_missing_columns: bool = False,
 ) -> list[GuardResult]:
     """One result per guard in ``GUARDS``, in that order."""
     rows = file_rows(export)
@@ -116,6 +124,7 @@ def evaluate_guards(
         protected_overwrites(plan),
         truncated_export(export, facts, thresholds),
         rejected_rows(export, thresholds),
+        missing_columns(export, facts, allow_missing_columns),
         duplicate_recreation(plan, facts.known_new_emails, thresholds),
         new_contact_surge(plan, rows, thresholds),
         stale_export(export, facts, allow_stale_export),

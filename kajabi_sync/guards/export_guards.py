@@ -207,3 +207,45 @@ def pending_earlier_exports(
         and (last_applied_date is None or day > last_applied_date)
         and sha256_of(path) not in applied_sha256
     ]
+
+
+def missing_columns(export: ValidatedExport, facts: ImportFacts, allow: bool) -> GuardResult:
+    """Form columns the policy reads that the file lacks (a renamed handle imports nothing into
+    its field). Blocks when the last applied export had one of them: an export that suddenly
+    lacks a column is not a full export. Otherwise passes, naming them."""
+    source = export.source
+    missing = list(source.missing_handles()) if source is not None else []
+    last = facts.last_import
+    before = set(last.get("handles") or []) if last is not None else set()
+    lost = [handle for handle in missing if handle in before]
+    if lost:
+        explanation = (
+            f"The file has no column for {', '.join(lost)}, which the last applied export "
+            f"({last['file_name'] if last else ''}) had: those fields would silently stop being "
+            "imported. A new Kajabi release may have renamed the form field, or the file was "
+            "exported from a filtered view or edited: compare its header with the last export's."
+        )
+        if allow:
+            explanation += " Allowed for this run by allow_missing_columns."
+    elif missing:
+        explanation = (
+            f"The file has no column for {', '.join(missing)}: those fields are not imported from "
+            "it. Not blocking, as the last applied export had no such column either (or no "
+            "import recorded its columns yet)."
+        )
+    else:
+        explanation = "The file has every form column the import reads."
+    return GuardResult(
+        name="missing_columns",
+        passed=not lost or allow,
+        blocking=True,
+        value=len(lost),
+        limit=0,
+        threshold="every form column of the last applied export still present",
+        explanation=explanation,
+        override={"allow_missing_columns": True},
+        metadata={
+            "missing_columns": ", ".join(missing) or "none",
+            "missing_since_last_import": ", ".join(lost) or "none",
+        },
+    )

@@ -28,6 +28,7 @@ def check_week(
     first_week: date,
     allow_stale_export: bool = False,
     allow_earlier_export_pending: bool = False,
+    allow_missing_columns: bool = False,
 ) -> list[GuardResult]:
     """One result per guard, in order, for ``plan`` made from ``export``.
 
@@ -59,4 +60,5 @@ def check_week(
         allow_stale_export,
         pending,
         allow_earlier_export_pending,
+        allow_missing_columns,
     )

@@ -56,6 +56,20 @@ PHONE_FALLBACK_HANDLE = "mobile_phone_number"
 # The form's own name field; read only to report it, never split into first/last (see validate).
 FORM_NAME_HANDLE = "name"
 
+# The form handles the policy reads, in contract order: a file without one of them imports
+# nothing into that field, so a missing one is reported (and blocks when last week had it).
+POLICY_HANDLES: tuple[str, ...] = (
+    "phone_number",
+    PHONE_FALLBACK_HANDLE,
+    "address_line_1",
+    "address_line_2",
+    "address_city",
+    "address_state",
+    "address_country",
+    "address_zip",
+)
+assert set(POLICY_HANDLES) == {*FIELD_FROM_HANDLE.values(), PHONE_FALLBACK_HANDLE}
+
 MAPPED_HANDLES: frozenset[str] = frozenset(
     [*FIELD_FROM_HANDLE.values(), PHONE_FALLBACK_HANDLE, FORM_NAME_HANDLE]
 )

@@ -39,6 +39,7 @@ import pyarrow.csv as pa_csv
 from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.kajabi.columns import (
     FIXED_COLUMNS,
+    POLICY_HANDLES,
     looks_like_card_data,
     mapped_columns_by_handle,
 )
@@ -74,6 +75,10 @@ class RawExport:
     frame: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     dropped_columns: list[str] = field(default_factory=list)
+    handles: tuple[str, ...] = ()  # the POLICY_HANDLES the header has
+
+    def missing_handles(self) -> tuple[str, ...]:
+        return self.file().missing_handles()
 
     @property
     def rows(self) -> int:
@@ -90,6 +95,7 @@ class RawExport:
             self.rows,
             list(self.warnings),
             list(self.dropped_columns),
+            self.handles,
         )
 
 
@@ -108,6 +114,10 @@ class ExportFile:
     rows: int  # records in the file as read, before any was quarantined or dropped
     warnings: list[str] = field(default_factory=list)
     dropped_columns: list[str] = field(default_factory=list)
+    handles: tuple[str, ...] = ()  # the POLICY_HANDLES the header has
+
+    def missing_handles(self) -> tuple[str, ...]:
+        return tuple(handle for handle in POLICY_HANDLES if handle not in self.handles)
 
 
 def export_date_from_name(path: Path | str) -> dt.date | None:
@@ -139,6 +149,14 @@ def read_kajabi_export(path: Path | str) -> RawExport:
             f"(values never read): {', '.join(dropped)}"
         )
     kept = [label for label in header if label not in dropped]
+    handles = tuple(h for h in POLICY_HANDLES if h in mapped_columns_by_handle(kept))
+    missing = [h for h in POLICY_HANDLES if h not in handles]
+    if missing:
+        warnings.append(
+            f"the file has no column for the form field(s) {', '.join(missing)}: those fields are "
+            "not imported from it. If Kajabi renamed a form field, its column is there under "
+            "another handle: compare the header with the last export"
+        )
 
     frame = _parse_records(path, utf8, header, kept)
     frame.insert(0, ROW_NUMBER, pd.RangeIndex(FIRST_RECORD_ROW, FIRST_RECORD_ROW + len(frame)))
@@ -156,6 +174,7 @@ def read_kajabi_export(path: Path | str) -> RawExport:
         frame=frame,
         warnings=warnings,
         dropped_columns=dropped,
+        handles=handles,
     )
 
 

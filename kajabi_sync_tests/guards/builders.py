@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from kajabi_sync.guards.facts import ImportFacts
+from kajabi_sync.kajabi.columns import POLICY_HANDLES
 from kajabi_sync.kajabi.reader import RawExport
 from kajabi_sync.kajabi.validate import ValidatedExport
 from kajabi_sync.survivorship.plan import CHANGE_COLUMNS, ImpactPlan
@@ -42,6 +43,7 @@ def export(
     rejects: int = 0,
     sha256: str = "new-sha",
     export_date: date | None = date(2025, 11, 17),
+    handles: tuple[str, ...] = POLICY_HANDLES,
 ) -> ValidatedExport:
     source = RawExport(
         path=Path(f"kajabi_contacts_{export_date}.csv"),
@@ -49,6 +51,7 @@ def export(
         export_date=export_date,
         encoding="utf-8",
         frame=pd.DataFrame(index=range(rows)),
+        handles=handles,
     ).file()
     return ValidatedExport(
         frame=pd.DataFrame(index=range(rows - rejects)),
@@ -64,6 +67,7 @@ def facts(
     live_kajabi_ids: int = 0,
     sha256_applied: bool = False,
     decisions: dict | None = None,
+    handles: list[str] | None = None,
 ) -> ImportFacts:
     last = None
     if last_rows is not None:
@@ -74,6 +78,8 @@ def facts(
             "export_date": last_date,
             "file_sha256": "old-sha",
         }
+        if handles is not None:
+            last["handles"] = handles
     return ImportFacts(
         last, decisions or {}, live_kajabi_ids, sha256_applied, pd.Series([], dtype="string")
     )
