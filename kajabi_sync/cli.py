@@ -1060,7 +1060,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     import psycopg
 
-    from kajabi_sync.db.connection import redact_url
+    from kajabi_sync.db.connection import database_error_hint, redact_url
 
     parser = build_parser()
     try:
@@ -1078,6 +1078,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except psycopg.Error as error:
         print(f"kajabi-sync: database error: {redact_url(str(error)).strip()}", file=sys.stderr)
+        hint = database_error_hint(error)
+        if hint:
+            print(f"What to do: {hint}", file=sys.stderr)
         return EXIT_FAILED
 
 

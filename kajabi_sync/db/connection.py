@@ -44,7 +44,7 @@ def _migrated(url: str) -> bool:
     # Once per process and database: the migrations run before the first step needs them.
     from kajabi_sync.db.migrate import migrate  # migrate imports this module
 
-    with connect(url) as conn:
+    with hinted_errors(url), connect(url) as conn:
         migrate(conn)
     return True
 
@@ -59,7 +59,8 @@ def migrated_url(url: str | None = None) -> str:
 @contextmanager
 def open_database(url: str | None = None) -> Iterator[psycopg.Connection]:
     """A connection (see ``connect``) to the migrated contacts database ``url`` resolves to."""
-    with connect(migrated_url(url)) as conn:
+    resolved = migrated_url(url)
+    with hinted_errors(resolved), connect(resolved) as conn:
         yield conn
 
 
@@ -137,3 +138,63 @@ def redact_text(text: str, url: str) -> str:
     for secret in _secrets(url):
         text = text.replace(secret, "***")
     return text
+
+
+class DatabaseProblem(RuntimeError):
+    """A database error the operator can fix, with one line saying how."""
+
+
+# SQLSTATE -> what to do. Only states with a fix the operator can make; the rest stay as raised.
+_HINTS = {
+    "42501": (  # insufficient_privilege
+        "the database role lacks a privilege kajabi_sync needs. Run the migrations once as the "
+        "owner of the contacts database (KAJABI_SYNC_DATABASE_URL=<owner's URL> kajabi-sync "
+        "migrate), then grant this role SELECT, INSERT, UPDATE on contacts and contact_emails "
+        "and ALL on schema kajabi_sync and its tables and sequences"
+    ),
+    "25006": (  # read_only_sql_transaction
+        "the database accepts no writes (a read-only replica or standby, or "
+        "default_transaction_read_only is on): point KAJABI_SYNC_DATABASE_URL at the primary "
+        "server"
+    ),
+    "42703": (  # undefined_column
+        "a table lacks a column the contract (contacts_db.sql) defines; kajabi_sync never alters "
+        "existing tables: add the column as the contract has it, or check that "
+        "KAJABI_SYNC_DATABASE_URL names the contacts database"
+    ),
+    "42P01": (  # undefined_table
+        "a table is missing: run `kajabi-sync migrate`, and check that KAJABI_SYNC_DATABASE_URL "
+        "names the contacts database"
+    ),
+    "3D000": "the database does not exist: check the database name in KAJABI_SYNC_DATABASE_URL",
+    "53100": "the database server's disk is full: free space there, then run again",
+}
+
+
+def database_error_hint(exc: BaseException) -> str | None:
+    """What to do about ``exc`` (a psycopg error), or None when there is nothing to say."""
+    state = getattr(exc, "sqlstate", None)
+    return _HINTS.get(state) if state else None
+
+
+def with_hint(exc: psycopg.Error, url: str) -> DatabaseProblem | None:
+    """``exc`` as a DatabaseProblem whose message says what to do; None without a hint."""
+    hint = database_error_hint(exc)
+    if hint is None:
+        return None
+    first_line = redact_text(str(exc).strip().splitlines()[0] if str(exc).strip() else "", url)
+    return DatabaseProblem(
+        f"the contacts database {redact_url(url)} refused: {first_line}. What to do: {hint}"
+    )
+
+
+@contextmanager
+def hinted_errors(url: str) -> Iterator[None]:
+    """Re-raise a psycopg error that has a known fix as a DatabaseProblem saying what to do."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        problem = with_hint(exc, url)
+        if problem is None:
+            raise
+        raise problem from exc
