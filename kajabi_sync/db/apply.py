@@ -9,7 +9,8 @@ as it was.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -43,6 +44,31 @@ class ApplyInProgress(ApplyRefused):
 
 class ApplyInterrupted(ApplyRefused):
     """The connection failed before the commit: PostgreSQL rolled the transaction back."""
+
+
+class ApplyAbandoned(ApplyRefused):
+    """The process that launched the apply died before the commit: nothing was written."""
+
+
+def abandon_if_orphaned() -> Callable[[], None]:
+    """A check for ``apply_plan(before_commit=...)``: raises ApplyAbandoned when the process
+    that started this one has died since (this process was re-parented), so a writer whose
+    run was killed never commits behind the operator's back.
+
+    A Dagster step runs in a child of the run's process (or of its forkserver, which exits with
+    it): after ``kill -9`` of the run, the step used to go on and commit an import that the
+    operator believed had died with it."""
+    parent = os.getppid()
+
+    def check() -> None:
+        if os.getppid() != parent:
+            raise ApplyAbandoned(
+                f"the process that started this import (pid {parent}) has died, so this run "
+                "was stopped: the apply was abandoned before its commit and nothing was "
+                "written — run the week again"
+            )
+
+    return check
 
 
 class CommitOutcomeUnknown(RuntimeError):
@@ -311,12 +337,23 @@ def write_bases(conn: psycopg.Connection, run_id: int) -> int:
     ).rowcount
 
 
-def apply_plan(conn: psycopg.Connection, plan: ImpactPlan, record: ImportRecord) -> ApplyResult:
-    """Apply ``plan`` in one transaction; raise ApplyRefused (nothing written) when unsafe."""
+def apply_plan(
+    conn: psycopg.Connection,
+    plan: ImpactPlan,
+    record: ImportRecord,
+    *,
+    before_commit: Callable[[], None] | None = None,
+) -> ApplyResult:
+    """Apply ``plan`` in one transaction; raise ApplyRefused (nothing written) when unsafe.
+
+    ``before_commit`` runs inside the transaction, after every write and just before the
+    commit; an exception from it rolls everything back (see ``abandon_if_orphaned``)."""
     committing = False
     try:
         with conn.transaction():
             result = _apply_in_transaction(conn, plan, record)
+            if before_commit is not None:
+                before_commit()
             committing = True
     except psycopg.OperationalError as exc:
         # A dropped connection, a killed backend, a server shutdown: the driver's message alone

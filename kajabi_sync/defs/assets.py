@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from kajabi_sync.db.apply import ApplyResult, ImportRecord, apply_plan
+from kajabi_sync.db.apply import ApplyResult, ImportRecord, abandon_if_orphaned, apply_plan
 from kajabi_sync.db.connection import scalar
 from kajabi_sync.db.holds import record_holds
 from kajabi_sync.db.kajabi_api import run_holding
@@ -365,6 +365,7 @@ def protected_contacts(
         dagster_run_id=context.run.run_id,
         overrides=recorded_overrides(context.run.run_config),
     )
+    orphaned = abandon_if_orphaned()  # the parent as it is now, checked again before the commit
     with database.connection() as conn:
         already = run_holding(conn, source.path.name, source.sha256, source.export_date)
         if already is not None:
@@ -380,7 +381,7 @@ def protected_contacts(
                     "contacts_created": 0,
                 },
             )
-        result = apply_plan(conn, impact_analysis, record)
+        result = apply_plan(conn, impact_analysis, record, before_commit=orphaned)
         # Remembered after the apply: they stay held in later weeks until the user decides.
         record_holds(conn, impact_analysis.held)
         # What this import leaves for a person: the open list review files are checked against.
