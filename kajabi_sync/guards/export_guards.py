@@ -9,6 +9,7 @@ from pathlib import Path
 from kajabi_sync.guards.facts import ImportFacts
 from kajabi_sync.guards.result import GuardResult, pct_to_pass, percent
 from kajabi_sync.guards.thresholds import Thresholds
+from kajabi_sync.kajabi.columns import PHONE_FALLBACK_HANDLE
 from kajabi_sync.kajabi.validate import ValidatedExport
 
 
@@ -217,7 +218,8 @@ def missing_columns(export: ValidatedExport, facts: ImportFacts, allow: bool) ->
     missing = list(source.missing_handles()) if source is not None else []
     last = facts.last_import
     before = set(last.get("handles") or []) if last is not None else set()
-    lost = [handle for handle in missing if handle in before]
+    # The fallback phone never blocks: Kajabi's API cannot read it, so an API snapshot lacks it.
+    lost = [handle for handle in missing if handle in before and handle != PHONE_FALLBACK_HANDLE]
     if lost:
         explanation = (
             f"The file has no column for {', '.join(lost)}, which the last applied export "

@@ -85,3 +85,10 @@ def test_a_column_lost_since_last_week_blocks_unless_allowed():
     assert missing_columns(without, lost, True).passed
     full = export(handles=("phone_number", "address_zip"))
     assert missing_columns(full, lost, False).passed
+
+
+def test_the_fallback_phone_column_is_named_but_never_blocks():
+    """Kajabi's API cannot read mobile_phone_number, so an API week after a CSV week lacks it."""
+    before = facts(last_rows=100, handles=["phone_number", "mobile_phone_number"])
+    result = missing_columns(export(handles=("phone_number",)), before, False)
+    assert result.passed and "mobile_phone_number" in result.explanation
