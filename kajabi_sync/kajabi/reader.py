@@ -39,6 +39,7 @@ import pyarrow.csv as pa_csv
 from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.kajabi.columns import (
     FIXED_COLUMNS,
+    PHONE_FALLBACK_HANDLE,
     POLICY_HANDLES,
     looks_like_card_data,
     mapped_columns_by_handle,
@@ -150,7 +151,9 @@ def read_kajabi_export(path: Path | str) -> RawExport:
         )
     kept = [label for label in header if label not in dropped]
     handles = tuple(h for h in POLICY_HANDLES if h in mapped_columns_by_handle(kept))
-    missing = [h for h in POLICY_HANDLES if h not in handles]
+    # The fallback phone is only named by the missing_columns check: many forms have none, and
+    # Kajabi's API cannot read it, so a warning about it would be noise every week.
+    missing = [h for h in POLICY_HANDLES if h not in handles and h != PHONE_FALLBACK_HANDLE]
     if missing:
         warnings.append(
             f"the file has no column for the form field(s) {', '.join(missing)}: those fields are "
