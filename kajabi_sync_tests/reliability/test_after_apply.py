@@ -21,10 +21,17 @@ from kajabi_sync.db.snapshot import load_live_contacts
 from kajabi_sync.kajabi.enriched_export import build_enriched_export, write_enriched_export
 from kajabi_sync.kajabi.reader import KajabiFormatError, read_kajabi_export
 from kajabi_sync.kajabi.validate import validate_export
+from kajabi_sync.reports import week_file_name
+from kajabi_sync.settings import week_reports_dir
 from kajabi_sync.survivorship.plan import PlanSettings
 from kajabi_sync.weekly_plan import kajabi_values, plan_week
 from kajabi_sync_tests.factories import insert_contacts, kajabi_csv
-from kajabi_sync_tests.reliability.dagster_run import materialize_week, step_failures, write_export
+from kajabi_sync_tests.reliability.dagster_run import (
+    PARTITION,
+    materialize_week,
+    step_failures,
+    write_export,
+)
 
 
 def test_a_kajabi_id_on_two_new_rows_is_quarantined_before_the_plan_and_the_run_completes(
@@ -48,7 +55,8 @@ def test_a_kajabi_id_on_two_new_rows_is_quarantined_before_the_plan_and_the_run_
         result = materialize_week(instance)
 
     assert result.success, step_failures(result)
-    rejects = pd.read_csv(data_dir / "current" / "kajabi_export_rejects.csv", dtype=str)
+    week = week_reports_dir(PARTITION, data_dir)
+    rejects = pd.read_csv(week / week_file_name("kajabi_export_rejects.csv", PARTITION), dtype=str)
     assert rejects["row_number"].tolist() == ["7", "8"]
     assert set(rejects["column"]) == {"ID"}
     assert all("Kajabi ID 300001 is on rows 7, 8" in r for r in rejects["reason"])
@@ -56,7 +64,7 @@ def test_a_kajabi_id_on_two_new_rows_is_quarantined_before_the_plan_and_the_run_
         cities = conn.execute("SELECT count(*) FROM contacts WHERE city = 'Denver'").fetchone()[0]
         ids = conn.execute("SELECT count(*) FROM contacts WHERE kajabi_id = '300001'").fetchone()
     assert (cities, ids[0]) == (5, 0)
-    assert (data_dir / "current" / "kajabi_updates_only.csv").exists()
+    assert list(week.glob("kajabi_updates_only*.csv"))  # the import files were written
 
 
 def test_two_rows_reaching_one_contact_by_email_and_by_kajabi_id_go_through_to_the_import_files(
