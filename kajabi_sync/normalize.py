@@ -35,16 +35,24 @@ def email_key(series: pd.Series) -> pd.Series:
 
 def nfc(series: pd.Series) -> pd.Series:
     """Text in Unicode NFC (composed form), NA kept; computed in C by Arrow."""
+    return unicode_form(series, "NFC")
+
+
+def unicode_form(series: pd.Series, form: str) -> pd.Series:
+    """Text in Unicode normalisation ``form`` (NFC, NFKC, ...), NA kept; computed by Arrow."""
     if len(series) == 0:
         return series
-    composed = pc.utf8_normalize(arrow_text(series), form="NFC")
+    composed = pc.utf8_normalize(arrow_text(series), form=form)
     out = pd.Series(pd.arrays.ArrowExtensionArray(composed), index=series.index, name=series.name)
     return out.astype(series.dtype if isinstance(series.dtype, pd.StringDtype) else "string")
 
 
 def text_key(series: pd.Series) -> pd.Series:
-    """Case- and whitespace-insensitive comparison key for names and address parts."""
-    text = blank_to_na(series)
+    """Comparison key for names and address parts: insensitive to case, spacing, Unicode form
+    (a decomposed ``Jose\u0301`` is ``José``) and character width (full-width ``ＡＢ`` is
+    ``AB``), under Unicode compatibility normalisation (NFKC). Diacritics stay a difference:
+    ``Jose`` is not ``José``."""
+    text = unicode_form(blank_to_na(series), "NFKC")
     return text.str.replace(r"\s+", " ", regex=True).str.casefold()
 
 

@@ -29,6 +29,15 @@ from kajabi_sync.survivorship.policy import PROVENANCE_COLUMNS
 
 APPLY_LOCK_KEY = 7_402_512  # one kajabi_sync write at a time, across processes and machines
 
+# The audit of a new email (kajabi_sync.field_changes.field): ``contact_emails`` for an address
+# added to a contact (old_value NULL, new_value the address), ``email`` for a change of the
+# primary email (old_value the previous primary). The rollback undoes exactly these.
+ADDED_ADDRESS_FIELD = "contact_emails"
+PRIMARY_EMAIL_FIELD = "email"
+# contact_emails.source of the addresses an import records; merge memory never reads them as
+# merged-away addresses (they belong to the contact itself).
+EMAIL_CHANGE_SOURCE = "kajabi_email_change"
+
 
 class ApplyRefused(RuntimeError):
     """The apply did not write anything, for a reason a person can act on."""
@@ -194,6 +203,16 @@ def _stage(conn: psycopg.Connection, plan: ImpactPlan) -> None:
             ["contact_id", "email", *CONTACT_FIELDS]
         ],
     )
+    emails = plan.email_writes()[["contact_id", "db_value", "kajabi_value", "decision", "reason"]]
+    conn.execute(
+        "CREATE TEMP TABLE stage_emails (contact_id uuid, old_email text, new_email text, "
+        "decision text, reason text) ON COMMIT DROP"
+    )
+    copy_frame(
+        conn,
+        "stage_emails",
+        emails.set_axis(["contact_id", "old_email", "new_email", "decision", "reason"], axis=1),
+    )
     stage_bases(conn, plan.new_bases)
 
 
@@ -212,7 +231,9 @@ def _moved_contacts(conn: psycopg.Connection) -> list[str]:
     """Contacts whose planned fields or provenance changed since the plan (locked FOR UPDATE),
     named by id and masked email: the message reaches the Dagster UI."""
     conn.execute(
-        "SELECT 1 FROM contacts WHERE id IN (SELECT contact_id FROM stage_changes) FOR UPDATE"
+        """SELECT 1 FROM contacts WHERE id IN (SELECT contact_id FROM stage_changes
+                                               UNION SELECT contact_id FROM stage_emails)
+           FOR UPDATE"""
     )
     provenance_moved = sql.SQL(" OR ").join(
         sql.SQL("NULLIF(c.{0}::text, '') IS DISTINCT FROM p.{0}").format(sql.Identifier(col))
@@ -226,7 +247,16 @@ def _moved_contacts(conn: psycopg.Connection) -> list[str]:
            SELECT c.id::text, c.email::text FROM stage_provenance p JOIN contacts c ON c.id = p.id
            WHERE {provenance}
            UNION
-           SELECT DISTINCT s.contact_id::text, NULL FROM stage_changes s
+           SELECT c.id::text, c.email::text FROM stage_emails s JOIN contacts c ON c.id = s.contact_id
+           WHERE c.deleted_at IS NOT NULL OR lower(c.email::text) <> lower(s.old_email)
+              OR EXISTS (SELECT 1 FROM contact_emails e WHERE e.contact_id = s.contact_id
+                         AND lower(e.email::text) = lower(s.new_email))
+              OR (s.decision = 'email_promoted' AND EXISTS (
+                     SELECT 1 FROM contacts o WHERE o.deleted_at IS NULL
+                     AND lower(o.email::text) = lower(s.new_email)))
+           UNION
+           SELECT DISTINCT s.contact_id::text, NULL FROM
+               (SELECT contact_id FROM stage_changes UNION SELECT contact_id FROM stage_emails) s
            WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = s.contact_id)
            ORDER BY 2, 1"""
     ).format(field=_field_value("c"), provenance=provenance_moved)
@@ -286,6 +316,48 @@ def _insert_new_contacts(conn: psycopg.Connection, run_id: int) -> int:
            FROM stage_new""",
     )
     return created
+
+
+def _record_emails(conn: psycopg.Connection, run_id: int) -> int:
+    """Record the new emails: each as an address of its contact; a promoted one also becomes
+    the primary email, the previous primary staying as an address. Audited row by row of
+    ``contact_emails`` added and primary email changed, so a rollback undoes exactly this."""
+    params = {"source": EMAIL_CHANGE_SOURCE}
+    conn.execute(
+        """CREATE TEMP TABLE stage_added ON COMMIT DROP AS
+           SELECT contact_id, new_email AS email, decision = 'email_promoted' AS is_primary,
+                  decision, reason FROM stage_emails
+           UNION ALL  -- a promoted contact keeps its previous primary email as an address
+           SELECT s.contact_id, c.email::text, false, s.decision,
+                  'the previous primary email, kept as a secondary address'
+           FROM stage_emails s JOIN contacts c ON c.id = s.contact_id
+           WHERE s.decision = 'email_promoted' AND NOT EXISTS (
+               SELECT 1 FROM contact_emails e
+               WHERE e.contact_id = s.contact_id AND lower(e.email::text) = lower(c.email::text))"""
+    )
+    conn.execute(
+        """UPDATE contact_emails e SET is_primary = false FROM stage_emails s
+           WHERE s.decision = 'email_promoted' AND e.contact_id = s.contact_id AND e.is_primary"""
+    )
+    added = conn.execute(
+        """INSERT INTO contact_emails (contact_id, email, is_primary, source)
+           SELECT contact_id, email, is_primary, %(source)s FROM stage_added""",
+        params,
+    ).rowcount
+    conn.execute(
+        """UPDATE contacts c SET email = s.new_email, updated_at = now() FROM stage_emails s
+           WHERE s.decision = 'email_promoted' AND c.id = s.contact_id"""
+    )
+    record_changes_from(
+        conn,
+        run_id,
+        """SELECT contact_id, %(added)s::text, NULL::text, email, decision, reason FROM stage_added
+           UNION ALL
+           SELECT contact_id, %(primary)s::text, old_email, new_email, decision, reason
+           FROM stage_emails WHERE decision = 'email_promoted'""",
+        {"added": ADDED_ADDRESS_FIELD, "primary": PRIMARY_EMAIL_FIELD},
+    )
+    return added
 
 
 def write_bases(conn: psycopg.Connection, run_id: int) -> int:
@@ -386,6 +458,7 @@ def _apply_in_transaction(
     counts: dict[str, Any] = {
         "decisions": {k: int(v) for k, v in plan.changes["decision"].value_counts().items()},
         "fields_written": int(len(plan.writes())),
+        "emails_recorded": int(len(plan.email_writes())),
         "contacts_created": int(len(plan.new_contacts)),
         "held_for_review": int(len(plan.held)),
         # The contacts present in both systems: what divergence is counted over.
@@ -409,6 +482,7 @@ def _apply_in_transaction(
         overrides=record.overrides,
     )
     write_staged_changes(conn, run_id)
+    _record_emails(conn, run_id)
     created = _insert_new_contacts(conn, run_id)
     bases_changed = write_bases(conn, run_id)
     return ApplyResult(run_id, counts["fields_written"], created, bases_changed, counts)

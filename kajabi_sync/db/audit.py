@@ -14,7 +14,14 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from kajabi_sync.db.apply import ApplyRefused, _field_value, _update_contacts, take_write_lock
+from kajabi_sync.db.apply import (
+    ADDED_ADDRESS_FIELD,
+    PRIMARY_EMAIL_FIELD,
+    ApplyRefused,
+    _field_value,
+    _update_contacts,
+    take_write_lock,
+)
 from kajabi_sync.db.audit_log import record_changes_from, set_run_counts, start_run
 from kajabi_sync.db.connection import scalar
 from kajabi_sync.fields import CONTACT_FIELDS, SHIPPING_FIELDS
@@ -53,6 +60,7 @@ class RollbackResult:
     contacts_deleted: int
     bases_restored: int
     bases_deleted: int
+    emails_removed: int = 0
 
 
 def _run_to_undo(conn: psycopg.Connection, run_id: int) -> dict:
@@ -80,13 +88,20 @@ def _run_to_undo(conn: psycopg.Connection, run_id: int) -> dict:
 def _stage(conn: psycopg.Connection, run_id: int) -> None:
     """stage_changes in apply's shape, reversed: old_value = the run's new value (what must still
     be there), new_value = the value to restore. stage_created: the contacts the run created.
+    stage_emails: the addresses the run added and the primary emails it changed, as recorded.
     A review run's primary-email swaps (field ``(email)``) are undone by the review layer."""
     conn.execute(
         """CREATE TEMP TABLE stage_changes ON COMMIT DROP AS
            SELECT contact_id, field, new_value AS old_value, old_value AS new_value
            FROM kajabi_sync.field_changes
-           WHERE import_run_id = %s AND field NOT IN ('(contact)', '(email)')""",
-        (run_id,),
+           WHERE import_run_id = %s AND field = ANY(%s)""",
+        (run_id, list(CONTACT_FIELDS)),
+    )
+    conn.execute(
+        """CREATE TEMP TABLE stage_emails ON COMMIT DROP AS
+           SELECT contact_id, field, old_value, new_value FROM kajabi_sync.field_changes
+           WHERE import_run_id = %s AND field IN (%s, %s)""",
+        (run_id, ADDED_ADDRESS_FIELD, PRIMARY_EMAIL_FIELD),
     )
     conn.execute(
         """CREATE TEMP TABLE stage_created ON COMMIT DROP AS
@@ -96,7 +111,8 @@ def _stage(conn: psycopg.Connection, run_id: int) -> None:
     )
     conn.execute(
         """SELECT 1 FROM contacts WHERE id IN (SELECT contact_id FROM stage_changes
-                                               UNION SELECT contact_id FROM stage_created)
+                                               UNION SELECT contact_id FROM stage_created
+                                               UNION SELECT contact_id FROM stage_emails)
            FOR UPDATE"""
     )
 
@@ -121,6 +137,7 @@ def _blockers(conn: psycopg.Connection, run_id: int) -> list[str]:
         SELECT DISTINCT coalesce(c.email::text, t.contact_id::text) || ': later run ' || r.id
                || ' (' || r.kind || ') changed it too — roll that run back first'
         FROM (SELECT contact_id FROM stage_changes UNION SELECT contact_id FROM stage_created
+              UNION SELECT contact_id FROM stage_emails
               UNION SELECT contact_id FROM kajabi_sync.kajabi_base_history WHERE import_run_id = %(run)s
               UNION SELECT contact_id FROM kajabi_sync.kajabi_base WHERE import_run_id = %(run)s) t
         JOIN (SELECT import_run_id, contact_id FROM kajabi_sync.field_changes
@@ -143,6 +160,18 @@ def _blockers(conn: psycopg.Connection, run_id: int) -> list[str]:
                       AND e.email::text IS DISTINCT FROM n.email)
            OR EXISTS (SELECT 1 FROM kajabi_sync.merged_from m
                       WHERE n.contact_id IN (m.surviving_contact_id, m.merged_contact_id))
+        UNION
+        SELECT DISTINCT coalesce(c.email::text, u.contact_id::text) || ': '
+               || CASE WHEN u.field = %(added)s THEN 'the address ' || u.new_value
+                       || ' this import added is no longer recorded'
+                       ELSE 'the primary email this import set is no longer ' || u.new_value
+                  END
+        FROM stage_emails u LEFT JOIN contacts c ON c.id = u.contact_id
+        WHERE c.id IS NULL OR c.deleted_at IS NOT NULL
+           OR (u.field = %(added)s AND NOT EXISTS (
+                  SELECT 1 FROM contact_emails e WHERE e.contact_id = u.contact_id
+                  AND lower(e.email::text) = lower(u.new_value)))
+           OR (u.field = %(primary)s AND lower(c.email::text) <> lower(u.new_value))
         ORDER BY 1
         """
     ).format(
@@ -151,7 +180,31 @@ def _blockers(conn: psycopg.Connection, run_id: int) -> list[str]:
         fields_differ=fields_differ,
         enriched=enriched,
     )
-    return [row[0] for row in conn.execute(query, {"run": run_id})]
+    params = {"run": run_id, "added": ADDED_ADDRESS_FIELD, "primary": PRIMARY_EMAIL_FIELD}
+    return [row[0] for row in conn.execute(query, params)]
+
+
+def _undo_emails(conn: psycopg.Connection) -> int:
+    """Remove the addresses the run added and give back the primary emails it changed."""
+    params = {"added": ADDED_ADDRESS_FIELD, "primary": PRIMARY_EMAIL_FIELD}
+    removed = conn.execute(
+        """DELETE FROM contact_emails e USING stage_emails u
+           WHERE u.field = %(added)s AND e.contact_id = u.contact_id
+             AND lower(e.email::text) = lower(u.new_value)""",
+        params,
+    ).rowcount
+    conn.execute(
+        """UPDATE contacts c SET email = u.old_value, updated_at = now() FROM stage_emails u
+           WHERE u.field = %(primary)s AND c.id = u.contact_id""",
+        params,
+    )
+    conn.execute(
+        """UPDATE contact_emails e SET is_primary = true FROM stage_emails u
+           WHERE u.field = %(primary)s AND e.contact_id = u.contact_id
+             AND lower(e.email::text) = lower(u.old_value)""",
+        params,
+    )
+    return removed
 
 
 def _restore_bases(conn: psycopg.Connection, run_id: int) -> tuple[int, int]:
@@ -248,9 +301,13 @@ def rollback_run(conn: psycopg.Connection, run_id: int, note: str | None = None)
                FROM stage_changes
                UNION ALL
                SELECT contact_id, '(contact)', email, NULL, 'rollback', %(reason)s::text
-               FROM stage_created""",
+               FROM stage_created
+               UNION ALL
+               SELECT contact_id, field, new_value, old_value, 'rollback', %(reason)s::text
+               FROM stage_emails""",
             {"reason": reason},
         )
+        emails_removed = _undo_emails(conn)
         bases_restored, bases_deleted = _restore_bases(conn, run_id)
         contacts_deleted = _delete_created(conn)
         result = RollbackResult(
@@ -260,6 +317,7 @@ def rollback_run(conn: psycopg.Connection, run_id: int, note: str | None = None)
             contacts_deleted=contacts_deleted,
             bases_restored=bases_restored,
             bases_deleted=bases_deleted,
+            emails_removed=emails_removed,
         )
         counts = {k: v for k, v in result.__dict__.items() if k != "rollback_run_id"}
         set_run_counts(conn, rollback_id, counts)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import psycopg
 
+from kajabi_sync.db.apply import EMAIL_CHANGE_SOURCE
+
 BOOTSTRAP_RECORDER = "kajabi_sync bootstrap"
 
 # Emails compare lower-cased (citext may be a plain text domain, see 0001).
@@ -22,6 +24,8 @@ WITH other_address AS (
            'bootstrap: address in contact_emails that is not its contact''s primary email' AS reason
     FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
     WHERE c.deleted_at IS NULL AND lower(e.email::text) <> lower(c.email::text)
+      -- an address an import recorded when the person changed it in Kajabi is the contact's own
+      AND e.source <> %(email_change_source)s
 ),
 deleted_owner AS (
     -- soft-deleted contacts whose primary email lives on under a live contact
@@ -65,4 +69,7 @@ def bootstrap_merged_from(conn: psycopg.Connection) -> int:
     An address that is a live contact's primary email is never recorded as merged away.
     """
     with conn.transaction():
-        return conn.execute(_BOOTSTRAP, {"recorder": BOOTSTRAP_RECORDER}).rowcount
+        return conn.execute(
+            _BOOTSTRAP,
+            {"recorder": BOOTSTRAP_RECORDER, "email_change_source": EMAIL_CHANGE_SOURCE},
+        ).rowcount

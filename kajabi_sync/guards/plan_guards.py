@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kajabi_sync.guards.result import GuardResult, pct_to_pass, percent
 from kajabi_sync.guards.thresholds import Thresholds
 from kajabi_sync.survivorship.decisions import DIVERGENT_DECISIONS, WRITE_DECISIONS, Decision
 from kajabi_sync.survivorship.plan import ImpactPlan
+from kajabi_sync.survivorship.policy import POLICY, comparison_key
 from kajabi_sync.survivorship.report import divergence_by_field
 
 
@@ -46,9 +48,28 @@ def overwrite_volume(plan: ImpactPlan, thresholds: Thresholds) -> GuardResult:
     )
 
 
-def protected_overwrites(plan: ImpactPlan) -> GuardResult:
+def _stale_protected_overwrites(plan: ImpactPlan) -> pd.DataFrame:
+    """Planned writes over a protected value that Kajabi did not hold at the last import.
+
+    Restated from the policy's comparison keys, not from the plan's decisions: the only
+    legitimate overwrite of a protected value is a Kajabi-side edit after the two systems
+    agreed (the base equals the database's value, and Kajabi's value differs from the base)."""
     hits = _overwrites(plan)
     hits = hits[hits["protected"].fillna(False).astype(bool).to_numpy()]
+    stale = np.ones(len(hits), dtype=bool)
+    for name, rows in hits.groupby("field").groups.items():
+        at = hits.index.get_indexer(rows)
+        comparison = POLICY[str(name)].comparison
+        db_key = comparison_key(hits.loc[rows, "db_value"].astype("string"), comparison)
+        base_key = comparison_key(hits.loc[rows, "base_value"].astype("string"), comparison)
+        kajabi_key = comparison_key(hits.loc[rows, "kajabi_value"].astype("string"), comparison)
+        agreed = (db_key == base_key).fillna(False) & (kajabi_key != base_key).fillna(False)
+        stale[at] = ~agreed.to_numpy(bool)
+    return hits[stale]
+
+
+def protected_overwrites(plan: ImpactPlan) -> GuardResult:
+    hits = _stale_protected_overwrites(plan)
     count = len(hits)
     return GuardResult(
         name="protected_overwrites",
@@ -58,7 +79,9 @@ def protected_overwrites(plan: ImpactPlan) -> GuardResult:
         limit=0,
         threshold="0 (by construction; not overridable)",
         explanation=f"{count} value(s) that another source enriched (a protected field) would be "
-        "overwritten. The survivorship policy never plans this, so a non-zero count is a bug in "
+        "overwritten although Kajabi did not hold them at the last import (only a Kajabi-side "
+        "edit made after the two systems agreed may replace a protected value). The "
+        "survivorship policy never plans this, so a non-zero count is a bug in "
         "kajabi_sync: do not import; report it with import_impact_analysis.csv.",
         metadata={"fields": ", ".join(sorted(hits["field"].unique())) or "none"},
     )

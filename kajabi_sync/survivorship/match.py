@@ -4,6 +4,9 @@
 2. a live contact that holds the email as another address (``contact_emails``) or that the
    email was merged into (``merged_from``): a merged-away address is never a new contact;
 3. a live contact with the same Kajabi ``ID``.
+An address of the contact that its Kajabi ID confirms (an email recorded when the person changed
+it in Kajabi, see ``plan.email_changes``) is the contact's own row: it decides the fields like
+its primary email does (``secondary_email``), where another address may only fill empty fields.
 A row whose email or Kajabi ID belongs only to a soft-deleted contact is NOT a new contact
 (soft-deleted contacts are never resurrected, nor recreated); anything else is new.
 """
@@ -20,10 +23,10 @@ from kajabi_sync.db.snapshot import DatabaseSnapshot
 from kajabi_sync.frames import concat_rows
 from kajabi_sync.normalize import arrow_text, email_key
 
-MatchKind = Literal["email", "other_email", "kajabi_id", "deleted", "new"]
+MatchKind = Literal["email", "secondary_email", "other_email", "kajabi_id", "deleted", "new"]
 
 # How much a match may change the contact it found (see plan.py).
-DRIVING_MATCHES = ("email", "kajabi_id")
+DRIVING_MATCHES = ("email", "secondary_email", "kajabi_id")
 
 
 def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, value: str) -> pd.Series:
@@ -60,6 +63,8 @@ def match_rows(export: pd.DataFrame, snapshot: DatabaseSnapshot) -> pd.DataFrame
     kind = kind.mask((deleted_email | deleted_id) & contact_id.isna(), "deleted")
     kind = kind.mask(by_kajabi_id.notna(), "kajabi_id")
     kind = kind.mask(by_other.notna(), "other_email")
+    confirmed = by_other.notna() & (by_other.astype("string") == by_kajabi_id.astype("string"))
+    kind = kind.mask(confirmed.fillna(False).astype(bool), "secondary_email")
     kind = kind.mask(by_email.notna(), "email")
     return pd.DataFrame({"contact_id": contact_id, "match_kind": kind}, index=export.index)
 
@@ -68,9 +73,12 @@ def driving_rows(export: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
     """One export row per matched contact: the row that decides its fields.
 
     A contact can be reached by several rows (its own email and a merged-away one). Its own
-    email wins, then its Kajabi ID, then another address; among equals the earlier row.
+    email wins, then its Kajabi ID (with or without one of its own addresses), then another
+    address; among equals the earlier row.
     """
-    rank = matches["match_kind"].map({"email": 0, "kajabi_id": 1, "other_email": 2})
+    rank = matches["match_kind"].map(
+        {"email": 0, "secondary_email": 1, "kajabi_id": 1, "other_email": 2}
+    )
     joined = export.join(matches).assign(_rank=rank)
     joined = joined[joined["contact_id"].notna()]
     joined = joined.sort_values(["_rank", "row_number"], kind="stable")

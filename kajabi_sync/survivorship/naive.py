@@ -62,6 +62,6 @@ def naive_import_impact(
         "zoho_linked_contacts_overwritten": int((touched.to_numpy() & zoho).sum()),
         "merged_duplicates_recreated": int((kinds == "other_email").sum()),
         "deleted_contacts_recreated": int((kinds == "deleted").sum()),
-        "duplicates_by_kajabi_id_created": int((kinds == "kajabi_id").sum()),
+        "duplicates_by_kajabi_id_created": int(kinds.isin(["kajabi_id", "secondary_email"]).sum()),
         "contacts_inserted": int((kinds != "email").sum()),
     }

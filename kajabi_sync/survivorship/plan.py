@@ -26,8 +26,13 @@ import pyarrow as pa
 from kajabi_sync.db.snapshot import DatabaseSnapshot
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
-from kajabi_sync.normalize import arrow_text_strict, same_text
-from kajabi_sync.survivorship.decisions import FIELD_DECISIONS, WRITE_DECISIONS, Decision
+from kajabi_sync.normalize import arrow_text_strict, nfc, same_text
+from kajabi_sync.survivorship.decisions import (
+    EMAIL_DECISIONS,
+    FIELD_DECISIONS,
+    WRITE_DECISIONS,
+    Decision,
+)
 from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
 from kajabi_sync.survivorship.naive import naive_import_impact
 
@@ -81,7 +86,13 @@ class ImpactPlan:
     export_summary: ValidatedExport | None = None
 
     def writes(self) -> pd.DataFrame:
+        """The contact fields to write (``fill``, ``update``)."""
         return self.changes[self.changes["decision"].isin(WRITE_DECISIONS)]
+
+    def email_writes(self) -> pd.DataFrame:
+        """The new emails to record (field ``email``: ``email_change``, ``email_promoted``):
+        ``db_value`` the contact's primary email as planned, ``kajabi_value`` the new one."""
+        return self.changes[self.changes["decision"].isin(EMAIL_DECISIONS)]
 
     def decision_counts(self) -> pd.DataFrame:
         """Decisions (rows) by field (columns), every decision and field present."""
@@ -89,10 +100,6 @@ class ImpactPlan:
         return table.reindex(
             index=[d.value for d in FIELD_DECISIONS[1:]], columns=list(CONTACT_FIELDS), fill_value=0
         )
-
-
-def _reason(text: str, index: pd.Index) -> pd.Series:
-    return pd.Series(text, index=index, dtype="string")
 
 
 def decide_field(
@@ -107,10 +114,15 @@ def decide_field(
     fill_only: pd.Series,
     settings: PlanSettings,
     db_is_kajabi: np.ndarray | None = None,
+    address_converged: pd.Series | None = None,
 ) -> tuple[pd.Series, pd.Series]:
     """(decision, reason) for one field over aligned Series (NA = empty).
 
-    ``db_is_kajabi``: ``normalize.same_text(db, kajabi)`` when the caller has it already."""
+    ``db_is_kajabi``: ``normalize.same_text(db, kajabi)`` when the caller has it already.
+    ``address_converged`` (address parts): per contact, whether the whole database address
+    equalled its base, i.e. Kajabi held the database's address at the last import.
+    A blank address part next to other database parts comes back as ``ADDRESS_PART_PENDING``,
+    for ``complete_addresses`` to decide over the whole address."""
     index = db.index
     decision = pd.Series(Decision.UNCHANGED.value, index=index, dtype=object)
     reason = pd.Series(pd.NA, index=index, dtype="string")
@@ -127,6 +139,11 @@ def decide_field(
     rows = differs[differs].index
     if len(rows) == 0:
         return decision, reason
+    # The same text in another Unicode form (a decomposed "José") is the same value: unchanged.
+    same_form = same_text(nfc(db[rows]), nfc(kajabi[rows]))
+    rows = rows[~same_form]
+    if len(rows) == 0:
+        return decision, reason
 
     d, k, b = db[rows], kajabi[rows], base[rows]
     d_key = comparison_key(d, policy.comparison)
@@ -141,63 +158,105 @@ def decide_field(
         (d_key == b_key).fillna(False).to_numpy(bool) | (blank & b.isna().to_numpy())
     )
     first_import_keeps = settings.first_import == "keep_database"
+    review_edits = settings.protected_edit == "review"
     other_parts = (
         address_elsewhere[rows].to_numpy(bool) if policy.address_unit else np.zeros(len(rows), bool)
     )
+    # Protection ends once the two systems agree: when Kajabi held the database's value at the
+    # last import (the whole address, for an address part), a new Kajabi value is an edit made
+    # in Kajabi after the enriched data reached it, not a stale value.
+    if policy.address_unit:
+        converged = hb & (
+            address_converged[rows].to_numpy(bool)
+            if address_converged is not None
+            else np.zeros(len(rows), bool)
+        )
+    else:
+        converged = hb & ~blank & db_is_base
+    protected_edit = prot & converged & ~kajabi_is_base
 
     why = protected_why[rows].fillna("").to_numpy(object)
-    conditions = [
-        same_meaning,
+    rules: list[tuple[np.ndarray, str, object]] = [
+        (
+            same_meaning,
+            Decision.COSMETIC,
+            "same value up to case, spacing, Unicode form, phone format or a postal code's "
+            "leading zeros: the database's form is kept",
+        ),
+        (
+            protected_edit & review_edits,
+            Decision.PROTECTED_EDIT,
+            "protected (" + why + "), but Kajabi held the database's value at the last import and "
+            "it was changed in Kajabi since: kept as the database has it and listed for review "
+            "(protected_edit: review)",
+        ),
+        (
+            protected_edit & blank,
+            Decision.FILL,
+            "protected (" + why + "), but Kajabi held the database's address at the last import "
+            "and it was changed in Kajabi since: a Kajabi-side edit of the whole address, written",
+        ),
+        (
+            protected_edit,
+            Decision.UPDATE,
+            "protected (" + why + "), but Kajabi held the database's value at the last import and "
+            "it was changed in Kajabi since: a Kajabi-side edit, written",
+        ),
         # --- the database is empty: fill, unless something says not to
-        blank & prot & policy.address_unit,
-        blank & kajabi_is_base,
-        blank & other_parts & ~hb & first_import_keeps,
-        blank,
+        (
+            blank & prot & policy.address_unit,
+            Decision.PROTECTED,
+            "the address is protected as one unit (" + why + "): no part of it is filled from "
+            "Kajabi",
+        ),
+        (
+            blank & kajabi_is_base,
+            Decision.KEPT_DB,
+            "the database held a value at an earlier import and it was emptied since; Kajabi has "
+            "not edited it: kept empty",
+        ),
+        (blank & other_parts, ADDRESS_PART_PENDING, ""),
+        (blank, Decision.FILL, "the database is empty and Kajabi has a value"),
         # --- both hold different values
-        prot,
-        kajabi_is_base,
-        hb & db_is_base,
-        hb,
-        np.full(len(rows), not first_import_keeps),
+        (prot, Decision.PROTECTED, "protected: " + why),
+        (
+            kajabi_is_base,
+            Decision.KEPT_DB,
+            "Kajabi still sends what it sent at the last import, so it is not a Kajabi edit: the "
+            "database's value is kept",
+        ),
+        (
+            db_is_base,
+            Decision.UPDATE,
+            "Kajabi-side edit since the last import, and the database still held Kajabi's old "
+            "value",
+        ),
+        (
+            hb,
+            Decision.CONFLICT,
+            "both sides changed since the last import: kept as the database has it, listed for "
+            "review",
+        ),
+        (
+            np.full(len(rows), not first_import_keeps),
+            Decision.UPDATE,
+            "first import, trusting Kajabi: the field is not protected",
+        ),
     ]
-    choices = [
-        Decision.COSMETIC,
-        Decision.PROTECTED,
-        Decision.KEPT_DB,
-        Decision.UNATTRIBUTED,
-        Decision.FILL,
-        Decision.PROTECTED,
-        Decision.KEPT_DB,
-        Decision.UPDATE,
-        Decision.CONFLICT,
-        Decision.UPDATE,
-    ]
-    reasons = [
-        "same value up to case, spacing, phone format or a postal code's leading zeros: "
-        "the database's form is kept",
-        "the address is protected as one unit (" + why + "): no part of it is filled from Kajabi",
-        "the database emptied this since the last import and Kajabi did not edit it",
-        "first import: the database holds other address parts, and a Kajabi part glued to them "
-        "could make a wrong address",
-        "the database is empty and Kajabi has a value",
-        "protected: " + why,
-        "Kajabi still sends what it sent at the last import; the database's newer value is kept",
-        "Kajabi-side edit since the last import, and the database still held Kajabi's old value",
-        "both sides changed since the last import: kept as the database has it, listed for review",
-        "first import, trusting Kajabi: the field is not protected",
-    ]
-    chosen = np.select(conditions, choices, default=Decision.UNATTRIBUTED)
+    chosen = np.select(
+        [condition for condition, _, _ in rules],
+        [str(choice) for _, choice, _ in rules],
+        default=Decision.UNATTRIBUTED.value,
+    ).astype(object)
     chosen_reason = np.select(
-        conditions,
-        [np.broadcast_to(np.asarray(r, dtype=object), len(rows)) for r in reasons],
+        [condition for condition, _, _ in rules],
+        [np.broadcast_to(np.asarray(text, dtype=object), len(rows)) for _, _, text in rules],
         default="first import: Kajabi's value differs and no earlier import tells whether the "
         "database's value is a correction; the database's value is kept and sent to Kajabi",
     )
     # A row reached through a merged-away email may only fill empty fields.
-    demoted = fill_only[rows].to_numpy(bool) & np.isin(
-        chosen, (Decision.UPDATE, Decision.CONFLICT, Decision.UNATTRIBUTED)
-    )
-    chosen = np.where(demoted, Decision.KEPT_DB, chosen)
+    demoted = fill_only[rows].to_numpy(bool) & np.isin(chosen, _FILL_ONLY_DEMOTED)
+    chosen = np.where(demoted, Decision.KEPT_DB.value, chosen)
     chosen_reason = np.where(
         demoted, "Kajabi row of a merged-away email: it may only fill empty fields", chosen_reason
     )
@@ -206,15 +265,71 @@ def decide_field(
     return decision, reason
 
 
+# A blank address part whose fate depends on the rest of the database's address.
+ADDRESS_PART_PENDING = "(address part)"
+_FILL_ONLY_DEMOTED = tuple(
+    d.value
+    for d in (Decision.UPDATE, Decision.CONFLICT, Decision.UNATTRIBUTED, Decision.PROTECTED_EDIT)
+)
+# After the import, the database's address part equals Kajabi's.
+_AGREES_AFTER = tuple(d.value for d in (Decision.UNCHANGED, Decision.COSMETIC, Decision.UPDATE))
+
+Decided = dict[str, tuple[pd.Series, pd.Series, pd.Series]]
+
+
+def complete_addresses(decided: Decided, db: pd.DataFrame, has_base: pd.Series) -> pd.DataFrame:
+    """Decide the blank address parts next to other database parts, per contact, in place.
+
+    When every part the database holds agrees with Kajabi's after this import (equal, the same
+    up to format, or a Kajabi-side update), Kajabi's address is a completion of it: the empty
+    parts are filled, as one unit. Otherwise the database holds another address and no Kajabi
+    part is glued to it. Returns, per field, the parts left empty that way: their Kajabi value
+    was not taken, so it is not recorded as the base (next week decides them afresh, and no
+    reason claims the database emptied them)."""
+    parts = [f for f in ADDRESS_FIELDS if f in decided]
+    held = db[parts].notna()
+    agrees = pd.concat([~held[f] | decided[f][0].isin(_AGREES_AFTER) for f in parts], axis=1).all(
+        axis=1
+    )
+    untaken = pd.DataFrame(False, index=db.index, columns=parts)
+    for name in parts:
+        decision, reason, protected = decided[name]
+        pending = decision == ADDRESS_PART_PENDING
+        if not pending.any():
+            continue
+        fill = pending & agrees
+        keep = pending & ~agrees
+        decision = decision.mask(fill, Decision.FILL.value).mask(
+            keep & has_base, Decision.KEPT_DB.value
+        )
+        decision = decision.mask(keep & ~has_base, Decision.UNATTRIBUTED.value)
+        reason = reason.mask(
+            fill,
+            "completes the database's address: every part it holds agrees with Kajabi's, so the "
+            "missing parts are filled from Kajabi as one unit",
+        ).mask(
+            keep,
+            "the database holds another address (a part it holds differs from Kajabi's, or "
+            "Kajabi has none): the database's address is kept whole, no Kajabi part is glued to it",
+        )
+        decided[name] = (decision, reason, protected)
+        untaken[name] = keep
+    return untaken
+
+
+# Decisions that keep the previous base: the field stays listed until the sides agree.
+_KEEPS_OLD_BASE = tuple(d.value for d in (Decision.CONFLICT, Decision.PROTECTED_EDIT))
+
 # Address decisions that keep the database's address while Kajabi's differs: no other part
 # of the same address may then be written from Kajabi.
-_ADDRESS_HOLDS = (Decision.CONFLICT, Decision.UNATTRIBUTED)
+_ADDRESS_HOLDS = (Decision.CONFLICT, Decision.UNATTRIBUTED, Decision.PROTECTED_EDIT)
 
 
-def hold_address_as_unit(decided: dict[str, tuple[pd.Series, pd.Series, pd.Series]]) -> None:
-    """The address is one unit: where one part is held (a conflict, or unattributed), a fill or
-    update of another part would glue a Kajabi part to the database's address. Such writes take
-    the held part's decision instead (conflict first), in place."""
+def hold_address_as_unit(decided: Decided) -> None:
+    """The address is one unit: where one part is held (a conflict, unattributed, or a
+    protected edit waiting for review), a fill or update of another part would glue a Kajabi
+    part to the database's address. Such writes take the held part's decision instead
+    (conflict first), in place."""
     parts = [f for f in ADDRESS_FIELDS if f in decided]
     for held in _ADDRESS_HOLDS:
         holding = pd.concat([decided[f][0] == held for f in parts], axis=1).any(axis=1)
@@ -231,6 +346,89 @@ def hold_address_as_unit(decided: dict[str, tuple[pd.Series, pd.Series, pd.Serie
                     "no part is written from Kajabi",
                 )
                 decided[name] = (decision, reason, protected)
+
+
+def address_convergence(db: pd.DataFrame, bases: pd.DataFrame, candidates: pd.Series) -> pd.Series:
+    """Per contact: whether every part of the database's address equals its base (both empty
+    counts), on the ``candidates`` rows only (False elsewhere); keys only where needed."""
+    out = pd.Series(False, index=db.index)
+    rows = candidates[candidates].index
+    if len(rows) == 0:
+        return out
+    equal = np.ones(len(rows), dtype=bool)
+    for name in ADDRESS_FIELDS:
+        d, b = db.loc[rows, name], bases.loc[rows, name]
+        d_key = comparison_key(d.astype("string"), POLICY[name].comparison)
+        b_key = comparison_key(b.astype("string"), POLICY[name].comparison)
+        equal &= (d_key == b_key).fillna(False).to_numpy(bool) | (
+            d_key.isna().to_numpy() & b_key.isna().to_numpy()
+        )
+    out[rows] = equal
+    return out
+
+
+EMAIL_FIELD = "email"  # the change rows of a new email (plan.changes["field"])
+EMAIL_CHANGE_REASON = (
+    "Kajabi sends a new email for this contact (matched by its Kajabi ID): recorded as a "
+    "secondary address, so later exports match it too; the primary email, which PayPal and "
+    "Zoho may key on, is kept. To review: make it the primary email if the person changed "
+    "address (setting email_change: make_primary does this for every such change)"
+)
+FIRST_IMPORT_EMAIL_REASON = (
+    "first import: Kajabi sends another email for this contact (matched by its Kajabi ID) and "
+    "nothing yet tells which side changed it, so it is recorded as a secondary address, not "
+    "made primary; the primary email is kept. To review: make it the primary email if the "
+    "person changed address"
+)
+EMAIL_PROMOTED_REASON = (
+    "Kajabi sends a new email for this contact (matched by its Kajabi ID): made the primary "
+    "email (email_change: make_primary); the previous primary email stays as a secondary address"
+)
+
+
+def email_changes(
+    rows: pd.DataFrame, db: pd.DataFrame, bases: pd.DataFrame, settings: PlanSettings
+) -> pd.DataFrame:
+    """CHANGE_COLUMNS rows (field ``email``) for the contacts whose Kajabi row matched by Kajabi
+    ID alone: an email the database does not know for the contact, changed in Kajabi since the
+    last import (or first seen). When Kajabi still sends the email it sent at the last import,
+    the database's primary email moved, not Kajabi's, and nothing is recorded."""
+    by_id = (rows["match_kind"] == "kajabi_id") & rows["email"].notna()
+    sent_before = bases["kajabi_email"].astype("string").str.lower() == rows["email"]
+    changed = (by_id & ~sent_before.fillna(False)).astype(bool)
+    if not changed.any():
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in CHANGE_COLUMNS})
+    picked = rows[changed]
+    # Promoted only when Kajabi changed it since the last import: on a first import the
+    # database's email may be the correction and Kajabi's the stale one.
+    promote = (settings.email_change == "make_primary") & bases.loc[changed, "kajabi_email"].notna()
+    new_email = picked["email_raw"].astype("string").str.strip() if "email_raw" in picked else None
+    if new_email is None:
+        new_email = picked["email"].astype("string")
+    return pd.DataFrame(
+        {
+            "row_number": picked["row_number"],
+            "email": picked["email"],
+            "contact_id": picked["contact_id"],
+            "field": EMAIL_FIELD,
+            "db_value": db.loc[changed, "email"].astype("string"),
+            "kajabi_value": nfc(new_email.fillna(picked["email"])),
+            "base_value": bases.loc[changed, "kajabi_email"].astype("string"),
+            "decision": np.where(
+                promote, Decision.EMAIL_PROMOTED.value, Decision.EMAIL_CHANGE.value
+            ),
+            "reason": np.where(
+                promote,
+                EMAIL_PROMOTED_REASON,
+                np.where(
+                    settings.email_change == "make_primary",
+                    FIRST_IMPORT_EMAIL_REASON,
+                    EMAIL_CHANGE_REASON,
+                ),
+            ),
+            "protected": False,
+        }
+    )[CHANGE_COLUMNS]
 
 
 def build_plan(
@@ -259,13 +457,22 @@ def build_plan(
     decided: dict[str, tuple[pd.Series, pd.Series, pd.Series]] = {}
     # Byte-equal database and Kajabi values, once per field: the decisions and the naive
     # comparison both need them (pandas' == on Python strings is paid again at each use).
-    db_is_kajabi: dict[str, np.ndarray] = {}
+    db_is_kajabi = {name: same_text(db[name], rows[name]) for name in POLICY}
+    # Whether Kajabi held the whole database address at the last import, read only where it
+    # matters: a protected address with a base that Kajabi now sends differently.
+    address_differs = np.zeros(len(rows), dtype=bool)
+    for name in ADDRESS_FIELDS:
+        address_differs |= ~db_is_kajabi[name] & rows[name].notna().to_numpy()
+    address_converged: pd.Series | None = None
     for name, policy in POLICY.items():
         if policy.protections not in protections:
             protections[policy.protections] = protection(policy, db, verdicts)
         protected, why = protections[policy.protections]
         address_elsewhere = address_parts.drop(columns=name, errors="ignore").any(axis=1)
-        db_is_kajabi[name] = same_text(db[name], rows[name])
+        if policy.address_unit and address_converged is None:
+            address_converged = address_convergence(
+                db, bases, protected.fillna(False) & has_base & address_differs
+            )
         decision, reason = decide_field(
             policy,
             db[name].astype("string"),
@@ -278,8 +485,10 @@ def build_plan(
             fill_only,
             settings,
             db_is_kajabi[name],
+            address_converged if policy.address_unit else None,
         )
         decided[name] = (decision, reason, protected)
+    untaken = complete_addresses(decided, db, has_base)
     hold_address_as_unit(decided)
 
     frames = []
@@ -287,10 +496,23 @@ def build_plan(
         {"contact_id": rows["contact_id"], "kajabi_email": rows["email"]}, index=rows.index
     )
     for name, (decision, reason, protected) in decided.items():
-        # A conflict keeps its old base, so it stays listed until the two sides agree.
-        new_base[name] = rows[name].where(decision != Decision.CONFLICT, bases[name])
+        # A conflict or a protected edit waiting for review keeps its old base, so it stays
+        # listed until the two sides agree (or a person decides).
+        base_kept = decision.isin(_KEEPS_OLD_BASE)
+        new_base[name] = rows[name].where(~base_kept, bases[name])
+        # A Kajabi value left out of an empty database field, not knowing whether it belongs
+        # there (unattributed, another address), is not taken as the base: the next import
+        # decides it afresh instead of treating the empty field as one the database emptied.
+        not_taken = db[name].isna() & (decision == Decision.UNATTRIBUTED)
+        if name in untaken:
+            not_taken |= untaken[name]
+        new_base[name] = new_base[name].mask(not_taken)
         listed = decision != Decision.UNCHANGED
         if listed.any():
+            kajabi_value = rows.loc[listed, name].astype("string")
+            # Kajabi's text is stored in composed Unicode form (NFC), as the database's is.
+            written = decision[listed].isin(WRITE_DECISIONS)
+            kajabi_value = kajabi_value.mask(written, nfc(kajabi_value))
             frames.append(
                 pd.DataFrame(
                     {
@@ -299,7 +521,7 @@ def build_plan(
                         "contact_id": rows.loc[listed, "contact_id"],
                         "field": name,
                         "db_value": db.loc[listed, name],
-                        "kajabi_value": rows.loc[listed, name],
+                        "kajabi_value": kajabi_value,
                         "base_value": bases.loc[listed, name],
                         "decision": decision[listed].astype(str),
                         "reason": reason[listed],
@@ -307,6 +529,9 @@ def build_plan(
                     }
                 )
             )
+    emails = email_changes(rows, db, bases, settings)
+    if len(emails):
+        frames.append(emails)
     changes = (
         concat_rows(frames)
         if frames
@@ -318,6 +543,8 @@ def build_plan(
 
     new = export[matches["match_kind"] == "new"]
     new_contacts = new[["row_number", "email", "email_raw", *CONTACT_FIELDS]].copy()
+    for name in CONTACT_FIELDS:  # stored in composed Unicode form (NFC), as fills are
+        new_contacts[name] = nfc(new_contacts[name].astype("string"))
     new_contacts.insert(0, "contact_id", [str(uuid.uuid4()) for _ in range(len(new_contacts))])
     new_bases = concat_rows(
         [

@@ -1,8 +1,23 @@
 """The survivorship policy, declared once: per field, how to compare it and what protects it.
 
 The protection rules are the user's strategy: a field that another source enriched
-must never be overwritten by Kajabi. A source column that names ``kajabi`` itself is Kajabi's
-own data and protects nothing.
+must never be overwritten by a stale Kajabi value. A source column that names ``kajabi``
+itself is Kajabi's own data and protects nothing.
+
+How the plan (``plan.py``) uses this table, field by field:
+
+- **Comparison.** Names and address parts compare as ``normalize.text_key``: up to case,
+  spacing, Unicode form (NFC/NFD) and character width, but ``Jose`` is not ``José``. Phones
+  compare in E.164. Text that differs only in its Unicode form is ``unchanged``; the database's
+  bytes are kept, and values written from Kajabi are stored composed (NFC).
+- **Protection ends per field once the two systems agree.** A protected field stays protected
+  while Kajabi has not held the database's value. Once the base (what Kajabi sent at the last
+  import) equals the database's value, a new Kajabi value is an edit made in Kajabi: an
+  ``update`` whose reason says so, or ``protected_edit`` (kept, listed for review) with the
+  setting ``protected_edit: review``. For the address, "agree" means the whole address.
+- **The address is one unit.** Its parts are never mixed from two sources. When every part
+  the database holds agrees with Kajabi's, Kajabi's address completes it and the empty parts
+  are filled together. Otherwise the database's address is kept whole.
 """
 
 from __future__ import annotations

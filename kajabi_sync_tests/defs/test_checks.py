@@ -347,9 +347,12 @@ def test_a_planned_write_over_a_protected_value_blocks(db_url, data_dir, monkeyp
     real_build_plan = weekly_plan.build_plan
 
     def buggy_build_plan(*args, **kwargs):
-        # Stands for a survivorship bug: the one planned update is a protected field.
+        # Stands for a survivorship bug: the one planned update is a protected field that
+        # Kajabi never held (its base is another value), i.e. a stale Kajabi value.
         plan = real_build_plan(*args, **kwargs)
-        plan.changes.loc[plan.changes["decision"] == "update", "protected"] = True
+        update = plan.changes["decision"] == "update"
+        plan.changes.loc[update, "protected"] = True
+        plan.changes.loc[update, "base_value"] = "Someone Else"
         return plan
 
     monkeypatch.setattr(weekly_plan, "build_plan", buggy_build_plan)

@@ -107,3 +107,14 @@ def test_divergence_growth_compares_like_with_like_over_contacts_in_both_systems
     assert "80 real, 0 format only" in shrinking.explanation
     stuck = kajabi_converged(plan(*[{"decision": "kept_db"}] * 100), DEFAULTS, {"kept_db": 100})
     assert "Not shrinking" in stuck.explanation
+
+
+def test_a_protected_overwrite_is_allowed_only_as_an_edit_after_the_systems_agreed():
+    edit = {"protected": True, "db_value": "Janet", "base_value": "janet", "kajabi_value": "Jen"}
+    assert protected_overwrites(plan(edit)).passed
+    # Kajabi never held the database's value: a stale Kajabi value, whatever the decision says.
+    stale = edit | {"base_value": "Jan"}
+    assert protected_overwrites(plan(stale)).blocks
+    assert protected_overwrites(plan(edit | {"base_value": None})).blocks
+    # Kajabi sends its base again: not an edit at all.
+    assert protected_overwrites(plan(edit | {"kajabi_value": "JANET"})).blocks
