@@ -337,7 +337,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         impact_summary,
         previous_import,
     )
-    from kajabi_sync.survivorship.plan import PlanSettings
+    from kajabi_sync.survivorship.plan_settings import load_plan_settings
     from kajabi_sync.survivorship.report import write_impact_report
     from kajabi_sync.weekly_plan import plan_week
 
@@ -345,6 +345,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise FileNotFoundError(f"no export file at {path}")
     out = Path(args.out) if args.out else settings.data_dir() / "plans" / path.stem
+    # Refused before anything is read: a misspelt site setting names its file or variable.
+    chosen = load_plan_settings(**{name: getattr(args, name) for name in PLAN_SETTINGS_ALLOWED})
     with progress(5, f"planning {path.name}") as step:
         step("reading the export")
         raw = read_kajabi_export(path)
@@ -354,7 +356,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
         url = _database_url(args)
         with open_database(url) as conn:
             step("planning")
-            chosen = PlanSettings(**{name: getattr(args, name) for name in PLAN_SETTINGS_ALLOWED})
             week = plan_week(conn, validated.frame, chosen)
         plan, candidates, runs = week.plan, week.candidates, week.recent_runs
         with open_database(url) as conn:
@@ -942,8 +943,9 @@ def build_parser() -> argparse.ArgumentParser:
         plan.add_argument(
             "--" + name.replace("_", "-"),
             choices=allowed,
-            default=allowed[0],
-            help=PLAN_SETTINGS_HELP[name] + " (default %(default)s)",
+            help=PLAN_SETTINGS_HELP[name]
+            + f" (default: the site's setting, [plan] in kajabi_sync.toml or KAJABI_SYNC_"
+            f"{name.upper()}, else {allowed[0]})",
         )
 
     contact = command(

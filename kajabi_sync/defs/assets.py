@@ -3,7 +3,7 @@
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 import pandas as pd
@@ -60,12 +60,12 @@ from kajabi_sync.summary import (
     week_figures,
 )
 from kajabi_sync.survivorship.plan import ImpactPlan
+from kajabi_sync.survivorship.plan_settings import ALLOWED as PLAN_ALLOWED
 from kajabi_sync.survivorship.plan_settings import DESCRIPTIONS as PLAN_DESCRIPTIONS
 from kajabi_sync.survivorship.plan_settings import (
-    EmailChange,
-    FirstImport,
     PlanSettings,
-    ProtectedEdit,
+    env_name,
+    load_plan_settings,
 )
 from kajabi_sync.survivorship.report import (
     divergence_by_field,
@@ -84,26 +84,33 @@ weekly_asset = functools.partial(
 )
 
 
+SITE_SETTING = "site_setting"  # a PlanConfig value: this run takes the site's setting
+
+
+def _site(name: str) -> str:
+    return (
+        f"{PLAN_DESCRIPTIONS[name]} {SITE_SETTING} (default): the site's setting ([plan] {name} "
+        f"in kajabi_sync.toml, or {env_name(name)}), else {getattr(PlanSettings(), name)}."
+    )
+
+
 class PlanConfig(dg.Config):
     """How the plan decides the cases a site may want handled differently (see the README).
     A value outside the allowed ones is refused before the run starts."""
 
-    first_import: FirstImport = Field(
-        default=PlanSettings.first_import, description=PLAN_DESCRIPTIONS["first_import"]
+    first_import: Literal["site_setting", "keep_database", "trust_kajabi"] = Field(
+        default=SITE_SETTING, description=_site("first_import")
     )
-    email_change: EmailChange = Field(
-        default=PlanSettings.email_change, description=PLAN_DESCRIPTIONS["email_change"]
+    email_change: Literal["site_setting", "keep_secondary", "make_primary"] = Field(
+        default=SITE_SETTING, description=_site("email_change")
     )
-    protected_edit: ProtectedEdit = Field(
-        default=PlanSettings.protected_edit, description=PLAN_DESCRIPTIONS["protected_edit"]
+    protected_edit: Literal["site_setting", "update", "review"] = Field(
+        default=SITE_SETTING, description=_site("protected_edit")
     )
 
     def plan_settings(self) -> PlanSettings:
-        return PlanSettings(
-            first_import=self.first_import,
-            email_change=self.email_change,
-            protected_edit=self.protected_edit,
-        )
+        chosen = {name: getattr(self, name) for name in PLAN_ALLOWED}
+        return load_plan_settings(**{k: v for k, v in chosen.items() if v != SITE_SETTING})
 
 
 def _table(frame: pd.DataFrame) -> dg.TableMetadataValue:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import dagster as dg
 import pandas as pd
 import psycopg
+from pydantic import Field
 
 from kajabi_sync.db.holds import approve_hold, release_hold
 from kajabi_sync.db.merges import MergeRefused, merge_contacts, unmerge
@@ -31,14 +32,33 @@ from kajabi_sync.review.items import find_item
 class MergeDecision(dg.Config):
     """One decision of the user's; which fields are needed depends on ``action``."""
 
-    action: Literal["merge", "unmerge", "release", "approve"]
-    survivor_id: str | None = None
-    merged_id: str | None = None
-    merge_run_id: int | None = None
-    review_id: str | None = None  # release/approve: the held duplicate's review_id
-    email: str | None = None
-    contact_id: str | None = None
-    reason: str = "decided by the user in Dagster"
+    action: Literal["merge", "unmerge", "release", "approve"] = Field(
+        description="merge two contacts, unmerge (undo a merge run), release a held duplicate "
+        "(it becomes a new contact at the next import) or approve it (merge it into the contact "
+        "it looks like)"
+    )
+    survivor_id: str | None = Field(
+        default=None, description="merge: the contact that stays (id or email)"
+    )
+    merged_id: str | None = Field(
+        default=None, description="merge: the contact merged away and soft-deleted (id or email)"
+    )
+    merge_run_id: int | None = Field(default=None, description="unmerge: the merge run to undo")
+    review_id: str | None = Field(
+        default=None, description="release/approve: the held duplicate's review_id"
+    )
+    email: str | None = Field(
+        default=None, description="release/approve: the held duplicate's email (or review_id)"
+    )
+    contact_id: str | None = Field(
+        default=None,
+        description="approve: the contact to merge the held duplicate into (default: the one "
+        "it looks like)",
+    )
+    reason: str = Field(
+        default="decided by the user in Dagster",
+        description="why: stored with the run in the audit trail",
+    )
 
 
 def _need(config: MergeDecision, *names: str) -> list[Any]:

@@ -4,9 +4,10 @@
 2. a live contact that holds the email as another address (``contact_emails``) or that the
    email was merged into (``merged_from``): a merged-away address is never a new contact;
 3. a live contact with the same Kajabi ``ID``.
-An address of the contact that its Kajabi ID confirms (an email recorded when the person changed
-it in Kajabi, see ``plan.email_changes``) is the contact's own row: it decides the fields like
-its primary email does (``secondary_email``), where another address may only fill empty fields.
+Another address that Kajabi itself sent for the contact at the last import (its base: an email
+recorded when the person changed it in Kajabi, see ``plan.email_changes``) is the contact's own
+row: it decides the fields like its primary email does (``secondary_email``), where another
+address may only fill empty fields.
 A row whose email or Kajabi ID belongs only to a soft-deleted contact is NOT a new contact
 (soft-deleted contacts are never resurrected, nor recreated); anything else is new.
 """
@@ -63,8 +64,11 @@ def match_rows(export: pd.DataFrame, snapshot: DatabaseSnapshot) -> pd.DataFrame
     kind = kind.mask((deleted_email | deleted_id) & contact_id.isna(), "deleted")
     kind = kind.mask(by_kajabi_id.notna(), "kajabi_id")
     kind = kind.mask(by_other.notna(), "other_email")
-    confirmed = by_other.notna() & (by_other.astype("string") == by_kajabi_id.astype("string"))
-    kind = kind.mask(confirmed.fillna(False).astype(bool), "secondary_email")
+    # The address Kajabi itself sent for the contact at the last import (its base): the
+    # contact's own Kajabi row, e.g. after the person changed their email in Kajabi.
+    base_email = _lookup(by_other.astype("string"), snapshot.bases, "contact_id", "kajabi_email")
+    own = by_other.notna() & (base_email.astype("string").str.lower() == export["email"])
+    kind = kind.mask(own.fillna(False).astype(bool), "secondary_email")
     kind = kind.mask(by_email.notna(), "email")
     return pd.DataFrame({"contact_id": contact_id, "match_kind": kind}, index=export.index)
 

@@ -1,14 +1,26 @@
 """The plan's settings, declared once: their allowed values, defaults and descriptions.
 
-The Dagster Launchpad (``PlanConfig``) and ``kajabi-sync plan`` both build ``PlanSettings`` from
-these, so a value is refused before anything runs, with the allowed values listed: a misspelt
-setting must never quietly switch the plan to another mode.
+Where a value comes from, later sources winning (as the guard thresholds):
+
+1. the defaults below;
+2. a ``[plan]`` table in the site's TOML file (``KAJABI_SYNC_THRESHOLDS_FILE``, else
+   ``kajabi_sync.toml`` at the repository root), e.g. ``email_change = "make_primary"``;
+3. environment variables ``KAJABI_SYNC_FIRST_IMPORT``, ``KAJABI_SYNC_EMAIL_CHANGE``,
+   ``KAJABI_SYNC_PROTECTED_EDIT``;
+4. a single run's choice: the Dagster Launchpad (``PlanConfig``) or ``kajabi-sync plan``.
+
+A value outside the allowed ones, or an unknown name, is refused before anything is planned,
+naming where it came from and the allowed values: a misspelt setting must never quietly switch
+the plan to another mode.
 """
 
 from __future__ import annotations
 
+import os
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 FirstImport = Literal["keep_database", "trust_kajabi"]
 EmailChange = Literal["keep_secondary", "make_primary"]
@@ -61,3 +73,47 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "protected_edit": get_args(ProtectedEdit),
 }
 assert set(ALLOWED) == {f.name for f in fields(PlanSettings)} == set(DESCRIPTIONS)
+
+TOML_TABLE = "plan"
+
+
+def env_name(name: str) -> str:
+    return "KAJABI_SYNC_" + name.upper()
+
+
+def _checked(values: Mapping[str, Any], where: str) -> dict[str, str]:
+    unknown = sorted(set(values) - set(ALLOWED))
+    if unknown:
+        raise PlanSettingError(
+            f"{where}: unknown plan setting(s) {', '.join(unknown)}; known: {', '.join(ALLOWED)}"
+        )
+    for name, value in values.items():
+        if value not in ALLOWED[name]:
+            raise PlanSettingError(
+                f"{where}: plan setting {name} must be one of {', '.join(ALLOWED[name])}, "
+                f"not {value!r}"
+            )
+    return dict(values)
+
+
+def load_plan_settings(
+    environ: Mapping[str, str] | None = None, **chosen: str | None
+) -> PlanSettings:
+    """The defaults, then the site's TOML file, then the environment, then ``chosen`` (this
+    run's values; None = not chosen), each checked (see the module docstring)."""
+    from kajabi_sync.guards.thresholds import thresholds_file  # the site's one settings file
+
+    environ = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    path = thresholds_file(environ)
+    if path is not None:
+        with path.open("rb") as handle:
+            table = tomllib.load(handle).get(TOML_TABLE, {})
+        if not isinstance(table, dict):
+            raise PlanSettingError(f"{path}: [{TOML_TABLE}] must be a table")
+        values |= _checked(table, f"{path} [{TOML_TABLE}]")
+    for name in ALLOWED:
+        if environ.get(env_name(name)):
+            values |= _checked({name: environ[env_name(name)]}, env_name(name))
+    values |= _checked({k: v for k, v in chosen.items() if v is not None}, "this run")
+    return PlanSettings(**values)

@@ -184,3 +184,23 @@ def test_merge_memory_does_not_take_the_new_address_for_a_merged_away_one(db_url
     assert week.merge_memory_added == 0
     assert count(db_url, "SELECT count(*) FROM kajabi_sync.merged_from") == 0
     assert set(week.plan.matches["match_kind"]) == {"secondary_email"}
+
+
+def test_a_merged_away_address_stays_fill_only_even_once_it_filled_the_kajabi_id(db_url):
+    (survivor,) = insert_contacts(
+        db_url, dict(email="c1@example.com", last_name="Lee", paypal_last_name="Lee")
+    )
+    execute(
+        db_url,
+        "INSERT INTO contact_emails (contact_id, email) VALUES (%s, 'old1@example.com')",
+        (survivor,),
+    )
+    apply_rows(db_url, dict(email="c1@example.com", last_name="Lee"), name="w1")
+    merged_row = dict(email="old1@example.com", kajabi_id="k1", last_name="Li")
+    for week in ("w2", "w3"):
+        plan, written = apply_rows(db_url, merged_row, name=week)
+        assert set(plan.matches["match_kind"]) == {"other_email"}
+        kinds = dict(zip(plan.changes["field"], plan.changes["decision"], strict=True))
+        assert kinds["last_name"] == "kept_db"
+    assert written.fields_written == 0
+    assert count(db_url, "SELECT last_name FROM contacts") == "Lee"

@@ -15,6 +15,8 @@ from kajabi_sync.survivorship.plan_settings import (
     DESCRIPTIONS,
     PlanSettingError,
     PlanSettings,
+    env_name,
+    load_plan_settings,
 )
 from kajabi_sync_tests.factories import insert_contacts, kajabi_csv
 
@@ -75,9 +77,10 @@ def test_every_launchpad_setting_has_its_description():
     fields = assets.PlanConfig.to_config_schema().as_field().config_type.fields
     assert set(fields) == set(ALLOWED)
     for name, field in fields.items():
-        assert field.description == DESCRIPTIONS[name]
+        assert field.description.startswith(DESCRIPTIONS[name])
+        assert env_name(name) in field.description and "kajabi_sync.toml" in field.description
         assert all(value in field.description for value in ALLOWED[name])
-        assert field.default_value == ALLOWED[name][0] == getattr(PlanSettings(), name)
+        assert field.default_value == assets.SITE_SETTING  # the site's setting, else the default
 
 
 @pytest.mark.parametrize("name", sorted(TYPOS))
@@ -88,3 +91,56 @@ def test_the_command_line_refuses_a_misspelt_setting(name, tmp_path, capsys):
     error = capsys.readouterr().err
     assert option in error and TYPOS[name] in error
     assert all(value in error for value in ALLOWED[name])
+
+
+def test_the_site_settings_come_from_the_toml_file_then_the_environment_then_the_run(tmp_path):
+    site = tmp_path / "kajabi_sync.toml"
+    site.write_text('[plan]\nemail_change = "make_primary"\nprotected_edit = "review"\n')
+    environ = {"KAJABI_SYNC_THRESHOLDS_FILE": str(site), env_name("protected_edit"): "update"}
+    assert load_plan_settings(environ) == PlanSettings(
+        email_change="make_primary", protected_edit="update"
+    )
+    chosen = load_plan_settings(environ, email_change="keep_secondary", first_import=None)
+    assert chosen == PlanSettings(email_change="keep_secondary")
+    (tmp_path / "empty.toml").write_text("")
+    assert load_plan_settings({"KAJABI_SYNC_THRESHOLDS_FILE": str(tmp_path / "empty.toml")}) == (
+        PlanSettings()
+    )
+
+
+@pytest.mark.parametrize("name", sorted(TYPOS))
+def test_a_misspelt_site_setting_is_refused_naming_the_file(name, tmp_path):
+    site = tmp_path / "kajabi_sync.toml"
+    site.write_text(f'[plan]\n{name} = "{TYPOS[name]}"\n')
+    with pytest.raises(PlanSettingError) as refused:
+        load_plan_settings({"KAJABI_SYNC_THRESHOLDS_FILE": str(site)})
+    message = str(refused.value)
+    assert str(site) in message and repr(TYPOS[name]) in message
+    assert all(value in message for value in ALLOWED[name])
+
+
+@pytest.mark.parametrize("name", sorted(TYPOS))
+def test_a_misspelt_environment_setting_is_refused_naming_the_variable(name, tmp_path):
+    environ = {"KAJABI_SYNC_THRESHOLDS_FILE": str(tmp_path / "none.toml"), env_name(name): "x"}
+    (tmp_path / "none.toml").write_text("")
+    with pytest.raises(PlanSettingError, match=env_name(name)):
+        load_plan_settings(environ)
+
+
+def test_an_unknown_site_setting_is_refused(tmp_path):
+    site = tmp_path / "kajabi_sync.toml"
+    site.write_text('[plan]\nemail_changes = "make_primary"\n')
+    with pytest.raises(PlanSettingError, match="unknown plan setting.*email_changes"):
+        load_plan_settings({"KAJABI_SYNC_THRESHOLDS_FILE": str(site)})
+
+
+def test_the_launchpad_offers_exactly_the_allowed_values_and_the_site_setting(monkeypatch):
+    from typing import get_args
+
+    for name, allowed in ALLOWED.items():
+        annotation = assets.PlanConfig.model_fields[name].annotation
+        assert get_args(annotation) == (assets.SITE_SETTING, *allowed)
+    monkeypatch.setenv(env_name("email_change"), "make_primary")
+    assert assets.PlanConfig().plan_settings().email_change == "make_primary"
+    chosen = assets.PlanConfig(email_change="keep_secondary").plan_settings()
+    assert chosen.email_change == "keep_secondary"
