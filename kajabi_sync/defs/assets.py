@@ -3,7 +3,7 @@
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import dagster as dg
 import pandas as pd
@@ -84,7 +84,7 @@ weekly_asset = functools.partial(
 )
 
 
-SITE_SETTING = "site_setting"  # a PlanConfig value: this run takes the site's setting
+SITE_SETTING: Final = "site_setting"  # a PlanConfig value: this run takes the site's setting
 
 
 def _site(name: str) -> str:

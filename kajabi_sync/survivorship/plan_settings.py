@@ -104,7 +104,7 @@ def load_plan_settings(
     from kajabi_sync.guards.thresholds import thresholds_file  # the site's one settings file
 
     environ = os.environ if environ is None else environ
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}  # each source's values checked against ALLOWED
     path = thresholds_file(environ)
     if path is not None:
         with path.open("rb") as handle:
