@@ -96,7 +96,8 @@ def test_the_review_file_is_what_a_spreadsheet_opens(week_one, data_dir):
     raw = review_file(data_dir).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads it as UTF-8
     assert tuple(week_one.columns) == REVIEW_COLUMNS
-    assert set(week_one["kind"]) == {"unattributed", "held_duplicate"}
+    # The demo's people who changed their email in Kajabi are listed too (email_change).
+    assert set(week_one["kind"]) == {"unattributed", "held_duplicate", "email_change"}
     phones = week_one.loc[week_one["field"] == "phone", "kajabi_value"]
     assert phones.str.startswith("+").any()  # phones keep their '+', not prefixed with "'"
     assert week_one["review_id"].is_unique

@@ -34,6 +34,11 @@ def _primary(url: str) -> str:
     return count(url, "SELECT email::text FROM contacts WHERE kajabi_id = '7'")
 
 
+def _rollback(url: str, run_id: int):
+    with psycopg.connect(url, autocommit=True) as conn:
+        return rollback_run(conn, run_id)
+
+
 def _email_rows(plan):
     return plan.changes[plan.changes["field"] == "email"]
 
@@ -92,7 +97,7 @@ def test_later_exports_match_by_the_new_email_and_decide_the_fields(db_url, ann)
 def test_a_rollback_removes_the_address_exactly(db_url, ann):
     before = dump(db_url, RESTORED, skip=("updated_at",))
     _, result = apply_rows(db_url, NEW, name="w1")
-    undone = rollback_run(psycopg.connect(db_url, autocommit=True), result.import_run_id)
+    undone = _rollback(db_url, result.import_run_id)
     assert undone.emails_removed == 1
     assert dump(db_url, RESTORED, skip=("updated_at",)) == before
     # ... and the next import proposes the change again.
@@ -104,7 +109,7 @@ def test_a_rollback_is_refused_when_the_address_was_removed_since(db_url, ann):
     _, result = apply_rows(db_url, NEW, name="w1")
     execute(db_url, "DELETE FROM contact_emails")
     with pytest.raises(Exception, match="no longer recorded"):
-        rollback_run(psycopg.connect(db_url, autocommit=True), result.import_run_id)
+        _rollback(db_url, result.import_run_id)
 
 
 def test_make_primary_promotes_a_kajabi_side_change_and_keeps_the_old_address(db_url, ann):
@@ -123,7 +128,7 @@ def test_make_primary_promotes_a_kajabi_side_change_and_keeps_the_old_address(db
     # The old address still finds the contact.
     old_again = plan_rows(db_url, OLD, settings=MAKE_PRIMARY)
     assert old_again.new_contacts.empty
-    rollback_run(psycopg.connect(db_url, autocommit=True), result.import_run_id)
+    _rollback(db_url, result.import_run_id)
     assert dump(db_url, RESTORED, skip=("updated_at",)) == before
 
 
@@ -143,7 +148,7 @@ def test_make_primary_keeps_an_existing_primary_row_as_secondary_and_rollback_re
         ("Ann.New@Example.com", True, "kajabi_email_change"),
         ("ann@example.com", False, "manual"),
     ]
-    rollback_run(psycopg.connect(db_url, autocommit=True), result.import_run_id)
+    _rollback(db_url, result.import_run_id)
     assert dump(db_url, RESTORED, skip=("updated_at",)) == before
 
 
