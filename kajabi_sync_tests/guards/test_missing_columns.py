@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import pandas as pd
 import psycopg
 
-from kajabi_sync.defs.summary import escape_markdown, file_warnings
 from kajabi_sync.guards.export_guards import missing_columns
 from kajabi_sync.kajabi.reader import read_kajabi_export
 from kajabi_sync.kajabi.validate import validate_export
+from kajabi_sync.summary import escape_markdown, file_warnings
 from kajabi_sync_tests.defs.test_checks import (
     WEEK_2,
     applied_week_1,
