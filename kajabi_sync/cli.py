@@ -241,9 +241,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(
         f"\nReports of each week: {settings.reports_root(data_dir)}/YYYY-MM-DD/\n"
         f"The last applied week: {settings.current_dir(data_dir)}/ (README.txt says which)\n"
-        f"What needs you: kajabi-sync review; decide in "
-        f"{settings.current_dir(data_dir) / 'needs_review.csv'}, then kajabi-sync resolve FILE "
-        "--yes (README: Monday morning)\n"
+        f"What needs you: kajabi-sync review; decide in {review_file_to_fill(data_dir)}, then "
+        "kajabi-sync resolve FILE --yes (README: Monday morning)\n"
         f"Open the UI: DAGSTER_HOME={settings.dagster_home()} .venv/bin/dagster dev  "
         f"(then http://127.0.0.1:3000, asset impact_analysis, Partitions tab)\n"
         f"The Monday schedule is on. The demo's exports are from {spec.first_export:%Y}, so the "
@@ -801,11 +800,21 @@ def _mask_items(items: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def cmd_review(args: argparse.Namespace) -> int:
+def review_file_to_fill(base: Path | None = None) -> Path:
+    """The review file of the last applied import. Its open items are that week's, and the copy
+    in the week's folder is the one to fill: current/ is replaced by the next applied week."""
     from kajabi_sync import settings
-    from kajabi_sync.db.connection import connect
     from kajabi_sync.reports import published_week, week_file_name
-    from kajabi_sync.review.items import REVIEW_FILE, counts_by_kind, load_open_items
+    from kajabi_sync.review.items import REVIEW_FILE
+
+    week = published_week(settings.current_dir(base))
+    folder = settings.week_reports_dir(week, base) if week else settings.current_dir(base)
+    return folder / week_file_name(REVIEW_FILE, week)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from kajabi_sync.db.connection import connect
+    from kajabi_sync.review.items import counts_by_kind, load_open_items
     from kajabi_sync.review.kinds import KINDS
 
     with connect(_database_url(args)) as conn:
@@ -834,11 +843,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     print_table(shown[columns].head(args.limit))
     if len(items) > args.limit:
         print(f"  ... {len(items) - args.limit:,} more (--limit to see more)")
-    # The open items are the last applied import's: its file is in that week's folder (also in
-    # current/, which the next applied week replaces, so the week's own copy is the one to fill).
-    week = published_week(settings.current_dir())
-    folder = settings.week_reports_dir(week) if week else settings.current_dir()
-    review_file = folder / week_file_name(REVIEW_FILE, week)
+    review_file = review_file_to_fill()
     print(
         f"\nDecide them in {review_file} (fill resolution; see README, Monday morning), then: "
         f"kajabi-sync resolve {review_file} --yes"

@@ -235,3 +235,16 @@ def test_unreachable_database_fails_without_showing_the_password(capsys):
     url = "postgresql://someone:s3cret@127.0.0.1:1/nowhere?connect_timeout=2"
     code, _, err = run(capsys, "--database-url", url, "status")
     assert code == EXIT_FAILED and "cannot connect" in err and "s3cret" not in err
+
+
+def test_the_review_file_to_fill_is_the_last_applied_week_s_own_copy(tmp_path):
+    from kajabi_sync.cli import review_file_to_fill
+    from kajabi_sync.reports import publish_current
+
+    assert review_file_to_fill(tmp_path) == tmp_path / "current" / "needs_review.csv"
+    week_dir = tmp_path / "reports" / "2025-11-17"
+    week_dir.mkdir(parents=True)
+    review = week_dir / "needs_review_2025-11-17.csv"
+    review.write_text("review_id\n")
+    publish_current(tmp_path / "current", [review], {"week": "2025-11-17"}, "week 2025-11-17\n")
+    assert review_file_to_fill(tmp_path) == review

@@ -24,14 +24,14 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from pydantic import create_model
+from pydantic import Field, create_model
 
 from kajabi_sync.defs.partitions import weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync.defs.week_status import verdict_events, week_summary
 from kajabi_sync.guards.evaluate import GUARDS
 from kajabi_sync.guards.result import GuardResult, passes_when
-from kajabi_sync.guards.thresholds import FIELDS, env_name, load_thresholds
+from kajabi_sync.guards.thresholds import FIELDS, Thresholds, env_name, load_thresholds
 from kajabi_sync.guards.week import check_week
 from kajabi_sync.kajabi import ValidatedExport
 from kajabi_sync.summary import BLOCKED, Verdict
@@ -45,11 +45,24 @@ class _GuardOptions(dg.Config):
     """This run's deliberate overrides; every field left empty keeps the configured threshold.
     One optional field per threshold is added from ``Thresholds`` (see ``GuardConfig``)."""
 
-    allow_stale_export: bool = False
-    allow_earlier_export_pending: bool = False
-    allow_missing_columns: bool = False
-    # Required with any override: it is stored with the import run.
-    override_reason: str = ""
+    allow_stale_export: bool = Field(
+        default=False,
+        description="Let through a file older than the last applied export, or one applied "
+        "already.",
+    )
+    allow_earlier_export_pending: bool = Field(
+        default=False,
+        description="Let this week through although an earlier week's export is not applied.",
+    )
+    allow_missing_columns: bool = Field(
+        default=False,
+        description="Let through a file that lacks a column the last applied export had.",
+    )
+    override_reason: str = Field(
+        default="",
+        description="Required with any override: why this week is fine. It is stored with "
+        "the import run.",
+    )
 
     def threshold_overrides(self) -> dict[str, float | int]:
         return {name: getattr(self, name) for name in FIELDS if getattr(self, name) is not None}
@@ -72,7 +85,17 @@ else:
         "GuardConfig",
         __base__=_GuardOptions,
         __doc__=_GuardOptions.__doc__,
-        **{name: (kind | None, None) for name, kind in FIELDS.items()},
+        **{
+            name: (
+                kind | None,
+                Field(
+                    default=None,
+                    description=f"This run only. {Thresholds.model_fields[name].description} "
+                    "Empty keeps the configured value.",
+                ),
+            )
+            for name, kind in FIELDS.items()
+        },
     )
 
 

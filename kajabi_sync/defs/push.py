@@ -20,6 +20,7 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from kajabi_sync.db.push_outbox import rejected_rows
 from kajabi_sync.defs.assets import _table, weekly_asset
@@ -47,9 +48,21 @@ PUSH_ASSET = dg.AssetKey("kajabi_push")
 class PushGuardConfig(dg.Config):
     """This run's deliberate override of the push volume limit (with a reason, recorded)."""
 
-    max_push_pct: float | None = None
-    min_push_limit: int | None = None
-    override_reason: str = ""
+    max_push_pct: float | None = Field(
+        default=None,
+        description="This run only: the most contacts to update in Kajabi, in % of the site's "
+        "contacts. Empty keeps the configured value.",
+    )
+    min_push_limit: int | None = Field(
+        default=None,
+        description="This run only: the push limit is never below this many contacts. Empty "
+        "keeps the configured value.",
+    )
+    override_reason: str = Field(
+        default="",
+        description="Required with any override: why this push is fine. It is stored with the "
+        "push run.",
+    )
 
     def overrides(self) -> dict[str, float | int]:
         given = {"max_push_pct": self.max_push_pct, "min_push_limit": self.min_push_limit}

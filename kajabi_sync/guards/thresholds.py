@@ -54,26 +54,51 @@ class Thresholds(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # Overwrite volume: existing database values replaced (decision update), in % of the
-    # matched contacts, but never a limit below min_overwrite_limit.
-    max_overwrite_pct: Percent = 2.0
-    min_overwrite_limit: Count = 25
-    # Truncated export: the drop in rows against the last applied export, in %.
-    max_export_drop_pct: Percent = 10.0
-    # Rows quarantined by validation, in % of the file's rows.
-    max_rejected_pct: Percent = 1.0
-    # New contacts whose email the database already knows (merged away, deleted).
-    max_duplicate_recreations: Count = 0
-    # New contacts, in % of the file's rows.
-    max_new_contacts_pct: Percent = 20.0
-    # Warnings only: conflicts listed for review, and growth of database-vs-Kajabi divergence
-    # against the last applied import, in %.
-    max_conflicts: Count = 0
-    max_divergence_growth_pct: Percent = 10.0
-    # Warning only: Kajabi counts as converged while the fields where it still disagrees with
-    # the database stay within this % of the matched contacts.
-    max_divergence_pct: Percent = 1.0
-    min_divergence_limit: Count = 5
+    max_overwrite_pct: Percent = Field(
+        default=2.0,
+        description="Block when existing database values would be replaced (decision update) "
+        "for more than this % of the matched contacts (see min_overwrite_limit).",
+    )
+    min_overwrite_limit: Count = Field(
+        default=25,
+        description="The overwrite limit is never below this many values, so a small site is "
+        "not blocked by a handful of real edits.",
+    )
+    max_export_drop_pct: Percent = Field(
+        default=10.0,
+        description="Block when the file has more than this % fewer contacts than the last "
+        "applied export (a truncated download).",
+    )
+    max_rejected_pct: Percent = Field(
+        default=1.0, description="Block when more than this % of the file's rows are quarantined."
+    )
+    max_duplicate_recreations: Count = Field(
+        default=0,
+        description="Block when more new contacts than this have an email the database "
+        "already knows (merged away or deleted).",
+    )
+    max_new_contacts_pct: Percent = Field(
+        default=20.0, description="Block when new contacts exceed this % of the file's rows."
+    )
+    max_conflicts: Count = Field(
+        default=0,
+        description="Warning only: warn when more fields than this changed on both sides "
+        "since the last import.",
+    )
+    max_divergence_growth_pct: Percent = Field(
+        default=10.0,
+        description="Warning only: warn when database-vs-Kajabi differences grew by more "
+        "than this % against the last applied import.",
+    )
+    max_divergence_pct: Percent = Field(
+        default=1.0,
+        description="Warning only: Kajabi counts as converged while the fields where it "
+        "still disagrees stay within this % of the matched contacts (see "
+        "min_divergence_limit).",
+    )
+    min_divergence_limit: Count = Field(
+        default=5, description="The convergence limit is never below this many fields."
+    )
 
     @field_validator("*", mode="before")
     @classmethod
