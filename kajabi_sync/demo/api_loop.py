@@ -16,7 +16,13 @@ from typing import Any
 from kajabi_sync.demo.fake_kajabi import FakeKajabi
 from kajabi_sync.kajabi import read_kajabi_export
 from kajabi_sync.kajabi.api.snapshot import FORM_COLUMNS
-from kajabi_sync.kajabi.columns import form_handle
+from kajabi_sync.kajabi.columns import (
+    CREATED_AT_COLUMN,
+    EMAIL_COLUMN,
+    ID_COLUMN,
+    NAME_COLUMN,
+    form_handle,
+)
 
 _TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S %z"
 
@@ -41,17 +47,20 @@ def state_from_export(path: Path) -> KajabiState:
     attributes = [a for a in FORM_COLUMNS.values() if a != "name"]
     contacts: dict[str, dict[str, Any]] = {}
     for row in frame.to_dict("records"):
-        kajabi_id = str(row["ID"]).strip()
+        kajabi_id = str(row[ID_COLUMN]).strip()
         if not kajabi_id:
             continue
-        record: dict[str, Any] = {"name": row["Name"] or None, "email": row["Email"] or None}
+        record: dict[str, Any] = {
+            "name": row[NAME_COLUMN] or None,
+            "email": row[EMAIL_COLUMN] or None,
+        }
         for attribute in attributes:
             label = by_handle.get(attribute)
             if attribute != "email" and label is not None:
                 record[attribute] = row[label] or None
         for handle in custom:
             record[handle] = row[by_handle[handle]] or None
-        created = str(row.get("Created At") or "")
+        created = str(row.get(CREATED_AT_COLUMN) or "")
         if created:
             moment = datetime.strptime(created, _TIMESTAMP_FORMAT).astimezone(UTC)
             record["created_at"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")

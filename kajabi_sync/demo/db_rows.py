@@ -5,49 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kajabi_sync.db.migrate import contract_columns
 from kajabi_sync.demo.formats import NULL, utc_text, uuids
 from kajabi_sync.demo.population import ADDRESS_PARTS, Population
 from kajabi_sync.frames import concat_rows
 
-CONTACT_COLUMNS: tuple[str, ...] = (
-    "id",
-    "email",
-    "first_name",
-    "last_name",
-    "phone",
-    *ADDRESS_PARTS,
-    "email_subscribed",
-    "source_system",
-    "kajabi_id",
-    "kajabi_member_id",
-    "zoho_id",
-    "paypal_email",
-    "paypal_first_name",
-    "paypal_last_name",
-    "paypal_phone",
-    "paypal_business_name",
-    "shipping_address_line_1",
-    "shipping_address_line_2",
-    "shipping_city",
-    "shipping_state",
-    "shipping_postal_code",
-    "shipping_country",
-    "phone_source",
-    "billing_address_source",
-    "billing_address_updated_at",
-    "notes",
-    "deleted_at",
-    "created_at",
-    "updated_at",
-)
-CONTACT_EMAIL_COLUMNS: tuple[str, ...] = (
-    "id",
-    "contact_id",
-    "email",
-    "is_primary",
-    "source",
-    "created_at",
-)
+# The contract's own column lists (the shape migration 0001 creates), in table order.
+CONTACT_COLUMNS: tuple[str, ...] = tuple(contract_columns()["contacts"])
+CONTACT_EMAIL_COLUMNS: tuple[str, ...] = tuple(contract_columns()["contact_emails"])
 
 
 def contact_table(
@@ -72,8 +37,6 @@ def contact_table(
     columns["email_subscribed"] = stacked(live["email_subscribed"].to_numpy(), False)
     columns["source_system"] = stacked(live["source_system"].to_numpy(), "kajabi")
     columns["notes"] = stacked(live["notes"].to_numpy(), "Merged by hand into another contact")
-    for column in _LIVE_ONLY:
-        columns[column] = stacked(live[column].to_numpy(), None)
     seconds = {
         "created_at": stacked(live["created_s"].to_numpy(), merged["created_s"].to_numpy()),
         "updated_at": stacked(live["updated_s"].to_numpy(), merged["deleted_s"].to_numpy()),
@@ -83,25 +46,11 @@ def contact_table(
     for column, values in seconds.items():
         values = values.astype(np.int64)
         columns[column] = np.where(values >= 0, utc_text(np.maximum(values, 0)), NULL)
+    # Every other column (other sources' data, provenance flags) only a live contact holds.
+    for column in CONTACT_COLUMNS:
+        if column not in columns:
+            columns[column] = stacked(live[column].to_numpy(), None)
     return pd.DataFrame({column: columns[column] for column in CONTACT_COLUMNS})
-
-
-_LIVE_ONLY = (
-    "zoho_id",
-    "paypal_email",
-    "paypal_first_name",
-    "paypal_last_name",
-    "paypal_phone",
-    "paypal_business_name",
-    "shipping_address_line_1",
-    "shipping_address_line_2",
-    "shipping_city",
-    "shipping_state",
-    "shipping_postal_code",
-    "shipping_country",
-    "phone_source",
-    "billing_address_source",
-)
 
 
 def _column(values: object, length: int) -> np.ndarray:

@@ -1,8 +1,7 @@
-"""Writing one weekly Kajabi export exactly as Kajabi lays it out (see the contract).
+"""Writing one weekly Kajabi export exactly as Kajabi lays it out (``kajabi.export_file``).
 
-UTF-8 with a byte-order mark, CRLF line ends, the fourteen fixed columns then the form
-columns as ``Label (handle)``; quoted cells may hold commas and line breaks. The file is the
-raw input the pipeline reads, so nothing is formula-neutralised here.
+The fourteen fixed columns, the standard form columns and two custom fields; quoted cells may
+hold commas and line breaks. The file is the raw input the pipeline reads.
 """
 
 from __future__ import annotations
@@ -13,38 +12,53 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kajabi_sync.demo.formats import NULL, cat, csv_blocks
-from kajabi_sync.reports import atomic_text_file
+from kajabi_sync.demo.formats import NULL, cat
+from kajabi_sync.kajabi.columns import (
+    EMAIL_COLUMN,
+    FIELD_FROM_FIXED_COLUMN,
+    FIELD_FROM_HANDLE,
+    FIXED_COLUMNS,
+    FORM_NAME_HANDLE,
+    NAME_COLUMN,
+    PHONE_FALLBACK_HANDLE,
+    STANDARD_FORM_COLUMNS,
+    form_handle,
+)
+from kajabi_sync.kajabi.export_file import write_export_file
 
-# Export header -> column of the Kajabi rows frame (the example header of the contract).
-EXPORT_COLUMNS: dict[str, str] = {
-    "Name": "full_name",
-    "First Name": "first_name",
-    "Last Name": "last_name",
-    "Email": "kajabi_email",
-    "Products": "products",
-    "Tags": "tags",
-    "ID": "kajabi_id",
-    "Member ID": "kajabi_member_id",
-    "External User ID": "external_user_id",
-    "Created At": "created_at",
-    "Member Created At": "member_created_at",
-    "Sign In Count": "sign_in_count",
-    "Last Activity": "last_activity",
-    "Last Sign In At": "last_sign_in_at",
-    "First Name (name)": "form_name",
-    "Email (email)": "form_email",
-    "Phone Number (phone_number)": "phone",
-    "Mobile Phone Number (mobile_phone_number)": "mobile_phone",
-    "Address (address_line_1)": "address_line_1",
-    "Address Line 2 (address_line_2)": "address_line_2",
-    "City (address_city)": "city",
-    "State (address_state)": "state",
-    "Country (address_country)": "country",
-    "Zip Code (address_zip)": "postal_code",
-    "Business Number (business_number)": "business_number",
+# The site's custom fields (label -> column of the Kajabi rows frame): a free-text one, and one
+# whose label collides with a fixed column's, as real sites' do.
+CUSTOM_COLUMNS: dict[str, str] = {
     "Source (custom_1)": "custom_1",
     "Last Name (custom_2)": "custom_2",
+}
+
+
+def _source_column(label: str) -> str:
+    """The column of the Kajabi rows frame an export column comes from.
+
+    A column feeding one of our fields comes from that field; Kajabi's own ``Name`` and
+    ``Email`` and the form's name and email are kept apart (they may disagree); any other
+    fixed column is its label in snake case, any other form column its handle.
+    """
+    handle = form_handle(label)
+    if handle is None:
+        fields = {column: field for field, column in FIELD_FROM_FIXED_COLUMN.items()}
+        named = {NAME_COLUMN: "full_name", EMAIL_COLUMN: "kajabi_email"}
+        return fields.get(label) or named.get(label) or label.lower().replace(" ", "_")
+    fields = {h: field for field, h in FIELD_FROM_HANDLE.items()}
+    named = {
+        FORM_NAME_HANDLE: "form_name",
+        "email": "form_email",
+        PHONE_FALLBACK_HANDLE: "mobile_phone",
+    }
+    return fields.get(handle) or named.get(handle) or handle
+
+
+# Export header -> column of the Kajabi rows frame, in file order.
+EXPORT_COLUMNS: dict[str, str] = {
+    **{label: _source_column(label) for label in (*FIXED_COLUMNS, *STANDARD_FORM_COLUMNS)},
+    **CUSTOM_COLUMNS,
 }
 
 
@@ -78,9 +92,7 @@ def export_columns(rows: pd.DataFrame, week_rows: np.ndarray) -> list[np.ndarray
 
 def write_export(rows: pd.DataFrame, week_rows: np.ndarray, path: Path) -> int:
     """Write ``rows[week_rows]`` as a Kajabi export at ``path`` (atomic, owner-only); return rows."""
-    columns = export_columns(rows, week_rows)
-    with atomic_text_file(path, encoding="utf-8-sig") as handle:
-        handle.write(",".join(EXPORT_COLUMNS) + "\r\n")
-        for block in csv_blocks(columns):
-            handle.write(block)
+    write_export_file(
+        path, list(EXPORT_COLUMNS), zip(*export_columns(rows, week_rows), strict=True)
+    )
     return len(week_rows)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
-
 import numpy as np
 
 STR = np.dtypes.StringDType()
@@ -107,19 +103,3 @@ def unique_integers(rng: np.random.Generator, count: int, base: int, mean_gap: i
     """``count`` distinct increasing integers from ``base`` (random gaps, so they look real)."""
     gaps = rng.integers(1, 2 * mean_gap, size=count, dtype=np.int64)
     return base + np.cumsum(gaps)
-
-
-def csv_blocks(
-    columns: list[np.ndarray], eol: str = "\r\n", block_rows: int = 100_000
-) -> Iterator[str]:
-    """Rows of ``columns`` as CSV text in blocks (minimal quoting; ``None`` -> an empty cell).
-
-    The csv module's C writer is several times faster than ``DataFrame.to_csv`` on text columns.
-    """
-    count = len(columns[0]) if columns else 0
-    for start in range(0, count, block_rows):
-        block = io.StringIO()
-        csv.writer(block, lineterminator=eol).writerows(
-            zip(*(c[start : start + block_rows] for c in columns), strict=False)
-        )
-        yield block.getvalue()

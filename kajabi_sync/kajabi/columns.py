@@ -28,17 +28,34 @@ FIXED_COLUMNS: tuple[str, ...] = (
     "Last Activity",
     "Last Sign In At",
 )
+# The standard form fields' columns, as Kajabi's export labels them, in export order (a site's
+# custom fields follow them as ``Title (custom_N)``).
+STANDARD_FORM_COLUMNS: tuple[str, ...] = (
+    "First Name (name)",
+    "Email (email)",
+    "Phone Number (phone_number)",
+    "Mobile Phone Number (mobile_phone_number)",
+    "Address (address_line_1)",
+    "Address Line 2 (address_line_2)",
+    "City (address_city)",
+    "State (address_state)",
+    "Country (address_country)",
+    "Zip Code (address_zip)",
+    "Business Number (business_number)",
+)
 EMAIL_COLUMN = "Email"
 NAME_COLUMN = "Name"
 TAGS_COLUMN = "Tags"
 PRODUCTS_COLUMN = "Products"
 CREATED_AT_COLUMN = "Created At"
+ID_COLUMN = "ID"
+EXTERNAL_USER_ID_COLUMN = "External User ID"
 
 # Our field <- fixed Kajabi column.
 FIELD_FROM_FIXED_COLUMN: Mapping[str, str] = {
     "first_name": "First Name",
     "last_name": "Last Name",
-    "kajabi_id": "ID",
+    "kajabi_id": ID_COLUMN,
     "kajabi_member_id": "Member ID",
 }
 # Our field <- form handle.

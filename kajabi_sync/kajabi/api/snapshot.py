@@ -26,30 +26,33 @@ What the snapshot holds, column by column, in Kajabi's export layout:
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from kajabi_sync.kajabi.api.client import ApiContact, CustomField, KajabiClient
-from kajabi_sync.kajabi.columns import FIXED_COLUMNS, looks_like_card_data
-from kajabi_sync.reports import atomic_text_file
+from kajabi_sync.kajabi.columns import (
+    CREATED_AT_COLUMN,
+    EMAIL_COLUMN,
+    EXTERNAL_USER_ID_COLUMN,
+    FIELD_FROM_FIXED_COLUMN,
+    FIXED_COLUMNS,
+    ID_COLUMN,
+    NAME_COLUMN,
+    PHONE_FALLBACK_HANDLE,
+    STANDARD_FORM_COLUMNS,
+    form_handle,
+    looks_like_card_data,
+)
+from kajabi_sync.kajabi.export_file import write_export_file
 
-# Export form column -> API attribute, in the export's order.
+# Export form column -> API attribute (the form field's handle), in the export's order. The
+# API cannot read the mobile phone, so its column is not written.
 FORM_COLUMNS: dict[str, str] = {
-    "First Name (name)": "name",
-    "Email (email)": "email",
-    "Phone Number (phone_number)": "phone_number",
-    "Address (address_line_1)": "address_line_1",
-    "Address Line 2 (address_line_2)": "address_line_2",
-    "City (address_city)": "address_city",
-    "State (address_state)": "address_state",
-    "Country (address_country)": "address_country",
-    "Zip Code (address_zip)": "address_zip",
-    "Business Number (business_number)": "business_number",
+    label: handle
+    for label in STANDARD_FORM_COLUMNS
+    if (handle := form_handle(label)) is not None and handle != PHONE_FALLBACK_HANDLE
 }
 
 
@@ -162,47 +165,20 @@ def snapshot_rows(
         first, last = split_name(attributes.get("name"), known)
         member_id = next((h.member_id for h in known if h.member_id), None)
         fixed = {
-            "Name": _cell(attributes.get("name")),
-            "First Name": first,
-            "Last Name": last,
-            "Email": _cell(attributes.get("email")),
-            "ID": contact.id,
-            "Member ID": _cell(member_id),
-            "External User ID": _cell(attributes.get("external_user_id")),
-            "Created At": export_timestamp(attributes.get("created_at")),
+            NAME_COLUMN: _cell(attributes.get("name")),
+            FIELD_FROM_FIXED_COLUMN["first_name"]: first,
+            FIELD_FROM_FIXED_COLUMN["last_name"]: last,
+            EMAIL_COLUMN: _cell(attributes.get("email")),
+            ID_COLUMN: contact.id,
+            FIELD_FROM_FIXED_COLUMN["kajabi_member_id"]: _cell(member_id),
+            EXTERNAL_USER_ID_COLUMN: _cell(attributes.get("external_user_id")),
+            CREATED_AT_COLUMN: export_timestamp(attributes.get("created_at")),
         }
         row = [fixed.get(column, "") for column in FIXED_COLUMNS]
         row += [_cell(attributes.get(attribute)) for attribute in FORM_COLUMNS.values()]
         row += [_cell(attributes.get(handle)) for _, handle in custom]
         rows.append(row)
     return header, rows
-
-
-SNAPSHOT_ENCODING = "utf-8-sig"  # as Kajabi writes exports: UTF-8 with a byte-order mark
-
-
-def snapshot_text(header: list[str], rows: list[list[str]]) -> str:
-    """The file's text as Kajabi writes exports (CRLF). Nothing is formula-neutralised: it is
-    raw input, read back like a downloaded export."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def write_snapshot(
-    path: Path, text: str, before_rename: Callable[[str], None] | None = None
-) -> str:
-    """Write ``text`` whole or not at all (``reports.atomic_text_file``); return the file's
-    SHA-256. ``before_rename(sha256)`` runs once the text is written under the temporary name:
-    if it raises, no snapshot appears."""
-    sha256 = hashlib.sha256(text.encode(SNAPSHOT_ENCODING)).hexdigest()
-    with atomic_text_file(path, encoding=SNAPSHOT_ENCODING) as handle:
-        handle.write(text)
-        if before_rename is not None:
-            before_rename(sha256)
-    return sha256
 
 
 def pull_snapshot(
@@ -215,9 +191,10 @@ def pull_snapshot(
     """Scan the site and write its snapshot at ``path``; (what was read, the file's SHA-256)."""
     pulled = scan_contacts(client, site_id)
     header, rows = snapshot_rows(pulled, hints)
-    sha256 = write_snapshot(
+    sha256 = write_export_file(
         path,
-        snapshot_text(header, rows),
+        header,
+        rows,
         None if before_rename is None else (lambda sha: before_rename(sha, pulled)),
     )
     return pulled, sha256
