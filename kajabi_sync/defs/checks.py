@@ -253,7 +253,7 @@ def kajabi_import_guards(
             description=f'override_reason is still "{REASON_PLACEHOLDER}": replace it with why '
             "this week is fine (it is stored with the import run). Nothing was written."
         )
-    thresholds = load_thresholds().with_overrides(config.threshold_overrides())
+    thresholds = load_thresholds(overrides=config.threshold_overrides())
     # validated_export (an additional dep of every check) comes inside the plan, without rows.
     with database.connection() as conn:
         results = check_week(

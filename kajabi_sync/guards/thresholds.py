@@ -1,22 +1,23 @@
-"""The guard thresholds, declared once, with their defaults.
+"""The guard thresholds, declared once, with their defaults: a ``SiteSettings`` model (see
+``kajabi_sync.site_config`` for how every site setting is read and checked).
 
-Where a value comes from, later sources winning:
+Where a value comes from, the first source that has it winning:
 
-1. the defaults below;
-2. a TOML file: ``KAJABI_SYNC_THRESHOLDS_FILE``, else ``kajabi_sync.toml`` at the repository
+1. a single run's override from the Dagster launchpad (see ``kajabi_sync.defs.checks``);
+2. environment variables, one per field, named ``KAJABI_SYNC_`` + the field in capitals:
+   ``KAJABI_SYNC_MAX_OVERWRITE_PCT``, ``KAJABI_SYNC_MIN_OVERWRITE_LIMIT``,
+   ``KAJABI_SYNC_MAX_EXPORT_DROP_PCT``, ``KAJABI_SYNC_MAX_REJECTED_PCT``,
+   ``KAJABI_SYNC_MAX_DUPLICATE_RECREATIONS``, ``KAJABI_SYNC_MAX_NEW_CONTACTS_PCT``,
+   ``KAJABI_SYNC_MAX_CONFLICTS``, ``KAJABI_SYNC_MAX_DIVERGENCE_GROWTH_PCT``,
+   ``KAJABI_SYNC_MAX_DIVERGENCE_PCT``, ``KAJABI_SYNC_MIN_DIVERGENCE_LIMIT``;
+3. a TOML file: ``KAJABI_SYNC_THRESHOLDS_FILE``, else ``kajabi_sync.toml`` at the repository
    root when it exists, with a ``[guards]`` table, e.g.::
 
        [guards]
        max_overwrite_pct = 3.0
        max_new_contacts_pct = 25
 
-3. environment variables, one per field, named ``KAJABI_SYNC_`` + the field in capitals:
-   ``KAJABI_SYNC_MAX_OVERWRITE_PCT``, ``KAJABI_SYNC_MIN_OVERWRITE_LIMIT``,
-   ``KAJABI_SYNC_MAX_EXPORT_DROP_PCT``, ``KAJABI_SYNC_MAX_REJECTED_PCT``,
-   ``KAJABI_SYNC_MAX_DUPLICATE_RECREATIONS``, ``KAJABI_SYNC_MAX_NEW_CONTACTS_PCT``,
-   ``KAJABI_SYNC_MAX_CONFLICTS``, ``KAJABI_SYNC_MAX_DIVERGENCE_GROWTH_PCT``,
-   ``KAJABI_SYNC_MAX_DIVERGENCE_PCT``, ``KAJABI_SYNC_MIN_DIVERGENCE_LIMIT``;
-4. a single run's override from the Dagster launchpad (see ``kajabi_sync.defs.checks``).
+4. the defaults below.
 
 Percentages are percent (2.0 means 2 %). A misspelt key or a value that is not a number is an
 error, never silently ignored: a guard that quietly fell back to a default would be worse than
@@ -25,34 +26,39 @@ one that refuses to start.
 
 from __future__ import annotations
 
-import os
-import tomllib
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field
 
-from kajabi_sync.settings import REPO_ROOT
+from kajabi_sync.site_config import SITE_FILE_ENV, SiteSettings, env_name
 
-THRESHOLDS_FILE_ENV = "KAJABI_SYNC_THRESHOLDS_FILE"
-DEFAULT_THRESHOLDS_FILE = REPO_ROOT / "kajabi_sync.toml"
+THRESHOLDS_FILE_ENV = SITE_FILE_ENV
 TOML_TABLE = "guards"
-ENV_PREFIX = "KAJABI_SYNC_"
 
-Percent = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0)]
+
+def _no_boolean(value: Any) -> Any:
+    # True would pass as 1: a switch where a number belongs is a mistake, not a limit.
+    if isinstance(value, bool):
+        raise ValueError("a number, not a boolean")
+    return value
+
+
+Percent = Annotated[float, BeforeValidator(_no_boolean), Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, BeforeValidator(_no_boolean), Field(ge=0)]
 
 
 class ThresholdError(ValueError):
     """A threshold setting is misspelt or not a valid number; the message says where."""
 
 
-class Thresholds(BaseModel):
+class Thresholds(SiteSettings):
     """Every source (defaults, TOML, environment, a run's override) is validated by this model:
-    unknown names, non-numbers, negatives, NaN and fractional counts are refused."""
+    unknown names, non-numbers, negatives, NaN, booleans and fractional counts are refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    toml_table: ClassVar[str | None] = TOML_TABLE
+    error: ClassVar[type[ValueError]] = ThresholdError
+    noun: ClassVar[str] = "threshold"
 
     max_overwrite_pct: Percent = Field(
         default=2.0,
@@ -100,17 +106,9 @@ class Thresholds(BaseModel):
         default=5, description="The convergence limit is never below this many fields."
     )
 
-    @field_validator("*", mode="before")
     @classmethod
-    def _no_booleans(cls, value: Any) -> Any:
-        # True would pass as 1: a switch where a number belongs is a mistake, not a limit.
-        if isinstance(value, bool):
-            raise ValueError("a number, not a boolean")
-        return value
-
-    def with_overrides(self, overrides: Mapping[str, Any]) -> Thresholds:
-        """A copy with some fields replaced (unknown names and bad values raise ThresholdError)."""
-        return _validated({**self.model_dump(), **overrides}, "override")
+    def allowed(cls, name: str) -> str:
+        return f"a non-negative {FIELDS[name].__name__}"
 
 
 # Each field's number type (float for percentages, int for counts).
@@ -120,48 +118,19 @@ FIELDS: dict[str, type] = {
 }
 
 
-def env_name(field: str) -> str:
-    return ENV_PREFIX + field.upper()
+def load_thresholds(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Thresholds:
+    """This run's overrides, then the environment, then the TOML file, then the defaults (see
+    the module docstring)."""
+    return Thresholds.load(environ, overrides)
 
 
-def _validated(values: Mapping[str, Any], where: str) -> Thresholds:
-    try:
-        return Thresholds.model_validate(dict(values))
-    except ValidationError as invalid:
-        errors = invalid.errors()
-    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
-    if unknown:
-        raise ThresholdError(
-            f"{where}: unknown threshold(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}"
-        )
-    name = str(errors[0]["loc"][0])
-    raise ThresholdError(
-        f"{where}: {name} must be a non-negative {FIELDS[name].__name__}, "
-        f"not {errors[0]['input']!r}"
-    )
-
-
-def thresholds_file(environ: Mapping[str, str]) -> Path | None:
-    """The TOML file to read: the one the environment names (it must exist), or the default."""
-    named = environ.get(THRESHOLDS_FILE_ENV)
-    if named:
-        path = Path(named)
-        if not path.is_file():
-            raise ThresholdError(f"{THRESHOLDS_FILE_ENV}={named}: no such file")
-        return path
-    return DEFAULT_THRESHOLDS_FILE if DEFAULT_THRESHOLDS_FILE.is_file() else None
-
-
-def load_thresholds(environ: Mapping[str, str] | None = None) -> Thresholds:
-    """Defaults, then the TOML file, then environment variables (see the module docstring)."""
-    environ = os.environ if environ is None else environ
-    thresholds = Thresholds()
-    path = thresholds_file(environ)
-    if path is not None:
-        with path.open("rb") as handle:
-            table = tomllib.load(handle).get(TOML_TABLE, {})
-        if not isinstance(table, dict):
-            raise ThresholdError(f"{path}: [{TOML_TABLE}] must be a table")
-        thresholds = _validated({**thresholds.model_dump(), **table}, str(path))
-    from_env = {name: environ[env_name(name)] for name in FIELDS if environ.get(env_name(name))}
-    return _validated({**thresholds.model_dump(), **from_env}, "environment")
+__all__ = [
+    "FIELDS",
+    "THRESHOLDS_FILE_ENV",
+    "ThresholdError",
+    "Thresholds",
+    "env_name",
+    "load_thresholds",
+]

@@ -1,13 +1,14 @@
 """The plan's settings, declared once: their allowed values, defaults and descriptions.
 
-Where a value comes from, later sources winning (as the guard thresholds):
+A ``SiteSettings`` model (``kajabi_sync.site_config``, as the guard thresholds); where a value
+comes from, the first source that has it winning:
 
-1. the defaults below;
-2. a ``[plan]`` table in the site's TOML file (``KAJABI_SYNC_THRESHOLDS_FILE``, else
-   ``kajabi_sync.toml`` at the repository root), e.g. ``email_change = "make_primary"``;
-3. environment variables ``KAJABI_SYNC_FIRST_IMPORT``, ``KAJABI_SYNC_EMAIL_CHANGE``,
+1. a single run's choice: the Dagster Launchpad (``PlanConfig``) or ``kajabi-sync plan``;
+2. environment variables ``KAJABI_SYNC_FIRST_IMPORT``, ``KAJABI_SYNC_EMAIL_CHANGE``,
    ``KAJABI_SYNC_PROTECTED_EDIT``;
-4. a single run's choice: the Dagster Launchpad (``PlanConfig``) or ``kajabi-sync plan``.
+3. a ``[plan]`` table in the site's TOML file (``KAJABI_SYNC_THRESHOLDS_FILE``, else
+   ``kajabi_sync.toml`` at the repository root), e.g. ``email_change = "make_primary"``;
+4. the defaults below.
 
 A value outside the allowed ones, or an unknown name, is refused before anything is planned,
 naming where it came from and the allowed values: a misspelt setting must never quietly switch
@@ -16,11 +17,12 @@ the plan to another mode.
 
 from __future__ import annotations
 
-import os
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any, Literal, get_args
+from typing import ClassVar, Literal, get_args
+
+from pydantic import Field
+
+from kajabi_sync.site_config import SiteSettings, env_name
 
 FirstImport = Literal["keep_database", "trust_kajabi"]
 EmailChange = Literal["keep_secondary", "make_primary"]
@@ -51,69 +53,45 @@ class PlanSettingError(ValueError):
     """A plan setting has a value that is not one of its allowed values."""
 
 
-@dataclass(frozen=True)
-class PlanSettings:
-    first_import: FirstImport = "keep_database"
-    email_change: EmailChange = "keep_secondary"
-    protected_edit: ProtectedEdit = "update"
+class PlanSettings(SiteSettings):
+    """Each setting is one of its allowed values; anything else is refused, naming where."""
 
-    def __post_init__(self) -> None:
-        for name, allowed in ALLOWED.items():
-            value = getattr(self, name)
-            if value not in allowed:
-                raise PlanSettingError(
-                    f"plan setting {name} must be one of {', '.join(allowed)}, not {value!r}"
-                )
+    toml_table: ClassVar[str | None] = "plan"
+    override_source: ClassVar[str] = "this run"
+    error: ClassVar[type[ValueError]] = PlanSettingError
+    noun: ClassVar[str] = "plan setting"
+
+    first_import: FirstImport = Field(
+        default="keep_database", description=DESCRIPTIONS["first_import"]
+    )
+    email_change: EmailChange = Field(
+        default="keep_secondary", description=DESCRIPTIONS["email_change"]
+    )
+    protected_edit: ProtectedEdit = Field(
+        default="update", description=DESCRIPTIONS["protected_edit"]
+    )
+
+    @classmethod
+    def allowed(cls, name: str) -> str:
+        return f"one of {', '.join(ALLOWED[name])}"
 
 
 # Each setting's allowed values, in the order the help lists them (the default first).
 ALLOWED: dict[str, tuple[str, ...]] = {
-    "first_import": get_args(FirstImport),
-    "email_change": get_args(EmailChange),
-    "protected_edit": get_args(ProtectedEdit),
+    name: get_args(info.annotation) for name, info in PlanSettings.model_fields.items()
 }
-assert set(ALLOWED) == {f.name for f in fields(PlanSettings)} == set(DESCRIPTIONS)
+assert set(ALLOWED) == set(DESCRIPTIONS)
+assert all(ALLOWED[name][0] == info.default for name, info in PlanSettings.model_fields.items())
 
-TOML_TABLE = "plan"
-
-
-def env_name(name: str) -> str:
-    return "KAJABI_SYNC_" + name.upper()
-
-
-def _checked(values: Mapping[str, Any], where: str) -> dict[str, str]:
-    unknown = sorted(set(values) - set(ALLOWED))
-    if unknown:
-        raise PlanSettingError(
-            f"{where}: unknown plan setting(s) {', '.join(unknown)}; known: {', '.join(ALLOWED)}"
-        )
-    for name, value in values.items():
-        if value not in ALLOWED[name]:
-            raise PlanSettingError(
-                f"{where}: plan setting {name} must be one of {', '.join(ALLOWED[name])}, "
-                f"not {value!r}"
-            )
-    return dict(values)
+TOML_TABLE = PlanSettings.toml_table
 
 
 def load_plan_settings(
     environ: Mapping[str, str] | None = None, **chosen: str | None
 ) -> PlanSettings:
-    """The defaults, then the site's TOML file, then the environment, then ``chosen`` (this
-    run's values; None = not chosen), each checked (see the module docstring)."""
-    from kajabi_sync.guards.thresholds import thresholds_file  # the site's one settings file
+    """``chosen`` (this run's values; None = not chosen), then the environment, then the site's
+    TOML file, then the defaults, each checked (see the module docstring)."""
+    return PlanSettings.load(environ, {k: v for k, v in chosen.items() if v is not None})
 
-    environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}  # each source's values checked against ALLOWED
-    path = thresholds_file(environ)
-    if path is not None:
-        with path.open("rb") as handle:
-            table = tomllib.load(handle).get(TOML_TABLE, {})
-        if not isinstance(table, dict):
-            raise PlanSettingError(f"{path}: [{TOML_TABLE}] must be a table")
-        values |= _checked(table, f"{path} [{TOML_TABLE}]")
-    for name in ALLOWED:
-        if environ.get(env_name(name)):
-            values |= _checked({name: environ[env_name(name)]}, env_name(name))
-    values |= _checked({k: v for k, v in chosen.items() if v is not None}, "this run")
-    return PlanSettings(**values)
+
+__all__ = ["ALLOWED", "DESCRIPTIONS", "PlanSettingError", "PlanSettings", "env_name"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kajabi_sync.guards import thresholds as module
+from kajabi_sync import site_config
 from kajabi_sync.guards.thresholds import (
     THRESHOLDS_FILE_ENV,
     ThresholdError,
@@ -15,7 +15,7 @@ from kajabi_sync.guards.thresholds import (
 @pytest.fixture(autouse=True)
 def no_repo_file(monkeypatch, tmp_path):
     # The repository's own kajabi_sync.toml (if someone wrote one) must not leak into tests.
-    monkeypatch.setattr(module, "DEFAULT_THRESHOLDS_FILE", tmp_path / "absent.toml")
+    monkeypatch.setattr(site_config, "DEFAULT_SITE_FILE", tmp_path / "absent.toml")
 
 
 def test_defaults_are_the_issue_s_numbers():
@@ -45,7 +45,7 @@ def test_toml_then_environment_win_over_defaults(tmp_path):
 def test_the_default_file_at_the_repository_root_is_read_when_present(monkeypatch, tmp_path):
     path = tmp_path / "kajabi_sync.toml"
     path.write_text("[guards]\nmin_overwrite_limit = 50\n")
-    monkeypatch.setattr(module, "DEFAULT_THRESHOLDS_FILE", path)
+    monkeypatch.setattr(site_config, "DEFAULT_SITE_FILE", path)
     assert load_thresholds({}).min_overwrite_limit == 50
 
 
