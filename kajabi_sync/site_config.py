@@ -110,7 +110,7 @@ class SiteSettings(BaseSettings):
         file, then the defaults, each source checked (see the module docstring)."""
         environ = os.environ if environ is None else environ
         try:
-            file = site_file(environ)
+            file = None if cls.toml_table is None else site_file(environ)
         except FileNotFoundError as missing:
             raise cls.error(str(missing)) from None
         token = _LOADING.set(_Loading(environ=environ, file=file))
@@ -162,7 +162,7 @@ class SiteSettings(BaseSettings):
             _Checked(cls, init_settings, lambda _: cls.override_source),
             _Checked(cls, _Environment(cls, loading.environ), env_name),
         ]
-        if cls.toml_table is not None and loading.file is not None:
+        if loading.file is not None and cls.toml_table is not None:
             where = f"{loading.file} [{cls.toml_table}]"
             table = _FileTable(cls, loading.file, cls.toml_table)
             sources.append(_Checked(cls, table, lambda _: where))

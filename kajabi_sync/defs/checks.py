@@ -21,7 +21,7 @@ Permanent thresholds: environment variables or ``kajabi_sync.toml`` (see
 
 import warnings
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import dagster as dg
 from pydantic import Field, create_model
@@ -34,6 +34,7 @@ from kajabi_sync.guards.result import GuardResult, passes_when
 from kajabi_sync.guards.thresholds import FIELDS, Thresholds, env_name, load_thresholds
 from kajabi_sync.guards.week import check_week
 from kajabi_sync.kajabi import ValidatedExport
+from kajabi_sync.site_config import SiteSettings
 from kajabi_sync.summary import BLOCKED, Verdict
 from kajabi_sync.survivorship.plan import ImpactPlan
 
@@ -41,9 +42,42 @@ GUARDS_OP = "kajabi_import_guards"
 CHECKED_ASSET = dg.AssetKey("impact_analysis")
 
 
-class _GuardOptions(dg.Config):
+class RunOverrides(dg.Config):
+    """A Launchpad config that overrides some site settings for one run: ``per_run_config`` adds
+    one optional field per field of ``settings`` (its type and description), so the settings
+    model is the one declaration of its fields; an empty field keeps the site's setting."""
+
+    settings: ClassVar[type[SiteSettings]]
+
+    def threshold_overrides(self) -> dict[str, Any]:
+        """The settings this run overrides (validated when the settings are loaded with them)."""
+        given = {name: getattr(self, name) for name in self.settings.model_fields}
+        return {name: value for name, value in given.items() if value is not None}
+
+
+def per_run_config(name: str, options: type[RunOverrides]) -> type[RunOverrides]:
+    """``options`` plus one optional field per field of ``options.settings``."""
+    kinds: dict[str, Any] = {
+        field: info.annotation for field, info in options.settings.model_fields.items()
+    }
+    fields: dict[str, Any] = {
+        field: (
+            kinds[field] | None,
+            Field(
+                default=None,
+                description=f"This run only. {info.description} Empty keeps the configured value.",
+            ),
+        )
+        for field, info in options.settings.model_fields.items()
+    }
+    return create_model(name, __base__=options, __doc__=options.__doc__, **fields)
+
+
+class _GuardOptions(RunOverrides):
     """This run's deliberate overrides; every field left empty keeps the configured threshold.
     One optional field per threshold is added from ``Thresholds`` (see ``GuardConfig``)."""
+
+    settings: ClassVar[type[SiteSettings]] = Thresholds
 
     allow_stale_export: bool = Field(
         default=False,
@@ -64,9 +98,6 @@ class _GuardOptions(dg.Config):
         "the import run.",
     )
 
-    def threshold_overrides(self) -> dict[str, float | int]:
-        return {name: getattr(self, name) for name in FIELDS if getattr(self, name) is not None}
-
     def overrides_anything(self) -> bool:
         return (
             bool(self.threshold_overrides())
@@ -78,25 +109,11 @@ class _GuardOptions(dg.Config):
 
 # The Launchpad config: the options above plus one optional field per threshold, taken from the
 # Thresholds model so the two cannot differ (a value is validated when the guards apply it).
+# mypy sees the options class (the added fields are read through threshold_overrides).
 if TYPE_CHECKING:
     GuardConfig = _GuardOptions
 else:
-    GuardConfig = create_model(
-        "GuardConfig",
-        __base__=_GuardOptions,
-        __doc__=_GuardOptions.__doc__,
-        **{
-            name: (
-                kind | None,
-                Field(
-                    default=None,
-                    description=f"This run only. {Thresholds.model_fields[name].description} "
-                    "Empty keeps the configured value.",
-                ),
-            )
-            for name, kind in FIELDS.items()
-        },
-    )
+    GuardConfig = per_run_config("GuardConfig", _GuardOptions)
 
 
 def recorded_overrides(run_config: Mapping[str, Any]) -> dict[str, Any]:

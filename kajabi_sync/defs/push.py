@@ -16,7 +16,7 @@ Per-run override (Launchpad → Config), recorded with the push run (``kajabi_sy
 
 import warnings
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import dagster as dg
 import pandas as pd
@@ -24,7 +24,7 @@ from pydantic import Field
 
 from kajabi_sync.db.push_outbox import rejected_rows
 from kajabi_sync.defs.assets import _table, weekly_asset
-from kajabi_sync.defs.checks import planned_export
+from kajabi_sync.defs.checks import RunOverrides, per_run_config, planned_export
 from kajabi_sync.defs.partitions import weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, KajabiApi
 from kajabi_sync.kajabi import ValidatedExport
@@ -32,12 +32,14 @@ from kajabi_sync.kajabi.api.push import (
     MAX_PUSH_PCT_ENV,
     MIN_PUSH_LIMIT_ENV,
     PushPlan,
+    PushThresholds,
     load_push_thresholds,
     push_volume,
 )
 from kajabi_sync.kajabi.api.push_run import run_push
 from kajabi_sync.kajabi.api.week_push import week_push_plan
 from kajabi_sync.masking import mask_email
+from kajabi_sync.site_config import SiteSettings
 from kajabi_sync.survivorship.plan import ImpactPlan
 
 PUSH_GUARDS_OP = "kajabi_push_guards"
@@ -45,28 +47,23 @@ PLAN_ASSET = dg.AssetKey("kajabi_push_plan")
 PUSH_ASSET = dg.AssetKey("kajabi_push")
 
 
-class PushGuardConfig(dg.Config):
-    """This run's deliberate override of the push volume limit (with a reason, recorded)."""
+class _PushGuardOptions(RunOverrides):
+    """This run's deliberate override of the push volume limit (with a reason, recorded).
+    One optional field per push threshold is added from ``PushThresholds``."""
 
-    max_push_pct: float | None = Field(
-        default=None,
-        description="This run only: the most contacts to update in Kajabi, in % of the site's "
-        "contacts. Empty keeps the configured value.",
-    )
-    min_push_limit: int | None = Field(
-        default=None,
-        description="This run only: the push limit is never below this many contacts. Empty "
-        "keeps the configured value.",
-    )
+    settings: ClassVar[type[SiteSettings]] = PushThresholds
+
     override_reason: str = Field(
         default="",
         description="Required with any override: why this push is fine. It is stored with the "
         "push run.",
     )
 
-    def overrides(self) -> dict[str, float | int]:
-        given = {"max_push_pct": self.max_push_pct, "min_push_limit": self.min_push_limit}
-        return {k: v for k, v in given.items() if v is not None}
+
+if TYPE_CHECKING:
+    PushGuardConfig = _PushGuardOptions
+else:
+    PushGuardConfig = per_run_config("PushGuardConfig", _PushGuardOptions)
 
 
 def recorded_push_overrides(run_config: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,16 +162,12 @@ def kajabi_push_guards(
     config: PushGuardConfig,
     kajabi_push_plan: PushPlan,
 ) -> Iterator[dg.AssetCheckResult]:
-    if config.overrides() and not config.override_reason.strip():
+    if config.threshold_overrides() and not config.override_reason.strip():
         raise dg.Failure(
             description="An override was given without override_reason: say why this push is "
             "fine (it is stored with the push run). Nothing was sent."
         )
-    base = load_push_thresholds()
-    thresholds = type(base)(
-        config.max_push_pct if config.max_push_pct is not None else base.max_push_pct,
-        config.min_push_limit if config.min_push_limit is not None else base.min_push_limit,
-    )
+    thresholds = load_push_thresholds(overrides=config.threshold_overrides())
     verdict = push_volume(kajabi_push_plan, thresholds)
     description = ("Passed. " if verdict.passed else "BLOCKED the push. ") + verdict.explanation
     if not verdict.passed:

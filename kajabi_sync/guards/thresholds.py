@@ -52,13 +52,23 @@ class ThresholdError(ValueError):
     """A threshold setting is misspelt or not a valid number; the message says where."""
 
 
-class Thresholds(SiteSettings):
-    """Every source (defaults, TOML, environment, a run's override) is validated by this model:
-    unknown names, non-numbers, negatives, NaN, booleans and fractional counts are refused."""
+class NumericLimits(SiteSettings):
+    """Settings that are non-negative numbers (``Percent`` and ``Count`` fields): unknown names,
+    non-numbers, negatives, NaN, booleans and fractional counts are refused, from every source."""
 
-    toml_table: ClassVar[str | None] = TOML_TABLE
     error: ClassVar[type[ValueError]] = ThresholdError
     noun: ClassVar[str] = "threshold"
+
+    @classmethod
+    def allowed(cls, name: str) -> str:
+        kind = float if cls.model_fields[name].annotation is float else int
+        return f"a non-negative {kind.__name__}"
+
+
+class Thresholds(NumericLimits):
+    """The import guards' thresholds (every source validated by this model)."""
+
+    toml_table: ClassVar[str | None] = TOML_TABLE
 
     max_overwrite_pct: Percent = Field(
         default=2.0,
@@ -106,10 +116,6 @@ class Thresholds(SiteSettings):
         default=5, description="The convergence limit is never below this many fields."
     )
 
-    @classmethod
-    def allowed(cls, name: str) -> str:
-        return f"a non-negative {FIELDS[name].__name__}"
-
 
 # Each field's number type (float for percentages, int for counts).
 FIELDS: dict[str, type] = {
@@ -128,6 +134,9 @@ def load_thresholds(
 
 __all__ = [
     "FIELDS",
+    "Count",
+    "NumericLimits",
+    "Percent",
     "THRESHOLDS_FILE_ENV",
     "ThresholdError",
     "Thresholds",

@@ -17,19 +17,20 @@ of ``enriched_export``). Invariants:
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
+from pydantic import Field
 
 from kajabi_sync.fields import ADDRESS_FIELDS, PHONE_FIELDS
+from kajabi_sync.guards.thresholds import Count, NumericLimits, Percent
 from kajabi_sync.kajabi.api.snapshot import NameHint, split_name
 from kajabi_sync.kajabi.columns import FIELD_FROM_HANDLE
 from kajabi_sync.kajabi.enriched_export import build_enriched_export
 from kajabi_sync.kajabi.import_format import EMAIL_HEADER, FIELD_HEADERS, NAME_HEADER
+from kajabi_sync.site_config import env_name
 
 # Our field -> the contact attribute the API reads and writes: the export's form handles are
 # the API's attribute names.
@@ -37,8 +38,8 @@ ATTRIBUTE_OF_FIELD: dict[str, str] = dict(FIELD_FROM_HANDLE)
 FIELD_OF_ATTRIBUTE = {attribute: name for name, attribute in ATTRIBUTE_OF_FIELD.items()}
 PUSHED_FIELDS = PHONE_FIELDS + ADDRESS_FIELDS
 
-MAX_PUSH_PCT_ENV = "KAJABI_SYNC_MAX_PUSH_PCT"
-MIN_PUSH_LIMIT_ENV = "KAJABI_SYNC_MIN_PUSH_LIMIT"
+MAX_PUSH_PCT_ENV = env_name("max_push_pct")
+MIN_PUSH_LIMIT_ENV = env_name("min_push_limit")
 
 Action = Literal["update", "create"]
 
@@ -73,37 +74,32 @@ class PushPlan:
         return dict(sorted(counts.items()))
 
 
-@dataclass(frozen=True)
-class PushThresholds:
+class PushThresholds(NumericLimits):
     """The push volume guard: contacts to change, in % of the site's contacts, never a limit
-    below ``min_push_limit`` (the shape of ``overwrite_volume``)."""
+    below ``min_push_limit`` (the shape of ``overwrite_volume``). Read from the environment
+    (``KAJABI_SYNC_MAX_PUSH_PCT``, ``KAJABI_SYNC_MIN_PUSH_LIMIT``) and a run's override, the way
+    every site setting is read (``kajabi_sync.site_config``)."""
 
-    max_push_pct: float = 2.0
-    min_push_limit: int = 25
+    noun: ClassVar[str] = "push threshold"
+
+    max_push_pct: Percent = Field(
+        default=2.0,
+        description="The most contacts to update in Kajabi, in % of the site's contacts.",
+    )
+    min_push_limit: Count = Field(
+        default=25, description="The push limit is never below this many contacts."
+    )
 
     def limit(self, site_contacts: int) -> int:
         return max(int(self.max_push_pct / 100 * site_contacts), self.min_push_limit)
 
 
-def load_push_thresholds(environ: Mapping[str, str] | None = None) -> PushThresholds:
-    """Defaults, then ``KAJABI_SYNC_MAX_PUSH_PCT`` / ``KAJABI_SYNC_MIN_PUSH_LIMIT``."""
-    environ = os.environ if environ is None else environ
-    thresholds = PushThresholds()
-    pct, floor = environ.get(MAX_PUSH_PCT_ENV), environ.get(MIN_PUSH_LIMIT_ENV)
-    return PushThresholds(
-        _number(MAX_PUSH_PCT_ENV, pct, float) if pct else thresholds.max_push_pct,
-        int(_number(MIN_PUSH_LIMIT_ENV, floor, int)) if floor else thresholds.min_push_limit,
-    )
-
-
-def _number(name: str, raw: Any, kind: type) -> float:
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not math.isfinite(value) or value < 0 or (kind is int and value != int(value)):
-        raise ValueError(f"{name} must be a non-negative {kind.__name__}, not {raw!r}")
-    return value
+def load_push_thresholds(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> PushThresholds:
+    """A run's overrides, then ``KAJABI_SYNC_MAX_PUSH_PCT`` / ``KAJABI_SYNC_MIN_PUSH_LIMIT``, then
+    the defaults."""
+    return PushThresholds.load(environ, overrides)
 
 
 def pushed_name(
