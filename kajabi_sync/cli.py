@@ -499,7 +499,7 @@ def _dagster_problems(limit: int) -> list[str]:
 def cmd_push(args: argparse.Namespace) -> int:
     """What the week's push to Kajabi's API would send, field by field; nothing is sent."""
     from kajabi_sync import settings
-    from kajabi_sync.defs.resources import ContactsDatabase
+    from kajabi_sync.db.connection import open_database
     from kajabi_sync.exports_folder import monday_of
     from kajabi_sync.kajabi.api import settings as api_settings
     from kajabi_sync.kajabi.api.push import load_push_thresholds
@@ -507,7 +507,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
     week = date.fromisoformat(args.week)
     monday = monday_of(week)
-    with ContactsDatabase(url=_database_url(args)).connection() as conn:
+    with open_database(_database_url(args)) as conn:
         plan, note = dry_run(conn, settings.exports_dir(), monday, api_settings.push_new())
     print(f"Push to Kajabi for the week of {monday} (dry run: nothing is sent)")
     if note:
@@ -553,25 +553,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 # --- contact --------------------------------------------------------------------------------
 
 
-def _contact_row(conn: psycopg.Connection, email: str) -> pd.DataFrame:
-    from psycopg import sql
-
-    from kajabi_sync.db.snapshot import CONTACT_COLUMNS, manual_fields_sql, read_query
-
-    columns = sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in CONTACT_COLUMNS)
-    key = sql.Literal(email.strip().lower())
-    return read_query(
-        conn,
-        sql.SQL(
-            """SELECT {columns}, {manual}, c.source_system, c.deleted_at::text AS deleted_at
-           FROM contacts c
-           WHERE lower(c.email::text) = {key}
-              OR c.id IN (SELECT contact_id FROM contact_emails WHERE lower(email::text) = {key})
-           ORDER BY c.deleted_at NULLS FIRST LIMIT 1"""
-        ).format(columns=columns, manual=manual_fields_sql("c"), key=key),
-    )
-
-
 def contact_fields(
     contact: pd.DataFrame, bases: pd.DataFrame, history: pd.DataFrame
 ) -> pd.DataFrame:
@@ -604,12 +585,9 @@ def contact_fields(
 
 
 def cmd_contact(args: argparse.Namespace) -> int:
-    from psycopg import sql
-
     from kajabi_sync.db.audit import contact_history
     from kajabi_sync.db.connection import connect
-    from kajabi_sync.db.snapshot import read_query
-    from kajabi_sync.fields import CONTACT_FIELDS
+    from kajabi_sync.db.snapshot import load_contact
     from kajabi_sync.review.lookup import UnknownReference, contact_reference
 
     with connect(_database_url(args)) as conn:
@@ -620,24 +598,9 @@ def cmd_contact(args: argparse.Namespace) -> int:
         args.email = reference.email
         if reference.item_line():
             print(reference.item_line())
-        contact = _contact_row(conn, args.email)
+        record = load_contact(conn, args.email)
         history = contact_history(conn, args.email)
-        bases = pd.DataFrame()
-        others = pd.DataFrame()
-        if len(contact):
-            contact_id = sql.Literal(contact["id"].iloc[0])
-            bases = read_query(
-                conn,
-                sql.SQL(
-                    "SELECT {} FROM kajabi_sync.kajabi_base WHERE contact_id = {}::uuid"
-                ).format(sql.SQL(", ").join(map(sql.Identifier, CONTACT_FIELDS)), contact_id),
-            )
-            others = read_query(
-                conn,
-                sql.SQL(
-                    "SELECT email::text AS email, source FROM contact_emails WHERE contact_id = {}::uuid ORDER BY 1"
-                ).format(contact_id),
-            )
+    contact, bases, others = record.contact, record.bases, record.emails
     if contact.empty and history.empty:
         print(f"kajabi-sync: no contact is known by {args.email}", file=sys.stderr)
         return EXIT_FAILED
@@ -692,22 +655,12 @@ def cmd_contact(args: argparse.Namespace) -> int:
 
 def _contact_id_of(conn: psycopg.Connection, who: str, role: str) -> str:
     """A contact id as given, or the live contact whose primary email or other address it is."""
-    import uuid
+    from kajabi_sync.review.lookup import UnknownReference, live_contact_id
 
     try:
-        return str(uuid.UUID(who))
-    except ValueError:
-        pass
-    found = conn.execute(
-        """SELECT c.id::text FROM contacts c WHERE c.deleted_at IS NULL AND lower(c.email::text) = %(e)s
-           UNION SELECT c.id::text FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
-           WHERE c.deleted_at IS NULL AND lower(e.email::text) = %(e)s""",
-        {"e": who.strip().lower()},
-    ).fetchall()
-    if len(found) != 1:
-        problem = "no live contact has" if not found else f"{len(found)} live contacts have"
-        raise NotFound(f"{problem} the email {who} ({role}); give a contact id instead")
-    return found[0][0]
+        return live_contact_id(conn, who, role)
+    except UnknownReference as unknown:
+        raise NotFound(str(unknown)) from None
 
 
 def cmd_merge(args: argparse.Namespace) -> int:

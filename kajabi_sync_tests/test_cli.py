@@ -248,3 +248,50 @@ def test_the_review_file_to_fill_is_the_last_applied_week_s_own_copy(tmp_path):
     review.write_text("review_id\n")
     publish_current(tmp_path / "current", [review], {"week": "2025-11-17"}, "week 2025-11-17\n")
     assert review_file_to_fill(tmp_path) == review
+
+
+# Run in a fresh interpreter: the test process itself has loaded dagster for other tests.
+DOMAIN_COMMANDS_SCRIPT = """
+import json, sys
+from kajabi_sync.cli import main
+codes = [main(json.loads(argv)) for argv in sys.argv[1:]]
+layer = ("dagster", "kajabi_sync.defs", "kajabi_sync.definitions")
+loaded = sorted(m for m in sys.modules if m.split(".")[0] == "dagster" or m.startswith(layer))
+print(json.dumps({"codes": codes, "loaded": loaded}))
+"""
+
+
+def domain_commands_in_a_fresh_process(*commands: list[str]) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", DOMAIN_COMMANDS_SCRIPT, *map(json.dumps, commands)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_domain_commands_never_load_the_dagster_layer(db_url, applied, data_dir, tmp_path):
+    export = kajabi_csv(data_dir / "kajabi_exports" / "kajabi_contacts_2025-11-10.csv", *WEEK)
+    db = ["--database-url", db_url]
+    commands = {
+        "plan": [*db, "plan", str(export), "--out", str(tmp_path / "plan")],
+        "contact": [*db, "contact", "ann@example.com"],
+        "review": [*db, "review"],
+        "push": [*db, "push", "2025-11-10", "--dry-run"],
+        "rollback": [*db, "rollback", str(applied), "--yes"],  # run applied + 1
+        "merge": [*db, "merge", "ann@example.com", "bob@example.com", "--reason", "a test"],
+        "unmerge": [*db, "unmerge", str(applied + 2)],
+        # No open item: refused, after loading all that resolve uses.
+        "resolve": [*db, "resolve", "--kind", "conflict", "--resolution", "keep_database"],
+        "migrate": [*db, "migrate"],
+    }
+    outcome = domain_commands_in_a_fresh_process(*commands.values())
+    codes = dict(zip(commands, outcome["codes"], strict=True))
+    assert codes == dict.fromkeys(commands, EXIT_OK) | {"resolve": EXIT_FAILED}, outcome
+    assert outcome["loaded"] == []

@@ -79,6 +79,21 @@ def normalise_email(email: str) -> str:
     return key
 
 
+def live_contacts_with_email(conn: psycopg.Connection, key: str) -> list[str]:
+    """The ids of the live contacts whose primary email or other address is ``key`` (an email
+    already trimmed and lower-cased)."""
+    return [
+        row[0]
+        for row in conn.execute(
+            """SELECT c.id::text FROM contacts c WHERE c.deleted_at IS NULL AND lower(c.email::text) = %(e)s
+               UNION SELECT c.id::text FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
+               WHERE c.deleted_at IS NULL AND lower(e.email::text) = %(e)s
+               ORDER BY 1""",
+            {"e": key},
+        )
+    ]
+
+
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
@@ -374,15 +389,10 @@ def merge_email_into(
     with conn.transaction():
         take_write_lock(conn)
         survivor = _live_contact(_lock_contacts(conn, [survivor_id]), survivor_id, "survivor")
-        owner = conn.execute(
-            """SELECT c.id::text FROM contacts c WHERE c.deleted_at IS NULL AND lower(c.email::text) = %(e)s
-               UNION SELECT e.contact_id::text FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
-               WHERE c.deleted_at IS NULL AND lower(e.email::text) = %(e)s LIMIT 1""",
-            {"e": key},
-        ).fetchone()
-        if owner is not None:
+        owners = live_contacts_with_email(conn, key)
+        if owners:
             raise MergeRefused(
-                f"{key} is already an address of contact {owner[0]}; merge that contact instead — "
+                f"{key} is already an address of contact {owners[0]}; merge that contact instead — "
                 "nothing was written"
             )
         run_id = start_run(conn, "merge", note=reason, dagster_run_id=dagster_run_id)

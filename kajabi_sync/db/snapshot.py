@@ -79,7 +79,7 @@ def _text_frame(data: bytes, arrow: bool = False) -> pd.DataFrame:
 
 def _unique_names(header: list[str]) -> list[str]:
     """A repeated column name gets ``.1``, ``.2``, ... as pandas' CSV reader names plain repeats
-    (a query may select a column twice, e.g. the CLI's contact row)."""
+    (a query may select a column twice, e.g. ``load_contact``'s row)."""
     taken: set[str] = set()
     names = []
     for name in header:
@@ -167,3 +167,48 @@ def last_applied_import(conn: psycopg.Connection) -> dict | None:
                WHERE kind = 'import' AND rolled_back_at IS NULL
                ORDER BY export_date DESC NULLS LAST, id DESC LIMIT 1"""
         ).fetchone()
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    """One contact as the plan sees it, with what Kajabi last sent and its other addresses."""
+
+    contact: (
+        pd.DataFrame
+    )  # at most one row: CONTACT_COLUMNS, manual fields, source_system, deleted_at
+    bases: pd.DataFrame  # its kajabi_base row (CONTACT_FIELDS), if Kajabi ever sent it
+    emails: pd.DataFrame  # email, source: its addresses in contact_emails, by email
+
+
+def load_contact(conn: psycopg.Connection, email: str) -> ContactRecord:
+    """The contact whose primary email or other address is ``email`` (a live one before a
+    soft-deleted one); empty frames when none has it."""
+    columns = sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in CONTACT_COLUMNS)
+    key = sql.Literal(email.strip().lower())
+    contact = read_query(
+        conn,
+        sql.SQL(
+            """SELECT {columns}, {manual}, c.source_system, c.deleted_at::text AS deleted_at
+           FROM contacts c
+           WHERE lower(c.email::text) = {key}
+              OR c.id IN (SELECT contact_id FROM contact_emails WHERE lower(email::text) = {key})
+           ORDER BY c.deleted_at NULLS FIRST LIMIT 1"""
+        ).format(columns=columns, manual=manual_fields_sql("c"), key=key),
+    )
+    if contact.empty:
+        return ContactRecord(contact, pd.DataFrame(), pd.DataFrame())
+    contact_id = sql.Literal(contact["id"].iloc[0])
+    bases = read_query(
+        conn,
+        sql.SQL("SELECT {} FROM kajabi_sync.kajabi_base WHERE contact_id = {}::uuid").format(
+            sql.SQL(", ").join(map(sql.Identifier, CONTACT_FIELDS)), contact_id
+        ),
+    )
+    emails = read_query(
+        conn,
+        sql.SQL(
+            "SELECT email::text AS email, source FROM contact_emails WHERE contact_id = {}::uuid "
+            "ORDER BY 1"
+        ).format(contact_id),
+    )
+    return ContactRecord(contact, bases, emails)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from kajabi_sync.db.merges import live_contacts_with_email
 from kajabi_sync.review.items import find_item
 from kajabi_sync.review.kinds import KINDS
 
@@ -73,3 +74,17 @@ def contact_reference(conn: psycopg.Connection, who: str) -> ContactReference:
             )
         return ContactReference(email, item["contact_id"], item)
     return ContactReference(text)
+
+
+def live_contact_id(conn: psycopg.Connection, who: str, role: str) -> str:
+    """A contact id as given, or the one live contact whose primary email or other address
+    ``who`` is; UnknownReference (naming ``role``) when none or several have it."""
+    try:
+        return str(uuid.UUID(who))
+    except ValueError:
+        pass
+    found = live_contacts_with_email(conn, who.strip().lower())
+    if len(found) != 1:
+        problem = "no live contact has" if not found else f"{len(found)} live contacts have"
+        raise UnknownReference(f"{problem} the email {who} ({role}); give a contact id instead")
+    return found[0]
