@@ -9,8 +9,9 @@ scratch database, copy it (``CREATE DATABASE ... TEMPLATE``) once per contender,
 - the whole weekly job through Dagster (five assets + guard checks), in a fresh process, with
   Dagster's own start-up (imports, definitions) reported separately;
 - the floor (``floor.py``): pandas' pyarrow CSV engine + a raw COPY into an unlogged table;
-- the naive per-row import (``naive_import.py``) up to ``--naive-up-to`` contacts; beyond that
-  it is extrapolated linearly from the largest measured size (it is linear: two statements a row).
+- the naive per-row import (``kajabi_sync.survivorship.naive.naive_import``) up to
+  ``--naive-up-to`` contacts; beyond that it is extrapolated linearly from the largest measured
+  size (it is linear: two statements a row).
 
 Peak MB is the process's peak resident memory during the stage (``VmHWM``, reset before each
 stage through ``/proc/self/clear_refs``), so it includes what earlier stages still hold. Every
@@ -282,7 +283,8 @@ def one_size(contacts: int, admin_url: str, naive_up_to: int) -> dict:
 
     sys.path.insert(0, str(HERE))
     from floor import floor_copy, floor_read, floor_read_pandas_c
-    from naive_import import naive_import
+
+    from kajabi_sync.survivorship.naive import naive_import
 
     stages: list[dict] = []
     out: dict[str, Any] = {"contacts": contacts, "stages": stages}

@@ -17,13 +17,13 @@ from kajabi_sync.demo.db_rows import contact_email_table, contact_table
 from kajabi_sync.demo.exports import export_path, write_export
 from kajabi_sync.demo.kajabi_rows import add_kajabi_cells, assign_ids, contact_rows
 from kajabi_sync.demo.merges import Spare, build_merges
-from kajabi_sync.demo.naive_import import naive_overwrites
 from kajabi_sync.demo.people import draw_people
 from kajabi_sync.demo.population import Chooser, Population, build_population
 from kajabi_sync.demo.signups import export_seconds, likely_duplicates, new_signups
 from kajabi_sync.demo.spec import DemoSpec
 from kajabi_sync.demo.weekly import EDIT_COLUMNS, advance_week, present
 from kajabi_sync.frames import concat_rows
+from kajabi_sync.survivorship.naive import naive_damage
 
 _PROVENANCE = ("paypal", "zoho", "ticket_tailor", "manual")
 
@@ -122,7 +122,7 @@ def generate_demo(
     rows, changed = _kajabi_rows(spec, rng, population, spare, merged)
     contacts = contact_table(rng, population, merged, rows)
     emails = contact_email_table(rng, contacts, merged, spec.contacts)
-    naive = naive_overwrites(contacts, rows)
+    naive = _naive_damage(contacts, rows)
 
     load_demo(
         url,
@@ -214,6 +214,14 @@ def _kajabi_rows(
     assign_ids(rng, rows)
     add_kajabi_cells(rng, rows, first_s)
     return rows, changed
+
+
+def _naive_damage(contacts: pd.DataFrame, rows: pd.DataFrame) -> dict[str, int]:
+    """What the naive import of week 1 would overwrite: the Kajabi rows of live contacts (the
+    naive import recognised a contact by its primary email, as these rows carry it)."""
+    matched = rows[rows["role"] == "contact"]
+    db = contacts.iloc[matched["db_row"].to_numpy()].reset_index(drop=True)
+    return naive_damage(db, matched.reset_index(drop=True))
 
 
 def _summary(
