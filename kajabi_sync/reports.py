@@ -55,9 +55,8 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         series = out[column]
         if series.dtype != object and not pd.api.types.is_string_dtype(series):
             continue
-        # The prefix test runs in C on Arrow-backed text; the Python regex then only sees the
-        # cells that start like a formula (Python-backed text over every cell dominated the
-        # enriched export's profile).
+        # The prefix test runs in C on Arrow-backed text over every cell; the Python regex then
+        # only sees the few cells that start like a formula.
         starts = series.astype(ARROW_TEXT).str.startswith(_FORMULA_TRIGGERS).fillna(False)
         positions = np.flatnonzero(starts.to_numpy(dtype=bool))
         if not len(positions):

@@ -1,8 +1,8 @@
 """A local stand-in for Kajabi's Public API, on 127.0.0.1, for the tests and the API demo.
 
-It answers in the documented shapes (Kajabi's OpenAPI document, see
-``shared/contract/kajabi_public_api.md``): ``POST /v1/oauth/token`` (form body, client
-credentials, a bearer token that expires after ``expires_in`` seconds), JSON:API resources,
+It answers in the documented shapes (Kajabi's published OpenAPI document for its Public API):
+``POST /v1/oauth/token`` (form body, client credentials, a bearer token that expires after
+``expires_in`` seconds), JSON:API resources,
 ``GET /v1/sites``, ``GET /v1/custom_fields``, ``GET /v1/contacts`` paged by
 ``page[number]``/``page[size]`` (at most 100) with ``links`` (absolute URLs, ``next`` null on
 the last page) and ``meta`` (``total_pages``, ``total_count``, ``current_page``), ``GET`` and a

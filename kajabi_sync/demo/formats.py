@@ -18,7 +18,7 @@ def cat(*parts: object) -> np.ndarray:
     return np.asarray(out, dtype=STR)
 
 
-# Small integers as text by table lookup (numpy's int -> str cast is slow at a million rows).
+# Small integers as text by table lookup (numpy's int -> str cast formats value by value).
 _NUMBER_TABLES = {
     width: np.array([f"{i:0{width}d}" for i in range(10_000)], dtype=object)
     for width in (1, 2, 3, 4)

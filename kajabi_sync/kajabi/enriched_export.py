@@ -55,8 +55,6 @@ IMPORTABLE_FIELDS: tuple[str, ...] = NAME_FIELDS + PHONE_FIELDS + ADDRESS_FIELDS
 PHONE_HEADER = FIELD_HEADERS["phone"]
 CHANGED_FIELDS_HEADER = "Changed Fields"
 
-# Arrow-backed text: pandas' default (Python-object) strings are too slow for 1,000,000 contacts.
-
 
 @dataclass(frozen=True)
 class EnrichedExport:

@@ -450,8 +450,8 @@ def build_plan(
     fill_only = ~rows["match_kind"].isin(DRIVING_MATCHES)
     address_parts = db[list(ADDRESS_FIELDS)].notna()
 
-    # Fields sharing their protection rules (the six address parts) share one evaluation:
-    # re-evaluating per field was a third of the plan's profile.
+    # Fields sharing their protection rules (the six address parts) share one evaluation, so
+    # each rule runs once per plan however many fields it protects.
     protections: dict[tuple, tuple[pd.Series, pd.Series]] = {}
     verdicts: dict = {}  # each rule once, whichever fields it protects
     decided: dict[str, tuple[pd.Series, pd.Series, pd.Series]] = {}

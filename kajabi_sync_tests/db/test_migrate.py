@@ -6,7 +6,8 @@ import psycopg
 
 from kajabi_sync.db.migrate import migrate_url, migration_files
 
-# A copy of ../shared/contract/contacts_db.sql, so the test runs wherever the repo is cloned.
+# The contract's schema of the production database, kept with the tests as the reference the
+# migrations must reproduce.
 CONTRACT = Path(__file__).resolve().parents[1] / "fixtures" / "contract_contacts_db.sql"
 
 

@@ -1,4 +1,4 @@
--- The production contacts database's shape (../shared/contract/contacts_db.sql), created on an
+-- The production contacts database's shape (the contract's schema), created on an
 -- empty database and left alone on an existing one (every statement is IF NOT EXISTS).
 --
 -- citext and pgcrypto are contrib extensions. Production has both; the embedded server's build

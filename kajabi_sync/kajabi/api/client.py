@@ -1,6 +1,6 @@
 """A typed client for the parts of Kajabi's Public API the weekly sync uses.
 
-Facts it is built on (Kajabi's OpenAPI document, see ``shared/contract/kajabi_public_api.md``):
+Facts it is built on (Kajabi's published OpenAPI document for its Public API):
 OAuth2 client credentials at ``POST /v1/oauth/token`` (form body; ``expires_in`` seconds);
 JSON:API resources (``application/vnd.api+json``); ``GET /v1/sites``; ``GET /v1/custom_fields``;
 ``GET /v1/contacts`` paged by ``page[number]``/``page[size]`` with ``links.next`` and
