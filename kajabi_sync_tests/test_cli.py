@@ -295,3 +295,25 @@ def test_the_domain_commands_never_load_the_dagster_layer(db_url, applied, data_
     codes = dict(zip(commands, outcome["codes"], strict=True))
     assert codes == dict.fromkeys(commands, EXIT_OK) | {"resolve": EXIT_FAILED}, outcome
     assert outcome["loaded"] == []
+
+
+@pytest.mark.parametrize("push", ["off", "api"])
+def test_plan_advises_how_kajabi_converges_by_the_push_setting(
+    db_url, data_dir, capsys, tmp_path, monkeypatch, push
+):
+    monkeypatch.setenv("KAJABI_SYNC_PUSH", push)
+    # Bob's phone differs: with no allowance, kajabi_converged warns and says how to converge.
+    monkeypatch.setenv("KAJABI_SYNC_MAX_DIVERGENCE_PCT", "0")
+    monkeypatch.setenv("KAJABI_SYNC_MIN_DIVERGENCE_LIMIT", "0")
+    insert_contacts(db_url, *SEED)
+    export = kajabi_csv(data_dir / "kajabi_exports" / "kajabi_contacts_2025-11-10.csv", *WEEK)
+    _, out, _ = run(
+        capsys, "--database-url", db_url, "plan", str(export), "--out", str(tmp_path / "plan")
+    )
+    converged = next((ln for ln in out.splitlines() if "kajabi_converged" in ln), out)
+    importing = "import kajabi_updates_only.csv into Kajabi"
+    if push == "api":
+        assert importing not in converged
+        assert "the push (KAJABI_SYNC_PUSH=api) sends the database's values" in converged
+    else:
+        assert importing in converged and "push" not in converged

@@ -101,7 +101,8 @@ GUARDS: tuple[Guard, ...] = (
         "kajabi_converged",
         False,
         "Fields where Kajabi still disagrees with the database: warns "
-        "above max_divergence_pct of matched contacts (import the enriched export into Kajabi).",
+        "above max_divergence_pct of matched contacts (import the enriched export into Kajabi, "
+        "or let the push send the database's values).",
     ),
 )
 
@@ -115,8 +116,10 @@ def evaluate_guards(
     pending_exports: list | None = None,
     allow_earlier_export_pending: bool = False,
     allow_missing_columns: bool = False,
+    pushing: bool = False,
 ) -> list[GuardResult]:
-    """One result per guard in ``GUARDS``, in that order."""
+    """One result per guard in ``GUARDS``, in that order. ``pushing``: the site pushes the
+    database's values to Kajabi through the API (the advice on converging says so)."""
     rows = file_rows(export)
     last_rows = (facts.last_import or {}).get("export_rows") or None
     results = [
@@ -136,8 +139,9 @@ def evaluate_guards(
             thresholds,
             last_matched=facts.last_import_matched or last_rows,
             absent=max(facts.live_kajabi_ids - plan.matched_contacts, 0),
+            pushing=pushing,
         ),
-        kajabi_converged(plan, thresholds, facts.last_import_decisions),
+        kajabi_converged(plan, thresholds, facts.last_import_decisions, pushing),
     ]
     assert [r.name for r in results] == [g.name for g in GUARDS]
     return results

@@ -9,10 +9,22 @@ import pandas as pd
 
 from kajabi_sync.guards.result import GuardResult, pct_to_pass, percent
 from kajabi_sync.guards.thresholds import Thresholds
+from kajabi_sync.kajabi.api.settings import PUSH_ENV
 from kajabi_sync.survivorship.decisions import DIVERGENT_DECISIONS, WRITE_DECISIONS, Decision
 from kajabi_sync.survivorship.plan import ImpactPlan
 from kajabi_sync.survivorship.policy import POLICY, comparison_key
 from kajabi_sync.survivorship.report import divergence_by_field
+
+
+def _converging(pushing: bool) -> str:
+    """How Kajabi gets the database's values: the push on a site that pushes through the API,
+    else the updates file, imported by a person."""
+    if pushing:
+        return (
+            f"the push ({PUSH_ENV}=api) sends the database's values to Kajabi after this import, "
+            "no file to import"
+        )
+    return "import kajabi_updates_only.csv into Kajabi (People → Import)"
 
 
 def _overwrites(plan: ImpactPlan) -> pd.DataFrame:
@@ -162,13 +174,15 @@ def divergence_growth(
     *,
     last_matched: int | None = None,
     absent: int = 0,
+    pushing: bool = False,
 ) -> GuardResult:
     """Real divergence per contact present in both systems, against the last import's.
 
     Counted over matched contacts only, so a file that lacks contacts (truncated, filtered) does
     not read as convergence: the limit is the last import's rate scaled to this week's matched
     contacts. ``last_matched``: the contacts the last import matched (None: its rate is taken
-    as over this week's). ``absent``: contacts linked to Kajabi that this file lacks."""
+    as over this week's). ``absent``: contacts linked to Kajabi that this file lacks.
+    ``pushing``: the site pushes the database's values through the API (``KAJABI_SYNC_PUSH``)."""
     counts = plan.changes["decision"].value_counts().to_dict()
     now, cosmetic = _real_and_cosmetic(counts)
     before, _ = _real_and_cosmetic(last_import_decisions)
@@ -218,18 +232,22 @@ def divergence_growth(
         explanation=f"{now} field(s) really differ over the {matched} contacts present in both "
         f"systems ({_per_contact(now, matched)} per contact), against {before} over "
         f"{before_matched} at the last import ({_per_contact(before, before_matched)} per "
-        f"contact).{apart}{missing} If it grows, Kajabi drifts from the database: import "
-        "kajabi_updates_only.csv into Kajabi (People → Import).",
+        f"contact).{apart}{missing} If it grows, Kajabi drifts from the database: "
+        f"{_converging(pushing)}.",
         override={"max_divergence_growth_pct": pct_to_pass(now - before, before)},
         **common,
     )
 
 
 def kajabi_converged(
-    plan: ImpactPlan, thresholds: Thresholds, last_import_decisions: dict | None = None
+    plan: ImpactPlan,
+    thresholds: Thresholds,
+    last_import_decisions: dict | None = None,
+    pushing: bool = False,
 ) -> GuardResult:
-    """Whether Kajabi agrees with the database (after the enriched export was imported there),
-    how far it still is, and whether that is shrinking since the last import."""
+    """Whether Kajabi agrees with the database (after the enriched export was imported there,
+    or the push sent its values), how far it still is, and whether that is shrinking since the
+    last import. ``pushing``: as for ``divergence_growth``."""
     by_field = divergence_by_field(plan)
     counts = plan.changes["decision"].value_counts().to_dict()
     real, cosmetic = _real_and_cosmetic(counts)
@@ -259,9 +277,8 @@ def kajabi_converged(
         explanation=f"Kajabi still differs from the database on {now} field(s) "
         f"({percent(now, plan.matched_contacts)}% of the {plan.matched_contacts} contacts in both"
         + (f"; {worst}" if worst else "")
-        + f"): {real} real, {cosmetic} format only.{trend} To converge, import "
-        "kajabi_updates_only.csv into Kajabi (People → Import); no protection needs switching "
-        "off.",
+        + f"): {real} real, {cosmetic} format only.{trend} To converge, {_converging(pushing)}; "
+        "no protection needs switching off.",
         override={"max_divergence_pct": pct_to_pass(now, plan.matched_contacts)},
         metadata={
             "real_differences": real,

@@ -14,6 +14,7 @@ from kajabi_sync.guards.export_guards import pending_earlier_exports
 from kajabi_sync.guards.facts import read_import_facts
 from kajabi_sync.guards.result import GuardResult
 from kajabi_sync.guards.thresholds import Thresholds
+from kajabi_sync.kajabi.api import settings as api_settings
 from kajabi_sync.kajabi.validate import ValidatedExport
 from kajabi_sync.survivorship.plan import ImpactPlan
 
@@ -30,7 +31,8 @@ def check_week(
     allow_earlier_export_pending: bool = False,
     allow_missing_columns: bool = False,
 ) -> list[GuardResult]:
-    """One result per guard, in order, for ``plan`` made from ``export``.
+    """One result per guard, in order, for ``plan`` made from ``export``; the advice on
+    converging follows the site's push setting (``KAJABI_SYNC_PUSH``).
 
     The facts about earlier imports are read in a read-only transaction of their own; the
     earlier weeks' exports still waiting are looked up in ``exports_folder`` (files dated before
@@ -61,4 +63,5 @@ def check_week(
         pending,
         allow_earlier_export_pending,
         allow_missing_columns,
+        pushing=api_settings.push_mode() == "api",
     )

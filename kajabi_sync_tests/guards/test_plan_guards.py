@@ -109,6 +109,19 @@ def test_divergence_growth_compares_like_with_like_over_contacts_in_both_systems
     assert "Not shrinking" in stuck.explanation
 
 
+def test_the_advice_on_converging_follows_the_push_setting():
+    from kajabi_sync.guards.plan_guards import kajabi_converged
+
+    differing = plan(*[{"decision": "kept_db"}] * 30)
+    by_file = "import kajabi_updates_only.csv into Kajabi (People → Import)"
+    by_push = "the push (KAJABI_SYNC_PUSH=api) sends the database's values to Kajabi"
+    for pushing, said, not_said in ((False, by_file, by_push), (True, by_push, by_file)):
+        converged = kajabi_converged(differing, DEFAULTS, {"kept_db": 10}, pushing=pushing)
+        grown = divergence_growth(differing, {"kept_db": 10}, DEFAULTS, pushing=pushing)
+        for result in (converged, grown):
+            assert said in result.explanation and not_said not in result.explanation
+
+
 def test_a_protected_overwrite_is_allowed_only_as_an_edit_after_the_systems_agreed():
     edit = {"protected": True, "db_value": "Janet", "base_value": "janet", "kajabi_value": "Jen"}
     assert protected_overwrites(plan(edit)).passed
