@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from kajabi_sync.db.connection import scalar
 from kajabi_sync.db.kajabi_api import applied_run_for, pulled_for_week
@@ -86,26 +88,48 @@ def read_import_facts(
 
 
 def known_emails(conn: psycopg.Connection, emails: pd.Series) -> pd.Series:
-    """Those of ``emails`` (lower-cased keys) that the database already holds anywhere: merged
+    """Those of ``emails`` (email keys) that the database already holds anywhere: merged
     away (active merge memory), on a soft-deleted contact, or among any contact's addresses.
 
     Independent of the plan's matching on purpose: it catches a matching bug or a merge chain
-    whose survivor was itself removed, before a duplicate is recreated.
+    whose survivor was itself removed, before a duplicate is recreated. The database's emails
+    are compared under the same key as ``emails`` (``normalize.email_key``).
     """
     wanted = emails.dropna().astype(str).unique().tolist()
     if not wanted:
         return pd.Series([], dtype="string")
+    key = _email_key_sql(conn)
     rows = conn.execute(
         # Joins, not OR-ed EXISTS: the planner can hash them (contacts may hold a million rows).
-        # lower(): email may be plain text where citext is missing (see migration 0001).
-        """WITH wanted(email) AS (SELECT DISTINCT unnest(%s::text[]))
-           SELECT w.email FROM wanted w JOIN kajabi_sync.merged_from m
-               ON m.merged_email = w.email AND m.undone_at IS NULL
-           UNION
-           SELECT w.email FROM wanted w JOIN contacts c ON lower(c.email::text) = w.email
-           UNION
-           SELECT w.email FROM wanted w JOIN contact_emails e ON lower(e.email::text) = w.email
-           ORDER BY 1""",
+        sql.SQL(
+            """WITH wanted(email) AS (SELECT DISTINCT unnest(%s::text[]))
+               SELECT w.email FROM wanted w JOIN kajabi_sync.merged_from m
+                   ON {merged} = w.email AND m.undone_at IS NULL
+               UNION
+               SELECT w.email FROM wanted w JOIN contacts c ON {contact} = w.email
+               UNION
+               SELECT w.email FROM wanted w JOIN contact_emails e ON {address} = w.email
+               ORDER BY 1"""
+        ).format(
+            merged=key("m", "merged_email"),
+            contact=key("c", "email"),
+            address=key("e", "email"),
+        ),
         (wanted,),
     ).fetchall()
     return pd.Series([r[0] for r in rows], dtype="string")
+
+
+def _email_key_sql(conn: psycopg.Connection) -> Callable[[str, str], sql.Composable]:
+    """``normalize.email_key`` in SQL, for a (table alias, column): trimmed, lower-cased (as text:
+    email may be plain text where citext is missing, see migration 0001) and in Unicode NFC.
+
+    PostgreSQL normalises Unicode only in a UTF8 database; any other server encoding has no
+    decomposed forms to compose, so there the key is the lower-cased text."""
+    utf8 = scalar(conn, "SELECT current_setting('server_encoding') = 'UTF8'")
+
+    def key(alias: str, column: str) -> sql.Composable:
+        text = sql.SQL("lower(btrim({}::text))").format(sql.Identifier(alias, column))
+        return sql.SQL("normalize({}, NFC)").format(text) if utf8 else text
+
+    return key
