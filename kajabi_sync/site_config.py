@@ -1,5 +1,6 @@
 """How the site's settings are read: one pydantic-settings model per group of settings (the guard
-thresholds, the plan settings, the push thresholds), each field declared once in its model.
+thresholds, the plan settings, the push thresholds, the Kajabi API settings), each field
+declared once in its model.
 
 Where a value comes from, the first source that has it winning:
 
@@ -51,6 +52,14 @@ ENV_PREFIX = "KAJABI_SYNC_"
 def env_name(field: str) -> str:
     """The environment variable of a setting: ``KAJABI_SYNC_`` + its name in capitals."""
     return ENV_PREFIX + field.upper()
+
+
+def not_boolean(value: Any) -> Any:
+    """A field validator (``BeforeValidator``) for numbers: ``True`` would pass as 1, and a
+    switch where a number belongs is a mistake, not a limit."""
+    if isinstance(value, bool):
+        raise ValueError("a number, not a boolean")
+    return value
 
 
 def site_file(environ: Mapping[str, str]) -> Path | None:

@@ -88,14 +88,15 @@ def kajabi_api_from_environment() -> KajabiApi:
     def secret(name: str) -> dg.EnvVar | None:
         return dg.EnvVar(name) if os.environ.get(name) else None
 
+    api = api_settings.load_api_settings()
     return KajabiApi(
-        push=api_settings.push_mode(),
-        push_new=api_settings.push_new(),
-        url=api_settings.api_url(),
+        push=api.push,
+        push_new=api.push_new,
+        url=api.api_url,
         client_id=secret(api_settings.CLIENT_ID_ENV),
         client_secret=secret(api_settings.CLIENT_SECRET_ENV),
-        site_id=api_settings.site_id(),
-        rps=api_settings.api_rps(),
+        site_id=api.site_id,
+        rps=api.api_rps,
     )
 
 

@@ -31,21 +31,14 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field
 
-from kajabi_sync.site_config import SITE_FILE_ENV, SiteSettings, env_name
+from kajabi_sync.site_config import SITE_FILE_ENV, SiteSettings, env_name, not_boolean
 
 THRESHOLDS_FILE_ENV = SITE_FILE_ENV
 TOML_TABLE = "guards"
 
 
-def _no_boolean(value: Any) -> Any:
-    # True would pass as 1: a switch where a number belongs is a mistake, not a limit.
-    if isinstance(value, bool):
-        raise ValueError("a number, not a boolean")
-    return value
-
-
-Percent = Annotated[float, BeforeValidator(_no_boolean), Field(ge=0, allow_inf_nan=False)]
-Count = Annotated[int, BeforeValidator(_no_boolean), Field(ge=0)]
+Percent = Annotated[float, BeforeValidator(not_boolean), Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, BeforeValidator(not_boolean), Field(ge=0)]
 
 
 class ThresholdError(ValueError):
