@@ -17,6 +17,11 @@ def mask_email(series: pd.Series) -> pd.Series:
     return masked.where(at == "@", "***").where(text.notna())
 
 
+def mask_one_email(email: str) -> str:
+    """One address masked as ``mask_email`` masks a column."""
+    return str(mask_email(pd.Series([email], dtype="string")).iloc[0])
+
+
 def mask_phone(series: pd.Series) -> pd.Series:
     """``+13035550101`` -> ``***0101``: enough to recognise, not enough to dial."""
     text = series.astype("string")

@@ -18,14 +18,13 @@ optional ``contact_id`` (default: the held candidate). Each action is one transa
 from typing import Any, Literal
 
 import dagster as dg
-import pandas as pd
 import psycopg
 from pydantic import Field
 
 from kajabi_sync.db.holds import approve_hold, release_hold
 from kajabi_sync.db.merges import MergeRefused, merge_contacts, unmerge
 from kajabi_sync.defs.resources import ContactsDatabase
-from kajabi_sync.masking import mask_email
+from kajabi_sync.masking import mask_one_email
 from kajabi_sync.review.items import find_item
 
 
@@ -69,10 +68,6 @@ def _need(config: MergeDecision, *names: str) -> list[Any]:
     return [getattr(config, n) for n in names]
 
 
-def _masked(email: str) -> str:
-    return str(mask_email(pd.Series([email])).iloc[0])
-
-
 def run_decision(
     config: MergeDecision, conn: psycopg.Connection, dagster_run_id: str | None = None
 ) -> dict[str, Any]:
@@ -100,11 +95,11 @@ def run_decision(
         raise MergeRefused(f"action {config.action!r} needs review_id (or email) in the run config")
     if config.action == "release":
         release_hold(conn, config.email, config.reason)
-        return {"action": "release", "email": _masked(config.email)}
+        return {"action": "release", "email": mask_one_email(config.email)}
     run = approve_hold(
         conn, config.email, config.contact_id, config.reason, dagster_run_id=dagster_run_id
     )
-    return {"action": "approve", "email": _masked(config.email), "merge_run_id": run}
+    return {"action": "approve", "email": mask_one_email(config.email), "merge_run_id": run}
 
 
 @dg.op(

@@ -23,6 +23,7 @@ from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.kajabi.columns import (
     CREATED_AT_COLUMN,
     EMAIL_COLUMN,
+    ID_COLUMN,
     NAME_COLUMN,
     PRODUCTS_COLUMN,
     TAGS_COLUMN,
@@ -446,7 +447,7 @@ def reject_repeated_kajabi_ids(contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd
     rejects = pd.DataFrame(
         {
             "row_number": rows["row_number"].astype("int64"),
-            "column": pd.Series("ID", index=rows.index, dtype="string"),
+            "column": pd.Series(ID_COLUMN, index=rows.index, dtype="string"),
             "reason": reason.astype("string"),
             "masked_value": rows["kajabi_id"].astype("string"),
         },

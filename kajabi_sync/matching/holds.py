@@ -16,7 +16,7 @@ import pandas as pd
 
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
-from kajabi_sync.masking import mask_email
+from kajabi_sync.masking import mask_email, mask_one_email
 from kajabi_sync.matching.duplicates import HOLD_THRESHOLD, find_candidates_against
 from kajabi_sync.survivorship.plan import ImpactPlan
 
@@ -152,7 +152,7 @@ def candidates_for_display(candidates: pd.DataFrame) -> pd.DataFrame:
     """Candidates with emails and phones masked (also inside the evidence), for the UI and logs."""
     evidence = candidates["evidence"].astype("string")
     evidence = evidence.str.replace(
-        r"[\w.+-]+@[\w.-]+", lambda m: str(mask_email(pd.Series([m.group(0)])).iloc[0]), regex=True
+        r"[\w.+-]+@[\w.-]+", lambda m: mask_one_email(m.group(0)), regex=True
     )
     evidence = evidence.str.replace(r"(same email name [^\s;]{0,2})[^\s;]*", r"\1***", regex=True)
     evidence = evidence.str.replace(r"\+?\d{5,}(\d{4})", r"***\1", regex=True)

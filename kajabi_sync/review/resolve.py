@@ -41,7 +41,7 @@ from kajabi_sync.db.holds import approve_hold, release_hold
 from kajabi_sync.db.merges import unmerge
 from kajabi_sync.db.snapshot import read_query
 from kajabi_sync.fields import CONTACT_FIELDS
-from kajabi_sync.masking import mask_email
+from kajabi_sync.masking import mask_one_email
 from kajabi_sync.review.decisions import (
     EMAIL_FIELD,
     Decision,
@@ -138,7 +138,7 @@ class ReviewResult:
 def _masked(email: object) -> str:
     if email is None or pd.isna(email):
         return "(none)"
-    return str(mask_email(pd.Series([str(email)])).iloc[0])
+    return mask_one_email(str(email))
 
 
 def _mask_value(field: str, value: str) -> str:
