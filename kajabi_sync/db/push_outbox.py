@@ -13,9 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import psycopg
 from psycopg.rows import dict_row
 
+from kajabi_sync.db.apply import copy_frame
 from kajabi_sync.db.connection import scalar
 
 OPEN_STATUSES = ("pending", "sending")
@@ -91,20 +93,17 @@ def start_push_run(
             "CREATE TEMP TABLE planned_push (contact_id uuid, kajabi_id text, email text, "
             "action text, attributes jsonb) ON COMMIT DROP"
         )
-        with conn.cursor() as cur:
-            with cur.copy(
-                "COPY planned_push (contact_id, kajabi_id, email, action, attributes) FROM STDIN"
-            ) as copy:
-                for row in rows:
-                    copy.write_row(
-                        (
-                            row.contact_id,
-                            row.kajabi_id,
-                            row.email,
-                            row.action,
-                            json.dumps(dict(row.attributes)),
-                        )
-                    )
+        planned_push = pd.DataFrame(
+            {
+                "contact_id": [row.contact_id for row in rows],
+                "kajabi_id": [row.kajabi_id for row in rows],
+                "email": [row.email for row in rows],
+                "action": [row.action for row in rows],
+                "attributes": [json.dumps(dict(row.attributes)) for row in rows],
+            },
+            dtype=object,
+        )
+        copy_frame(conn, "planned_push", planned_push)
         conn.execute(
             """UPDATE kajabi_sync.push_outbox o SET status = 'cancelled', done_at = now(),
                    error = 'no longer needed: Kajabi already holds the database''s values'
