@@ -130,16 +130,17 @@ class SiteSettings(BaseSettings):
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Self:
         """A copy with some fields replaced (unknown names and bad values refused)."""
-        type(self).check(overrides, self.override_source)
-        return self.model_copy(update=dict(overrides))
+        return self.model_copy(update=type(self).check(overrides, self.override_source))
 
     @classmethod
-    def check(cls, values: Mapping[str, Any], where: str | None) -> None:
-        """Refuse (``cls.error``) unknown names and bad values; ``where`` names their source."""
+    def check(cls, values: Mapping[str, Any], where: str | None) -> dict[str, Any]:
+        """``values`` validated (``"2"`` becomes 2.0 for a percentage); unknown names and bad
+        values refused (``cls.error``), ``where`` naming their source."""
         try:
-            _values_model(cls).model_validate(dict(values))
+            checked = _values_model(cls).model_validate(dict(values))
         except ValidationError as invalid:
             raise cls.refusal(where, invalid.errors()) from None
+        return {name: getattr(checked, name) for name in values}
 
     @classmethod
     def refusal(cls, where: str | None, errors: list[ErrorDetails]) -> ValueError:

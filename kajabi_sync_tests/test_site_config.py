@@ -98,3 +98,11 @@ def test_building_a_model_directly_reads_no_file_and_no_environment(tmp_path, mo
     monkeypatch.setenv("KAJABI_SYNC_MAX_REJECTED_PCT", "9")
     assert Thresholds() == Thresholds.load({})
     assert Thresholds.load() == Thresholds(max_conflicts=3, max_rejected_pct=9)
+
+
+def test_a_copy_with_overrides_holds_validated_values():
+    changed = Thresholds().with_overrides({"max_rejected_pct": "5", "max_conflicts": 3})
+    assert (changed.max_rejected_pct, changed.max_conflicts) == (5.0, 3)
+    assert isinstance(changed.max_rejected_pct, float)
+    with pytest.raises(ThresholdError, match="override: threshold max_conflicts"):
+        Thresholds().with_overrides({"max_conflicts": -1})
