@@ -2,6 +2,12 @@
 
 Exit codes scripts can rely on: 0 done, 1 refused or failed (a clear message on stderr; for
 ``plan``: a blocking check would stop the import), 2 wrong usage.
+
+The commands call the domain modules (``kajabi_sync.db``, ``review``, ``survivorship``, ...) and
+render what they return; no SQL is written here. Only the commands whose job is to drive Dagster
+(``demo``, and the part of ``status`` that lists the runs that stopped) reach the Dagster layer,
+through ``kajabi_sync.defs.operate``, imported inside them: the domain commands never load
+dagster nor ``kajabi_sync.defs``.
 """
 
 from __future__ import annotations
@@ -11,15 +17,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 if TYPE_CHECKING:
-    import dagster as dg
     import psycopg
     from rich.console import Console
 
@@ -50,90 +54,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def scheduled_week(monday: date) -> tuple[str, dict[str, str]]:
-    """The run ``weekly_kajabi_sync_schedule`` launches at ``monday`` 09:00 UTC, from its own
-    tick evaluated on the persistent instance as the daemon does: (partition key, run tags)."""
-    import dagster as dg
-
-    from kajabi_sync.definitions import defs
-    from kajabi_sync.defs.jobs import SCHEDULE_TIMEZONE
-
-    schedule = defs.resolve_schedule_def("weekly_kajabi_sync_schedule")
-    repository = defs.get_repository_def()
-    tick_time = datetime.combine(monday, time(9), ZoneInfo(SCHEDULE_TIMEZONE))
-    with (
-        dg.DagsterInstance.get() as instance,
-        dg.build_schedule_context(
-            instance=instance,
-            scheduled_execution_time=tick_time,
-            resources=repository.get_top_level_resources(),
-            repository_def=repository,
-        ) as context,
-    ):
-        tick = schedule.evaluate_tick(context)
-    if not tick.run_requests:
-        raise RuntimeError(
-            f"the schedule's tick at {tick_time:%Y-%m-%d %H:%M %Z} launched nothing: "
-            f"{tick.skip_message or 'no reason given'}"
-        )
-    (request,) = tick.run_requests
-    return str(request.partition_key), dict(request.tags)
-
-
-def run_weekly_job(
-    partition_key: str,
-    tags: dict[str, str] | None = None,
-    run_config: dict | None = None,
-    definitions: dg.Definitions | None = None,
-) -> tuple[list[str], list[str]]:
-    """Run ``weekly_kajabi_sync`` for one week on the persistent Dagster instance (so the run
-    shows in the UI), in this process. Returns (what stopped it, warnings)."""
-    import dagster as dg
-
-    from kajabi_sync.definitions import defs as code_location
-
-    defs = definitions or code_location
-
-    job = defs.resolve_job_def("weekly_kajabi_sync")
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            partition_key=partition_key,
-            instance=instance,
-            raise_on_error=False,
-            run_config={**quiet, **(run_config or {})},
-            tags=tags,
-        )
-    problems: list[str] = []
-    warnings: list[str] = []
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            problems.append(f"{event.step_key}: {event.step_failure_data.error.message.strip()}")
-        check = (
-            event.asset_check_evaluation_data
-            if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-            else None
-        )
-        if check is not None and not check.passed:
-            blocking = check.severity == dg.AssetCheckSeverity.ERROR
-            label = "check" if blocking else "warning from check"
-            problems.append(f"{label} {check.check_name}: {check.description or 'failed'}")
-            if not blocking:
-                warnings.append(problems.pop())
-    if not result.success and not problems:
-        problems.append("the run failed: see the Dagster UI")
-    return problems, warnings
-
-
 def cmd_demo_kajabi_api(args: argparse.Namespace) -> int:
     """The weekly loop against the local fake Kajabi API: pull, plan, apply, push, converge."""
     import secrets
     import tempfile
-    from contextlib import ExitStack
-    from unittest.mock import patch
 
     from kajabi_sync import settings
-    from kajabi_sync.definitions import build_definitions
+    from kajabi_sync.defs import operate
     from kajabi_sync.demo import DemoSpec, generate_demo
     from kajabi_sync.demo.api_loop import apply_changes, seed_fake, state_from_export
     from kajabi_sync.demo.fake_kajabi import FakeKajabi
@@ -165,17 +92,16 @@ def cmd_demo_kajabi_api(args: argparse.Namespace) -> int:
         }
     }
     ok = True
-    with ExitStack() as stack, FakeKajabi(client_secret=secrets.token_urlsafe(16)) as fake:
+    with FakeKajabi(client_secret=secrets.token_urlsafe(16)) as fake:
         seed_fake(fake, states[0])
+        # Set for each run only, and the code location built with them (as dagster dev would).
         environment = fake.environment() | {
             api_settings.SOURCE_ENV: "api",
             api_settings.PUSH_ENV: "api",
             api_settings.API_RPS_ENV: "500",  # the fake is local; Kajabi's default is 2
             settings.DATA_DIR_ENV: str(data_dir),
         }
-        stack.enter_context(patch.dict(os.environ, environment))  # restored when done
         print(f"Fake Kajabi API at {fake.url} with {len(fake.contacts):,} contacts")
-        definitions = build_definitions()  # with the API settings just made
         for week, state in enumerate(states):
             monday = spec.first_export + timedelta(days=7 * week)
             if week:
@@ -186,11 +112,12 @@ def cmd_demo_kajabi_api(args: argparse.Namespace) -> int:
                 )
             sent = len(fake.patches_applied)
             print(f"Running weekly_kajabi_sync for the week of {monday} (pull, apply, push) ...")
-            problems, warnings = run_weekly_job(
+            outcome = operate.run_weekly_job(
                 monday.isoformat(),
                 run_config=first_push if week == 0 else None,
-                definitions=definitions,
+                environment=environment,
             )
+            problems, warnings = outcome.problems, outcome.warnings
             converged = not any("kajabi_converged" in message for message in warnings)
             print(
                 f"  pulled kajabi_contacts_{monday}.csv; pushed "
@@ -211,6 +138,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.kajabi_api:
         return cmd_demo_kajabi_api(args)
     from kajabi_sync import settings
+    from kajabi_sync.defs import operate
     from kajabi_sync.demo import DemoSpec, generate_demo
 
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home()))
@@ -226,14 +154,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         monday = spec.first_export + timedelta(days=7 * week)
         if week < spec.weeks - 1:
             print(f"Running weekly_kajabi_sync for the week of {monday} ...")
-            problems, warnings = run_weekly_job(monday.isoformat())
+            outcome = operate.run_weekly_job(monday.isoformat())
         else:  # the last week as the Monday schedule launches it
-            key, tags = scheduled_week(monday)
+            scheduled = operate.scheduled_week(monday)
             print(
-                f"Running weekly_kajabi_sync for the week of {key}, as "
+                f"Running weekly_kajabi_sync for the week of {scheduled.partition_key}, as "
                 f"weekly_kajabi_sync_schedule launches it on Monday {monday} 09:00 UTC ..."
             )
-            problems, warnings = run_weekly_job(key, tags)
+            outcome = operate.run_weekly_job(scheduled.partition_key, scheduled.tags)
+        problems, warnings = outcome.problems, outcome.warnings
         for message in warnings + problems:
             print("  " + message.splitlines()[0])
         print("  done" if not problems else "  stopped: nothing was written for this week")
@@ -463,39 +392,6 @@ def print_plan(
 # --- status ---------------------------------------------------------------------------------
 
 
-def _dagster_problems(limit: int) -> list[str]:
-    """Recent Dagster runs that stopped, with the blocking checks that stopped them."""
-    import dagster as dg
-
-    from kajabi_sync import settings
-
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home())
-    if not (home / "dagster.yaml").exists() and not (home / "history").exists():
-        return [f"(no Dagster run history at {home})"]
-    os.environ.setdefault("DAGSTER_HOME", str(home))
-    lines: list[str] = []
-    with dg.DagsterInstance.get() as instance:
-        for run in instance.get_runs(limit=limit):
-            week = run.tags.get("dagster/partition", "-")
-            blocked = []
-            for entry in instance.all_logs(
-                run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
-            ):
-                event = entry.dagster_event
-                if event is None:
-                    continue
-                check = event.asset_check_evaluation_data
-                if not check.passed and check.severity == dg.AssetCheckSeverity.ERROR:
-                    why = (check.description or "failed").strip().splitlines()[0]
-                    blocked.append(f"    blocked by {check.check_name}: {why}")
-            if blocked or run.status == dg.DagsterRunStatus.FAILURE:
-                lines.append(
-                    f"  run {run.run_id[:8]} ({run.job_name}, week {week}): {run.status.value}"
-                )
-                lines.extend(blocked)
-    return lines or ["  none: no recent Dagster run failed or was blocked"]
-
-
 def cmd_push(args: argparse.Namespace) -> int:
     """What the week's push to Kajabi's API would send, field by field; nothing is sent."""
     from kajabi_sync import settings
@@ -545,8 +441,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         ]
         print_table(shown.rename(columns={"partition_key": "week", "rolled_back_by": "undone"}))
     print("\nDagster runs that failed or were blocked by a check:")
-    for line in _dagster_problems(args.limit):
-        print(line)
+    from kajabi_sync.defs import operate  # the one part of status that reads Dagster
+
+    history = operate.problem_runs(args.limit)
+    if not history.found:
+        print(f"(no Dagster run history at {history.home})")
+    for run in history.problem_runs:
+        print(f"  run {run.run_id[:8]} ({run.job_name}, week {run.week}): {run.status}")
+        for check in run.blocked:
+            print(f"    blocked by {check.check_name}: {check.why}")
+    if history.found and not history.problem_runs:
+        print("  none: no recent Dagster run failed or was blocked")
     return EXIT_OK
 
 

@@ -317,3 +317,9 @@ def test_plan_advises_how_kajabi_converges_by_the_push_setting(
         assert "the push (KAJABI_SYNC_PUSH=api) sends the database's values" in converged
     else:
         assert importing in converged and "push" not in converged
+
+
+def test_status_reaches_dagster_through_the_one_module(db_url, applied):
+    loaded = domain_commands_in_a_fresh_process(["--database-url", db_url, "status"])["loaded"]
+    assert "dagster" in loaded and "kajabi_sync.defs.operate" in loaded
+    assert "kajabi_sync.definitions" not in loaded  # listing runs loads no code location

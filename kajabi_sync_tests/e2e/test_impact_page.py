@@ -172,8 +172,8 @@ def run_cli(environment: dict[str, str], *args: str, timeout: int = 600):
 def run_week(environment: dict[str, str], week: str) -> str:
     """Run weekly_kajabi_sync for ``week`` on the test's Dagster instance, as the schedule would."""
     script = (
-        "import json, sys; from kajabi_sync.cli import run_weekly_job; "
-        "print(json.dumps(run_weekly_job(sys.argv[1])))"
+        "import dataclasses, json, sys; from kajabi_sync.defs.operate import run_weekly_job; "
+        "print(json.dumps(dataclasses.asdict(run_weekly_job(sys.argv[1]))))"
     )
     done = subprocess.run(
         [str(BIN / "python"), "-c", script, week],
