@@ -353,7 +353,7 @@ def protected_contacts(
     impact_analysis: ImpactPlan,
     database: ContactsDatabase,
     data_folder: DataFolder,
-) -> dg.Output[ApplyResult]:
+) -> dg.MaterializeResult:
     require_guards(context)
     week = context.partition_key
     source = planned_export(impact_analysis).source
@@ -379,8 +379,7 @@ def protected_contacts(
             # A re-run of an applied week, or a quiet API week: the guards let it through
             # because applying it again would change nothing, so nothing is written at all.
             context.log.info(f"{source.path.name} is applied already (import run {already})")
-            return dg.Output(
-                ApplyResult(already, 0, 0, 0, {"already_applied": True}),
+            return dg.MaterializeResult(
                 metadata={
                     "import_run_id": already,
                     "already_applied": True,
@@ -399,8 +398,7 @@ def protected_contacts(
     observe_verdict(context, week, summary, verdict)
     written = _written(impact_analysis)
     rollback = f"kajabi-sync rollback {result.import_run_id} --yes"
-    return dg.Output(
-        result,
+    return dg.MaterializeResult(
         metadata={
             "summary": dg.MetadataValue.md(summary),
             "verdict": APPLIED.upper(),
@@ -429,6 +427,33 @@ def protected_contacts(
     )
 
 
+APPLY_ASSET = dg.AssetKey("protected_contacts")
+
+
+def applied(context: dg.AssetExecutionContext) -> ApplyResult:
+    """What ``protected_contacts`` did for this partition, from its materialisation: the apply
+    stores nothing between steps (its result is in the database), so the steps after it read
+    the figures it recorded."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=APPLY_ASSET, asset_partitions=[context.partition_key]),
+        limit=1,
+    ).records
+    materialization = records[0].asset_materialization if records else None
+    if materialization is None:
+        raise dg.Failure(
+            description=f"protected_contacts has not been applied for {context.partition_key}: "
+            "run the whole weekly_kajabi_sync job for this partition."
+        )
+    figures = {k: v.value for k, v in materialization.metadata.items()}
+    return ApplyResult(
+        int(figures["import_run_id"]),
+        int(figures["fields_written"]),
+        int(figures["contacts_created"]),
+        int(figures.get("bases_changed", 0)),
+        {"already_applied": True} if figures.get("already_applied") else {},
+    )
+
+
 def applied_verdict(result: ApplyResult) -> Verdict:
     return Verdict(
         APPLIED,
@@ -443,16 +468,17 @@ def applied_verdict(result: ApplyResult) -> Verdict:
     description="The database's enriched contacts in Kajabi's bulk-import format, so Kajabi "
     "becomes clean: full file, updates only, and database contacts Kajabi does not have yet. "
     "Once written, the week's reports are published to data/current/.",
+    deps=[APPLY_ASSET],  # the database after the apply: a side effect, not a stored value
 )
 def kajabi_enriched_export(
     context: dg.AssetExecutionContext,
-    protected_contacts: ApplyResult,
     impact_analysis: ImpactPlan,
     validated_export: ValidatedExport,
     database: ContactsDatabase,
     data_folder: DataFolder,
-) -> dg.Output[dict]:
+) -> dg.MaterializeResult:
     week = context.partition_key
+    protected_contacts = applied(context)
     with database.connection() as conn:
         contacts = load_live_contacts(conn, arrow=True)
     export = build_enriched_export(contacts, kajabi_values(impact_analysis, validated_export.frame))
@@ -482,8 +508,7 @@ def kajabi_enriched_export(
     with database.connection() as conn:
         week_md = week_summary(conn, impact_analysis, data_folder, week, verdict, files.paths)
     observe_verdict(context, week, week_md + published, verdict)
-    return dg.Output(
-        {"files": {k: [str(p) for p in v] for k, v in files.paths.items()}},
+    return dg.MaterializeResult(
         metadata={
             "week": week,
             "dagster/row_count": len(export.full),

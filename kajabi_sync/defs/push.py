@@ -208,7 +208,7 @@ def kajabi_push(
     impact_analysis: ImpactPlan,
     database: ContactsDatabase,
     kajabi_api: KajabiApi,
-) -> dg.Output[dict[str, Any]]:
+) -> dg.MaterializeResult:
     steps = context.run.step_keys_to_execute or [n.name for n in context.job_def.graph.nodes]
     if PUSH_GUARDS_OP not in steps:
         raise dg.Failure(
@@ -229,8 +229,7 @@ def kajabi_push(
             overrides=recorded_push_overrides(context.run.run_config),
             log=context.log.info,
         )
-    return dg.Output(
-        {"push_run_id": outcome.push_run_id, **outcome.counts},
+    return dg.MaterializeResult(
         metadata={
             "push_run_id": outcome.push_run_id,
             **{f"this_run/{k}": v for k, v in sorted(outcome.counts.items())},

@@ -16,6 +16,7 @@ import psycopg
 
 from kajabi_sync import settings
 from kajabi_sync.db.connection import migrated_url, open_database
+from kajabi_sync.defs.io import ParquetIOManager
 from kajabi_sync.kajabi.api import settings as api_settings
 from kajabi_sync.kajabi.api.client import DEFAULT_MAX_WAIT_S, KajabiClient
 
@@ -100,7 +101,7 @@ def kajabi_api_from_environment() -> KajabiApi:
     )
 
 
-def default_resources() -> dict[str, dg.ConfigurableResource]:
+def default_resources() -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManager]:
     database_url = (
         dg.EnvVar(settings.DATABASE_URL_ENV) if os.environ.get(settings.DATABASE_URL_ENV) else None
     )
@@ -109,4 +110,6 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
         "database": ContactsDatabase(url=database_url),
         "data_folder": DataFolder(path=data_path),
         "kajabi_api": kajabi_api_from_environment(),
+        # The values between steps, as Parquet under the instance's storage folder (see io.py).
+        "io_manager": ParquetIOManager(),
     }
