@@ -9,6 +9,15 @@ import psycopg
 from psycopg import sql
 
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.kajabi.columns import (
+    CREATED_AT_COLUMN,
+    EMAIL_COLUMN,
+    FIELD_FROM_FIXED_COLUMN,
+    FIELD_FROM_HANDLE,
+    FIXED_COLUMNS,
+    NAME_COLUMN,
+    PHONE_FALLBACK_HANDLE,
+)
 from kajabi_sync.normalize import email_key, phone_key
 
 
@@ -45,31 +54,22 @@ def export_frame(*rows: dict) -> pd.DataFrame:
     return frame
 
 
-FIXED_COLUMNS = [
-    "Name",
-    "First Name",
-    "Last Name",
-    "Email",
-    "Products",
-    "Tags",
-    "ID",
-    "Member ID",
-    "External User ID",
-    "Created At",
-    "Member Created At",
-    "Sign In Count",
-    "Last Activity",
-    "Last Sign In At",
-]
-FORM_COLUMNS = {
-    "phone": "Phone Number (phone_number)",
-    "address_line_1": "Address (address_line_1)",
-    "address_line_2": "Address Line 2 (address_line_2)",
-    "city": "City (address_city)",
-    "state": "State (address_state)",
-    "country": "Country (address_country)",
-    "postal_code": "Zip Code (address_zip)",
+# The sites' labels of the form fields the policy reads (a label is the site's own choice; the
+# handle in brackets is what the importer recognises, from kajabi.columns).
+FORM_LABELS = {
+    "phone": "Phone Number",
+    "address_line_1": "Address",
+    "address_line_2": "Address Line 2",
+    "city": "City",
+    "state": "State",
+    "country": "Country",
+    "postal_code": "Zip Code",
 }
+FORM_COLUMNS = {
+    field: f"{FORM_LABELS[field]} ({FIELD_FROM_HANDLE[field]})" for field in FORM_LABELS
+}
+assert set(FORM_COLUMNS) == set(FIELD_FROM_HANDLE)
+PHONE_FALLBACK_COLUMN = f"Mobile Phone Number ({PHONE_FALLBACK_HANDLE})"
 
 
 def kajabi_csv(path, *rows: dict) -> Path:
@@ -79,20 +79,17 @@ def kajabi_csv(path, *rows: dict) -> Path:
         record = dict.fromkeys(FIXED_COLUMNS, "")
         record.update(
             {
-                "Name": " ".join(filter(None, [row.get("first_name"), row.get("last_name")])),
-                "First Name": row.get("first_name") or "",
-                "Last Name": row.get("last_name") or "",
-                "Email": row["email"],
-                "ID": row.get("kajabi_id") or "",
-                "Member ID": row.get("kajabi_member_id") or "",
-                "Created At": "2024-05-06 18:01:32 -0700",
+                NAME_COLUMN: " ".join(filter(None, [row.get("first_name"), row.get("last_name")])),
+                EMAIL_COLUMN: row["email"],
+                CREATED_AT_COLUMN: "2024-05-06 18:01:32 -0700",
             }
         )
+        record.update({c: row.get(f) or "" for f, c in FIELD_FROM_FIXED_COLUMN.items()})
         record.update({label: row.get(f) or "" for f, label in FORM_COLUMNS.items()})
         records.append(record)
     path = Path(path)
-    frame = pd.DataFrame(records, columns=FIXED_COLUMNS + list(FORM_COLUMNS.values()))
+    frame = pd.DataFrame(records, columns=[*FIXED_COLUMNS, *FORM_COLUMNS.values()])
     # Every form handle the policy reads is in a real export, the fallback phone included.
-    frame.insert(len(FIXED_COLUMNS) + 1, "Mobile Phone Number (mobile_phone_number)", "")
+    frame.insert(len(FIXED_COLUMNS) + 1, PHONE_FALLBACK_COLUMN, "")
     frame.to_csv(path, index=False, encoding="utf-8-sig")
     return path

@@ -15,7 +15,8 @@ from kajabi_sync.cli import main
 from kajabi_sync.db.connection import DatabaseProblem
 from kajabi_sync.db.migrate import migrate
 from kajabi_sync.defs.resources import ContactsDatabase
-from kajabi_sync_tests.reliability.dagster_run import materialize_week, step_failures, write_export
+from kajabi_sync_tests.reliability.dagster_run import materialize_week, write_export
+from kajabi_sync_tests.weekly_job import step_failures
 
 
 @pytest.fixture

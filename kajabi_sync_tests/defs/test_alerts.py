@@ -20,11 +20,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from kajabi_sync import alerts
-from kajabi_sync.definitions import defs as code_location
 from kajabi_sync.defs.alerts import AlertChannels, alert_channels_from_env, import_alert_sensor
-from kajabi_sync.defs.jobs import weekly_kajabi_sync
-from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync_tests.factories import insert_contacts, kajabi_csv
+from kajabi_sync_tests.weekly_job import run_week
 
 WEEK = "2025-11-10"
 TOKEN = "T0AAAA/B0BBBB/s3cr3t-webhook-token"
@@ -99,28 +97,6 @@ def smtp_server() -> Iterator[tuple[int, Mailbox]]:
     controller.stop()
 
 
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-def run_week(
-    db_url: str, data_dir: Path, instance: dg.DagsterInstance
-) -> dg.ExecuteInProcessResult:
-    definitions = dg.Definitions(
-        assets=code_location.assets,
-        asset_checks=code_location.asset_checks,
-        jobs=[weekly_kajabi_sync],
-        resources={
-            "database": ContactsDatabase(url=db_url),
-            "data_folder": DataFolder(path=str(data_dir)),
-        },
-    )
-    job = definitions.resolve_job_def("weekly_kajabi_sync")
-    return job.execute_in_process(partition_key=WEEK, instance=instance, raise_on_error=False)
-
-
 def blocked_run(db_url: str, data_dir: Path, instance: dg.DagsterInstance):
     insert_contacts(db_url, {"email": "bob@example.com", "first_name": "Bob", "kajabi_id": "102"})
     kajabi_csv(
@@ -128,7 +104,9 @@ def blocked_run(db_url: str, data_dir: Path, instance: dg.DagsterInstance):
         {"email": "bob@example.com", "first_name": "Bob", "kajabi_id": "102"},
         {"email": "new@example.com", "first_name": "Nina", "kajabi_id": "103"},
     )
-    result = run_week(db_url, data_dir, instance)  # one new contact in two rows: a 50% surge
+    result = run_week(
+        WEEK, db_url=db_url, data_dir=data_dir, instance=instance
+    )  # one new contact in two rows: a 50% surge
     assert not result.success
     return result
 
@@ -170,7 +148,7 @@ def test_a_failed_run_is_e_mailed_with_its_error(
     (data_dir / "kajabi_exports" / f"kajabi_contacts_{WEEK}.csv").write_text(
         "not,a,kajabi\nexport,at,all\n"
     )
-    result = run_week(db_url, data_dir, instance)
+    result = run_week(WEEK, db_url=db_url, data_dir=data_dir, instance=instance)
     assert not result.success
     port, mailbox = smtp_server
     for name, value in {

@@ -14,7 +14,8 @@ import pytest
 from kajabi_sync.demo import DemoSpec, generate_demo
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync_tests import pg
-from kajabi_sync_tests.defs.test_checks import checks, dump, run_week
+from kajabi_sync_tests.reliability.scenario import dump_database
+from kajabi_sync_tests.weekly_job import checks, run_week
 
 WEEKS = ("2025-11-10", "2025-11-17", "2025-11-24")
 SPEC = DemoSpec(contacts=1500, weeks=3)
@@ -48,22 +49,24 @@ def test_backfill_out_of_order_ends_as_the_forward_run(db_url, forward_db_url, d
     forward_dir = tmp_path / "forward"
     generate_demo(forward_db_url, forward_dir, SPEC)
     for week in WEEKS:
-        assert run_week(forward_db_url, forward_dir, week).success
+        assert run_week(week, db_url=forward_db_url, data_dir=forward_dir).success
 
     generate_demo(db_url, data_dir, SPEC)
-    newest_first = run_week(db_url, data_dir, WEEKS[2])
+    newest_first = run_week(WEEKS[2], db_url=db_url, data_dir=data_dir)
     assert not newest_first.success
     assert checks(newest_first)["earlier_export_pending"].passed is False
     for week in WEEKS[:2]:
-        assert run_week(db_url, data_dir, week).success
-    assert run_week(db_url, data_dir, WEEKS[2]).success  # re-executing the blocked partition
+        assert run_week(week, db_url=db_url, data_dir=data_dir).success
+    assert run_week(
+        WEEKS[2], db_url=db_url, data_dir=data_dir
+    ).success  # re-executing the blocked partition
 
     assert contacts_state(db_url) == contacts_state(forward_db_url)
     assert bases_state(db_url) == bases_state(forward_db_url)
 
     # An old week run again with its own file is a re-run: it succeeds and the database does
     # not move (its apply is skipped: the file's content is applied already).
-    before = dump(db_url)
-    again = run_week(db_url, data_dir, WEEKS[0])
+    before = dump_database(db_url)
+    again = run_week(WEEKS[0], db_url=db_url, data_dir=data_dir)
     assert again.success and checks(again)["stale_export"].passed
-    assert dump(db_url) == before
+    assert dump_database(db_url) == before

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -63,12 +62,6 @@ def test_nothing_is_due_before_the_first_weeks_deadline(tmp_path):
     due = export_due(tmp_path, at("2025-11-10", 8), date(2025, 11, 10))
     assert due.week is None and due.on_time
     assert export_due(tmp_path, at("2025-11-10", 9), date(2025, 11, 10)).on_time is False
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
 
 
 def sensor_tick(instance: dg.DagsterInstance, data_dir: Path, cursor: str | None):

@@ -9,7 +9,6 @@ describes must apply on demo data dated that week.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from kajabi_sync.defs.partitions import SKIPPED_TAG, is_partition, week_key, wee
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync.demo import DemoSpec, generate_demo
 from kajabi_sync.exports_folder import monday_of
+from kajabi_sync_tests.weekly_job import run_week, weekly_job
 
 TODAY = datetime.now(UTC).date()
 THIS_MONDAY = monday_of(TODAY)
@@ -43,13 +43,6 @@ def new_year_week(today: date = TODAY) -> date:
 
 NEW_YEAR_MONDAY = new_year_week()
 NEW_YEAR_SUNDAY = NEW_YEAR_MONDAY + timedelta(days=6)
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    """A real (temporary) Dagster instance: ticks look up the runs already launched in it."""
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
 
 
 def at_nine(day: date) -> datetime:
@@ -119,18 +112,19 @@ def test_the_schedule_launches_its_week_and_the_run_applies(
 
     assert isinstance(request, dg.RunRequest), request
     assert request.partition_key == week.isoformat()
-    job = definitions(db_url, data_dir).resolve_job_def("weekly_kajabi_sync")
-    assert is_partition(request.partition_key, at=scheduled, partitions=job.partitions_def)
+    partitions = weekly_job(db_url, data_dir).partitions_def
+    assert is_partition(request.partition_key, at=scheduled, partitions=partitions)
     # Without end_offset=1 the week in progress is no partition at its own tick (the bug).
     ended_weeks_only = dg.WeeklyPartitionsDefinition(start_date="2025-01-06", day_offset=1)
     assert not is_partition(request.partition_key, at=scheduled, partitions=ended_weeks_only)
 
-    result = job.execute_in_process(
-        partition_key=request.partition_key,
-        tags=request.tags,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    result = run_week(
+        request.partition_key,
+        {"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        db_url=db_url,
+        data_dir=data_dir,
         instance=instance,
-        raise_on_error=False,
+        tags=request.tags,
     )
     assert result.success
     assert imported(db_url) == [(week.isoformat(), f"kajabi_contacts_{week:%Y-%m-%d}.csv")]
@@ -188,9 +182,12 @@ def test_the_sensor_skips_a_file_the_schedule_already_launched(db_url, data_dir,
     generate_demo(db_url, data_dir, DemoSpec(contacts=400, weeks=1, first_export=THIS_MONDAY))
     (request,) = schedule_tick(instance, data_dir, at_nine(THIS_MONDAY))
     assert isinstance(request, dg.RunRequest)
-    job = definitions(db_url, data_dir).resolve_job_def("weekly_kajabi_sync")
-    assert job.execute_in_process(
-        partition_key=request.partition_key, tags=request.tags, instance=instance
+    assert run_week(
+        request.partition_key,
+        db_url=db_url,
+        data_dir=data_dir,
+        instance=instance,
+        tags=request.tags,
     ).success
     data = sensor_requests(instance, data_dir)
     assert not data.run_requests
@@ -198,10 +195,7 @@ def test_the_sensor_skips_a_file_the_schedule_already_launched(db_url, data_dir,
 
 
 def test_a_week_without_an_export_is_skipped_not_failed(db_url, data_dir, instance):
-    job = definitions(db_url, data_dir).resolve_job_def("weekly_kajabi_sync")
-    result = job.execute_in_process(
-        partition_key=THIS_MONDAY.isoformat(), instance=instance, raise_on_error=False
-    )
+    result = run_week(THIS_MONDAY.isoformat(), db_url=db_url, data_dir=data_dir, instance=instance)
     assert result.success
     assert not result.get_asset_materialization_events()
     assert not result.get_asset_check_evaluations()

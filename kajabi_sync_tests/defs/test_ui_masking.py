@@ -16,9 +16,7 @@ import dagster as dg
 import psycopg
 from dagster._serdes import serialize_value
 
-from kajabi_sync.definitions import defs as code_location
-from kajabi_sync.defs.jobs import weekly_kajabi_sync
-from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
+from kajabi_sync_tests.weekly_job import run_week, step_failures
 
 CONTACTS = 600
 
@@ -61,22 +59,12 @@ def test_no_stored_event_of_a_demo_run_shows_a_name_street_or_postcode(db_url, d
     from kajabi_sync.demo import DemoSpec, generate_demo
 
     summary = generate_demo(db_url, data_dir, DemoSpec(contacts=CONTACTS, weeks=2))
-    definitions = dg.Definitions(
-        assets=code_location.assets,
-        asset_checks=code_location.asset_checks,
-        jobs=[weekly_kajabi_sync],
-        resources={
-            "database": ContactsDatabase(url=db_url),
-            "data_folder": DataFolder(path=str(data_dir)),
-        },
-    )
-    job = definitions.resolve_job_def("weekly_kajabi_sync")
     with dg.instance_for_test() as instance:
         for week in summary.exports:
-            result = job.execute_in_process(
-                partition_key=week.export_date.isoformat(), instance=instance
+            result = run_week(
+                week.export_date.isoformat(), db_url=db_url, data_dir=data_dir, instance=instance
             )
-            assert result.success
+            assert result.success, step_failures(result)
         records, texts = stored_texts(instance)
     with psycopg.connect(db_url) as conn:
         people = conn.execute(

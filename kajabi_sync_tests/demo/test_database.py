@@ -11,9 +11,11 @@ import pytest
 from kajabi_sync.demo import DemoSpec, DemoSummary, generate_demo
 
 
-@pytest.fixture
-def default_demo(db_url: str, data_dir: Path) -> tuple[str, DemoSummary]:
-    return db_url, generate_demo(db_url, data_dir)
+@pytest.fixture(scope="module")
+def default_demo(module_db: tuple[str, Path]) -> tuple[str, DemoSummary]:
+    """The default demo, built once for the module: its tests only read it."""
+    url, folder = module_db
+    return url, generate_demo(url, folder)
 
 
 def scalar(url: str, query: str) -> int:

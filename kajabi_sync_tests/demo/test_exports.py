@@ -10,29 +10,16 @@ import psycopg
 import pytest
 
 from kajabi_sync.demo import DemoSpec, DemoSummary, generate_demo
+from kajabi_sync.kajabi.columns import FIXED_COLUMNS
 
-CONTRACT_FIXED_COLUMNS = [
-    "Name",
-    "First Name",
-    "Last Name",
-    "Email",
-    "Products",
-    "Tags",
-    "ID",
-    "Member ID",
-    "External User ID",
-    "Created At",
-    "Member Created At",
-    "Sign In Count",
-    "Last Activity",
-    "Last Sign In At",
-]
 SPEC = DemoSpec(weeks=3)
 
 
-@pytest.fixture
-def demo(db_url: str, data_dir: Path) -> tuple[str, DemoSummary]:
-    return db_url, generate_demo(db_url, data_dir, SPEC)
+@pytest.fixture(scope="module")
+def demo(module_db: tuple[str, Path]) -> tuple[str, DemoSummary]:
+    """The demo, built once for the module: its tests only read it."""
+    url, folder = module_db
+    return url, generate_demo(url, folder, SPEC)
 
 
 def read_export(path: Path) -> pd.DataFrame:
@@ -40,10 +27,10 @@ def read_export(path: Path) -> pd.DataFrame:
 
 
 def test_files_are_named_by_monday_and_laid_out_like_kajabi(
-    demo: tuple[str, DemoSummary], data_dir: Path
+    demo: tuple[str, DemoSummary], module_db: tuple[str, Path]
 ) -> None:
     _, summary = demo
-    names = sorted(p.name for p in (data_dir / "kajabi_exports").iterdir())
+    names = sorted(p.name for p in (module_db[1] / "kajabi_exports").iterdir())
     assert names == [
         "kajabi_contacts_2025-11-10.csv",
         "kajabi_contacts_2025-11-17.csv",
@@ -53,14 +40,14 @@ def test_files_are_named_by_monday_and_laid_out_like_kajabi(
     assert raw.startswith(b"\xef\xbb\xbfName,First Name,")
     assert b"\r\n" in raw
     header = next(csv.reader(raw.decode("utf-8-sig").splitlines()))
-    assert header[:14] == CONTRACT_FIXED_COLUMNS
+    assert header[: len(FIXED_COLUMNS)] == list(FIXED_COLUMNS)
     assert {
         "Phone Number (phone_number)",
         "Address (address_line_1)",
         "Zip Code (address_zip)",
         "Source (custom_1)",
         "Last Name (custom_2)",
-    } <= set(header[14:])
+    } <= set(header[len(FIXED_COLUMNS) :])
     frame = read_export(summary.exports[0].path)
     assert frame["Source (custom_1)"].str.contains("\n").any()  # multi-line quoted cells
     assert frame["Tags"].str.contains(", ").any()

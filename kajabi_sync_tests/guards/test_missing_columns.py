@@ -11,19 +11,11 @@ from kajabi_sync.guards.export_guards import missing_columns
 from kajabi_sync.kajabi.reader import read_kajabi_export
 from kajabi_sync.kajabi.validate import validate_export
 from kajabi_sync.summary import escape_markdown, file_warnings
-from kajabi_sync_tests.defs.test_checks import (
-    WEEK_2,
-    applied_week_1,
-    assert_blocked_by,
-    checks,
-    dump,
-    everyone,
-    override,
-    run_week,
-    write_export,
-)
 from kajabi_sync_tests.factories import kajabi_csv
 from kajabi_sync_tests.guards.builders import export, facts
+from kajabi_sync_tests.guards.weeks import WEEK_2, everyone, write_export
+from kajabi_sync_tests.reliability.scenario import dump_database
+from kajabi_sync_tests.weekly_job import assert_blocked_by, checks, guard_override, run_week
 
 PHONE = "Phone Number (phone_number)"
 
@@ -34,28 +26,30 @@ def _rename_phone_handle(path, to: str = "Phone Number (phone)") -> None:
 
 
 def test_a_handle_renamed_since_the_last_applied_export_blocks_and_changes_nothing(
-    db_url, data_dir
+    week_1_db_url, data_dir
 ):
-    applied_week_1(db_url, data_dir)
-    with psycopg.connect(db_url) as conn:
+    with psycopg.connect(week_1_db_url) as conn:
         recorded = conn.execute("SELECT counts->'handles' FROM kajabi_sync.import_runs").fetchone()
     assert "phone_number" in recorded[0]
     rows = [{**row, "phone": "+13035550100"} for row in everyone()]
     _rename_phone_handle(write_export(data_dir, WEEK_2, rows))
-    before = dump(db_url)
+    before = dump_database(week_1_db_url)
 
-    blocked = run_week(db_url, data_dir, WEEK_2)
+    blocked = run_week(WEEK_2, db_url=week_1_db_url, data_dir=data_dir)
 
-    assert_blocked_by(blocked, "missing_columns", before, db_url)
+    assert_blocked_by(blocked, "missing_columns", before, week_1_db_url)
     description = checks(blocked)["missing_columns"].description
     assert "no column for phone_number, which the last applied export" in description
     assert "allow_missing_columns: true" in description
 
     allowed = run_week(
-        db_url, data_dir, WEEK_2, override(allow_missing_columns=True, override_reason="renamed")
+        WEEK_2,
+        guard_override(allow_missing_columns=True, override_reason="renamed"),
+        db_url=week_1_db_url,
+        data_dir=data_dir,
     )
     assert allowed.success
-    with psycopg.connect(db_url) as conn:  # the phones were not imported: there was no column
+    with psycopg.connect(week_1_db_url) as conn:  # the phones were not imported: no column
         assert conn.execute("SELECT count(phone) FROM contacts").fetchone() == (0,)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from kajabi_sync.kajabi.reader import KajabiFormatError, read_kajabi_export
 from kajabi_sync.kajabi.validate import validate_export
-from kajabi_sync_tests.kajabi.conftest import BAD_INPUT
+from kajabi_sync_tests.kajabi.contract import BAD_INPUT
 
 CASES = tomllib.loads((BAD_INPUT / "cases.toml").read_text())["case"]
 

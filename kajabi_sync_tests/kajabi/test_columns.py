@@ -8,7 +8,7 @@ from kajabi_sync.kajabi.columns import (
     looks_like_card_data,
     mapped_columns_by_handle,
 )
-from kajabi_sync_tests.kajabi.conftest import HEADER
+from kajabi_sync_tests.kajabi.contract import HEADER
 
 
 def test_form_columns_are_keyed_on_the_handle_not_the_label():

@@ -21,7 +21,7 @@ from kajabi_sync.kajabi.validate import ValidatedExport, validate_export
 from kajabi_sync.matching.features import canonical_email
 from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings, build_plan
 from kajabi_sync_tests.factories import insert_contacts
-from kajabi_sync_tests.kajabi.conftest import csv_bytes
+from kajabi_sync_tests.kajabi.contract import csv_bytes
 
 TRUST = PlanSettings(first_import="trust_kajabi")
 EXPORT = "kajabi_contacts_2025-11-17.csv"

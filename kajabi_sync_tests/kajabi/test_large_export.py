@@ -4,7 +4,7 @@ import pytest
 
 from kajabi_sync.kajabi.reader import read_kajabi_export
 from kajabi_sync.kajabi.validate import validate_export
-from kajabi_sync_tests.kajabi.conftest import CONTRACT_HEADER
+from kajabi_sync_tests.kajabi.contract import CONTRACT_HEADER
 
 ROWS = 1_000_000
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from kajabi_sync.kajabi.reader import KajabiFormatError, export_date_from_name, read_kajabi_export
-from kajabi_sync_tests.kajabi.conftest import BAD_INPUT, CONTRACT_HEADER, HEADER, csv_bytes
+from kajabi_sync_tests.kajabi.contract import BAD_INPUT, CONTRACT_HEADER, HEADER, csv_bytes
 
 JANE = {
     "Name": "Jane Doe",

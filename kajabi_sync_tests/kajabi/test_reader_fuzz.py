@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kajabi_sync.kajabi.reader import KajabiFormatError, RawExport, read_kajabi_export
-from kajabi_sync_tests.kajabi.conftest import CONTRACT_HEADER, HEADER
+from kajabi_sync_tests.kajabi.contract import CONTRACT_HEADER, HEADER
 
 _SETTINGS = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -8,8 +8,7 @@ import pytest
 
 from kajabi_sync.demo.fake_kajabi import FakeKajabi
 from kajabi_sync.kajabi.api.client import KajabiClient
-
-SECRET = "s3cr3t-never-shown"
+from kajabi_sync_tests.kajabi_api.people import SECRET
 
 
 class FakeClock:
@@ -50,10 +49,3 @@ def client(fake_kajabi: FakeKajabi, clock: FakeClock) -> Iterator[KajabiClient]:
         clock=clock,
     ) as api:
         yield api
-
-
-def add_people(fake: FakeKajabi, count: int, **extra: str) -> list[str]:
-    return [
-        fake.add_contact(name=f"Person Number{i}", email=f"p{i}@example.com", **extra)
-        for i in range(count)
-    ]

@@ -17,7 +17,7 @@ from kajabi_sync.kajabi.api.client import (
     retry_after_seconds,
 )
 from kajabi_sync.kajabi.api.snapshot import scan_contacts
-from kajabi_sync_tests.kajabi_api.conftest import SECRET, add_people
+from kajabi_sync_tests.kajabi_api.people import SECRET, add_people
 
 
 def test_token_request_is_the_documented_client_credentials_form(fake_kajabi, client):

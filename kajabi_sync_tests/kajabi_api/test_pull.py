@@ -12,7 +12,7 @@ from kajabi_sync.kajabi.api.client import KajabiClient, KajabiUnavailable
 from kajabi_sync.kajabi.api.pull import snapshot_path, week_snapshot
 from kajabi_sync.kajabi.api.snapshot import NameHint, ScanIncomplete, split_name
 from kajabi_sync_tests.factories import insert_contacts, kajabi_csv
-from kajabi_sync_tests.kajabi_api.conftest import add_people
+from kajabi_sync_tests.kajabi_api.people import add_people
 from kajabi_sync_tests.reliability.scenario import dump_database
 
 MONDAY = date(2025, 11, 10)

@@ -10,15 +10,9 @@ import psycopg
 import pytest
 
 from kajabi_sync_tests.factories import insert_contacts
-from kajabi_sync_tests.kajabi_api.conftest import SECRET
-from kajabi_sync_tests.kajabi_api.weekly_run import run_week
-from kajabi_sync_tests.reliability.dagster_run import (
-    SMALL_EXPORT_OVERRIDE,
-    event_records,
-    files_containing,
-    step_failures,
-    stored_run,
-)
+from kajabi_sync_tests.kajabi_api.people import SECRET
+from kajabi_sync_tests.reliability.dagster_run import event_records, files_containing, stored_run
+from kajabi_sync_tests.weekly_job import SMALL_EXPORT_OVERRIDE, run_week, step_failures
 
 W1, W2 = "2025-11-10", "2025-11-17"
 
@@ -73,7 +67,7 @@ def _rows(db_url, query):
 def test_one_run_pulls_applies_and_pushes_and_kajabi_converges(api_loop, db_url, data_dir):
     fake = api_loop
     with dg.instance_for_test() as instance:
-        week_1 = run_week(instance, W1)
+        week_1 = run_week(W1, SMALL_EXPORT_OVERRIDE, instance=instance)
         assert week_1.success, step_failures(week_1)
         assert fake.contacts["101"]["phone_number"] == "+13035550101"
         assert fake.contacts["102"]["address_line_1"] == "12 Oak Street"
@@ -93,12 +87,14 @@ def test_one_run_pulls_applies_and_pushes_and_kajabi_converges(api_loop, db_url,
         assert files_containing(data_dir, secrets) == []
         assert files_containing(Path(instance.root_directory), secrets) == []
 
-        again = run_week(instance, W1)  # re-running the applied and pushed week
+        again = run_week(
+            W1, SMALL_EXPORT_OVERRIDE, instance=instance
+        )  # re-running the applied and pushed week
         assert again.success, step_failures(again)
         assert len(fake.logged("PATCH")) == 2  # nothing sent again
 
         fake.edit_contact("103", name="Amy Ng-Park")  # a genuine Kajabi-side edit in between
-        week_2 = run_week(instance, W2)
+        week_2 = run_week(W2, SMALL_EXPORT_OVERRIDE, instance=instance)
         assert week_2.success, step_failures(week_2)
         converged = checks(week_2)["kajabi_converged"]
         assert converged.passed and converged.metadata["value"].value == 0, converged.description
@@ -119,7 +115,7 @@ def test_push_volume_blocks_before_the_first_request_until_a_recorded_override(
     monkeypatch.setenv("KAJABI_SYNC_MAX_PUSH_PCT", "0")
     monkeypatch.setenv("KAJABI_SYNC_MIN_PUSH_LIMIT", "1")
     with dg.instance_for_test() as instance:
-        blocked = run_week(instance, W1)
+        blocked = run_week(W1, SMALL_EXPORT_OVERRIDE, instance=instance)
         assert not blocked.success
         assert set(step_failures(blocked)) == {"kajabi_push_guards"}
         assert not checks(blocked)["push_volume"].passed
@@ -130,7 +126,7 @@ def test_push_volume_blocks_before_the_first_request_until_a_recorded_override(
         config["ops"]["kajabi_push_guards"] = {
             "config": {"max_push_pct": 66.7, "override_reason": "first push after enrichment"}
         }
-        let_through = run_week(instance, W1, config)
+        let_through = run_week(W1, config, instance=instance)
         assert let_through.success, step_failures(let_through)
     assert len(api_loop.logged("PATCH")) == 2
     (overrides,) = _rows(db_url, "SELECT overrides FROM kajabi_sync.push_runs")
@@ -141,7 +137,7 @@ def test_push_volume_blocks_before_the_first_request_until_a_recorded_override(
 def test_a_contact_kajabi_refuses_is_listed_by_a_warning_and_the_others_are_pushed(api_loop):
     api_loop.reject_patch_ids["101"] = ("/data/attributes/phone_number", "Phone number is invalid")
     with dg.instance_for_test() as instance:
-        result = run_week(instance, W1)
+        result = run_week(W1, SMALL_EXPORT_OVERRIDE, instance=instance)
     assert result.success, step_failures(result)
     rejections = checks(result)["push_rejections"]
     assert not rejections.passed

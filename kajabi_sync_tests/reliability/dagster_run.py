@@ -3,15 +3,14 @@ everything Dagster kept: event records, the run (config, tags), and every file u
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 from dagster._serdes import serialize_value
 
-import kajabi_sync.definitions
 from kajabi_sync_tests.factories import kajabi_csv
+from kajabi_sync_tests.weekly_job import SMALL_EXPORT_OVERRIDE, run_week
 
 PARTITION = "2025-11-10"
 EXPORT_NAME = f"kajabi_contacts_{PARTITION}.csv"
@@ -30,42 +29,13 @@ def write_export(
     return path
 
 
-# The scenarios are a handful of rows, so one new or rejected row is a large share of the export:
-# the guards' deliberate per-run override (recorded with the import run) lets them through.
-SMALL_EXPORT_OVERRIDE = {
-    "ops": {
-        "kajabi_import_guards": {
-            "config": {
-                "max_new_contacts_pct": 100.0,
-                "max_rejected_pct": 100.0,
-                "max_overwrite_pct": 100.0,
-                "override_reason": "reliability test: a handful of rows",
-            }
-        }
-    }
-}
-
-
 def materialize_week(
     instance: dg.DagsterInstance, run_config: dict = SMALL_EXPORT_OVERRIDE
 ) -> dg.ExecuteInProcessResult:
-    """The weekly job for the scenario's week, as the code location defines it: its assets, its
-    guard checks, and resources from the environment (``KAJABI_SYNC_DATABASE_URL`` and
-    ``KAJABI_SYNC_DATA_DIR`` through ``dg.EnvVar``, read when the definitions load: hence the
-    reload, after the test has set them)."""
-    defs = importlib.reload(kajabi_sync.definitions).defs
-    return defs.resolve_job_def("weekly_kajabi_sync").execute_in_process(
-        partition_key=PARTITION, instance=instance, run_config=run_config, raise_on_error=False
-    )
-
-
-def step_failures(result: dg.ExecuteInProcessResult) -> dict[str, str]:
-    """step key -> the full error text, for every failed step (for assertion messages)."""
-    return {
-        event.step_key: event.step_failure_data.error.to_string()
-        for event in result.all_events
-        if event.event_type == dg.DagsterEventType.STEP_FAILURE
-    }
+    """The weekly job for the scenario's week, as the code location defines it, with resources
+    from the environment (``KAJABI_SYNC_DATABASE_URL`` and ``KAJABI_SYNC_DATA_DIR`` through
+    ``dg.EnvVar``, read when the definitions are built: after the test has set them)."""
+    return run_week(PARTITION, run_config, instance=instance)
 
 
 def event_records(instance: dg.DagsterInstance, run_id: str) -> list[str]:

@@ -29,9 +29,9 @@ from kajabi_sync_tests.factories import insert_contacts, kajabi_csv
 from kajabi_sync_tests.reliability.dagster_run import (
     PARTITION,
     materialize_week,
-    step_failures,
     write_export,
 )
+from kajabi_sync_tests.weekly_job import step_failures
 
 
 def test_a_kajabi_id_on_two_new_rows_is_quarantined_before_the_plan_and_the_run_completes(

@@ -4,20 +4,14 @@ and writes nothing; the same file under another week's name is blocked (stale_ex
 from __future__ import annotations
 
 import copy
-import importlib
 
 import dagster as dg
 import pytest
 
-import kajabi_sync.definitions
 from kajabi_sync_tests.factories import insert_contacts
-from kajabi_sync_tests.reliability.dagster_run import (
-    SMALL_EXPORT_OVERRIDE,
-    materialize_week,
-    step_failures,
-    write_export,
-)
+from kajabi_sync_tests.reliability.dagster_run import materialize_week, write_export
 from kajabi_sync_tests.reliability.scenario import count_rows, dump_database
+from kajabi_sync_tests.weekly_job import SMALL_EXPORT_OVERRIDE, run_week, step_failures
 
 
 @pytest.mark.slow
@@ -61,13 +55,7 @@ def test_the_same_file_dropped_under_a_later_weeks_name_is_blocked(db_url, data_
         assert materialize_week(instance).success
         after_first = dump_database(db_url)
         (path.parent / "kajabi_contacts_2025-11-18.csv").write_bytes(path.read_bytes())
-        defs = importlib.reload(kajabi_sync.definitions).defs
-        copied = defs.resolve_job_def("weekly_kajabi_sync").execute_in_process(
-            partition_key="2025-11-17",
-            instance=instance,
-            run_config=SMALL_EXPORT_OVERRIDE,
-            raise_on_error=False,
-        )
+        copied = run_week("2025-11-17", SMALL_EXPORT_OVERRIDE, instance=instance)
     assert not copied.success
     assert set(step_failures(copied)) == {"kajabi_import_guards"}  # stale_export
     assert dump_database(db_url) == after_first

@@ -1,32 +1,14 @@
-"""The demo's weeks through Dagster, for the review-loop tests."""
+"""The demo's weeks and their review files, for the review-loop tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import dagster as dg
 import pandas as pd
 
-from kajabi_sync.defs import assets
-from kajabi_sync.defs.checks import kajabi_import_guards
-from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync.review.items import REVIEW_ENCODING, REVIEW_FILE
 
-ALL_ASSETS = dg.load_assets_from_modules([assets])
 WEEK_1, WEEK_2 = "2025-11-10", "2025-11-17"
-
-
-def run_week(db_url: str, data_dir: Path, week: str) -> dg.ExecuteInProcessResult:
-    result = dg.materialize(
-        [*ALL_ASSETS, kajabi_import_guards],
-        partition_key=week,
-        resources={
-            "database": ContactsDatabase(url=db_url),
-            "data_folder": DataFolder(path=str(data_dir)),
-        },
-        raise_on_error=False,
-    )
-    return result
 
 
 def review_file(data_dir: Path) -> Path:

@@ -14,7 +14,8 @@ from kajabi_sync.db.audit import rollback_run
 from kajabi_sync.demo import DemoSpec, generate_demo
 from kajabi_sync.review.decisions import _cell
 from kajabi_sync.review.items import REVIEW_COLUMNS, REVIEW_ENCODING
-from kajabi_sync_tests.review.demo_weeks import WEEK_1, WEEK_2, read_review, review_file, run_week
+from kajabi_sync_tests.review.demo_weeks import WEEK_1, WEEK_2, read_review, review_file
+from kajabi_sync_tests.weekly_job import run_week
 
 CUSTOM_PHONE = "+1 720 555 0199"
 
@@ -45,7 +46,7 @@ def state(url: str) -> dict[str, list[tuple]]:
 @pytest.fixture
 def week_one(db_url: str, data_dir: Path) -> pd.DataFrame:
     generate_demo(db_url, data_dir, DemoSpec(weeks=2))
-    assert run_week(db_url, data_dir, WEEK_1).success
+    assert run_week(WEEK_1, db_url=db_url, data_dir=data_dir).success
     return read_review(review_file(data_dir))
 
 
@@ -142,7 +143,7 @@ def test_done_when_resolve_then_week_two(week_one, db_url, data_dir, tmp_path, c
         }[row["resolution"]]
         assert now == expected, rid
 
-    assert run_week(db_url, data_dir, WEEK_2).success
+    assert run_week(WEEK_2, db_url=db_url, data_dir=data_dir).success
     week_two = read_review(review_file(data_dir))
     assert not set(week_two["review_id"]) & set(decided)
     for rid, row in decided.items():
@@ -263,7 +264,7 @@ def test_a_file_dropped_into_review_is_applied_before_the_next_plan(week_one, db
     inbox = data_dir / "review"
     inbox.mkdir()
     save(filled, inbox / "monday.csv")
-    result = run_week(db_url, data_dir, WEEK_2)
+    result = run_week(WEEK_2, db_url=db_url, data_dir=data_dir)
     assert result.success
     assert not (inbox / "monday.csv").exists()
     applied = list((inbox / "applied").iterdir())
@@ -285,7 +286,7 @@ def test_a_refused_dropped_file_stops_the_week_before_anything_is_written(
     inbox.mkdir()
     save(filled, inbox / "monday.csv")
     before = state(db_url)
-    result = run_week(db_url, data_dir, WEEK_2)
+    result = run_week(WEEK_2, db_url=db_url, data_dir=data_dir)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.to_string()

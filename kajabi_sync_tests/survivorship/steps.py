@@ -20,6 +20,9 @@ WRITTEN_TABLES = (
     "kajabi_sync.kajabi_base_history",
     "kajabi_sync.merged_from",
 )
+# Empties them, dependants first. DELETE, not TRUNCATE: on a handful of rows it is several
+# times faster.
+RESET = ";".join(f"DELETE FROM {table}" for table in reversed(WRITTEN_TABLES))
 
 
 DEFAULT_SETTINGS = PlanSettings()

@@ -16,7 +16,7 @@ from kajabi_sync.db.apply import ImportRecord, apply_plan
 from kajabi_sync.db.snapshot import load_snapshot
 from kajabi_sync.survivorship.plan import PlanSettings, build_plan
 from kajabi_sync_tests.factories import export_frame, insert_contacts
-from kajabi_sync_tests.survivorship.test_properties import RESET
+from kajabi_sync_tests.survivorship.steps import RESET
 
 EMAIL = "p@example.com"
 NAMES = [None, "Ann", "ANN", "Anne", "Annie"]

@@ -18,6 +18,7 @@ from kajabi_sync.db.snapshot import load_snapshot
 from kajabi_sync.fields import ADDRESS_FIELDS
 from kajabi_sync.survivorship.plan import PlanSettings, build_plan
 from kajabi_sync_tests.factories import export_frame, insert_contacts
+from kajabi_sync_tests.survivorship.steps import RESET
 
 # A few fields are enough to exercise every kind of protection and the address unit.
 FIELDS = ("first_name", "last_name", "phone", "address_line_1", "address_line_2", "city")
@@ -29,19 +30,6 @@ VALUES = {
     "address_line_2": ["Apt 3", "apt 3", "Unit 9"],
     "city": ["Denver", "DENVER", "Aurora"],
 }
-# DELETE, not TRUNCATE: on a handful of rows it is several times faster.
-RESET = ";".join(
-    f"DELETE FROM {table}"
-    for table in (
-        "kajabi_sync.field_changes",
-        "kajabi_sync.kajabi_base_history",
-        "kajabi_sync.kajabi_base",
-        "kajabi_sync.merged_from",
-        "kajabi_sync.import_runs",
-        "contact_emails",
-        "contacts",
-    )
-)
 
 
 def _field_value(field: str, with_empty_string: bool):
