@@ -1,26 +1,48 @@
-"""Per-stage timings of the weekly import at N contacts, against the naive import and the floor.
+"""Per-stage timings of the weekly import at N contacts, week 1 and a steady week 2, against the
+floor, the naive import and the issue's targets.
 
-    .venv/bin/python benchmarks/pipeline_benchmark.py --sizes 6555 10000 100000 1000000
+    .venv/bin/python benchmarks/pipeline_benchmark.py --sizes 6555 100000 1000000 --weeks 2 \\
+        --json benchmarks/results.json
 
-For each N (in its own process, so memory figures do not mix): generate the demo (week 1) into a
-scratch database, copy it (``CREATE DATABASE ... TEMPLATE``) once per contender, then time
+For each N (in its own process, so memory figures do not mix), the demo generator writes the
+demo database (the template) and ``--weeks`` weekly exports: week 1 is the first import (every
+matched contact gets its first base); every later week is a **steady week**: about 1% of the
+export's rows get a Kajabi-side edit (phone, last name or address), 0.5% are new sign-ups and
+0.2% are gone (``SteadySpec``: the demo's own ``advance_week`` and ``new_signups`` at those rates,
+seeded). For each week, in this order:
 
-- the pipeline, stage by stage, in-process through the domain modules the assets call;
-- the whole weekly job through Dagster (five assets + guard checks), in a fresh process, with
-  Dagster's own start-up (imports, definitions) reported separately;
-- the floor (``floor.py``): pandas' pyarrow CSV engine + a raw COPY into an unlogged table;
-- the naive per-row import (``kajabi_sync.survivorship.naive.naive_import``) up to
-  ``--naive-up-to`` contacts; beyond that it is extrapolated linearly from the largest measured
-  size (it is linear: two statements a row).
+- the **floor** (``floor.py``): pyarrow reads the week's CSV, then a raw COPY into an unlogged
+  table of an empty database;
+- the **in-process stages**, in a fresh process, through the domain functions the assets call
+  (read, validate, plan_week with its snapshot/build_plan/holds parts timed inside it, guards,
+  apply, enriched export), on a copy of the database state the Dagster run of the previous week
+  left (week 1: a copy of the template), made with ``CREATE DATABASE ... TEMPLATE``;
+- the **whole weekly job through Dagster** (assets + guard checks), in a fresh process, with
+  the job's own executor (``execute_job`` of the reconstructable job, as a launched run does),
+  on the database the previous week's Dagster run left; Dagster's start-up (imports,
+  definitions, instance) is reported apart from the job;
+- week 1 only: the naive per-row import (``kajabi_sync.survivorship.naive.naive_import``) up
+  to ``--naive-up-to`` contacts (beyond that it is extrapolated linearly from the largest
+  measured size: two statements a row).
 
-Peak MB is the process's peak resident memory during the stage (``VmHWM``, reset before each
-stage through ``/proc/self/clear_refs``), so it includes what earlier stages still hold. Every
-scratch database is dropped at the end.
+Memory:
+
+- a stage's peak MB is the in-process pipeline's peak resident memory during that stage
+  (``VmHWM``, reset before each stage through ``/proc/self/clear_refs``), so it includes what
+  earlier stages still hold; the pipeline's peak is the largest of them;
+- the Dagster job's **tree peak** is the largest sum of resident memory (RSS) of the job process
+  and all its descendants (the step processes a multiprocess executor starts), sampled with
+  psutil every ``--sample-interval`` seconds (pages shared between processes are counted in each;
+  a peak shorter than the interval can be missed). Beside it, the **largest single process**:
+  ``ru_maxrss`` of the job process and of its waited-for children (exact, from the kernel).
+
+Every scratch database is dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -28,19 +50,51 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from psycopg import sql
+
+from kajabi_sync.demo.spec import DemoSpec
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB_PREFIX = "kajabi_sync_bench"
 HERE = Path(__file__).resolve().parent
-PIPELINE_STAGES = ("read", "validate", "snapshot", "plan", "apply", "enriched export")
+JOB_NAME = "weekly_kajabi_sync"
+RESULT_MARK = "BENCHMARK_RESULT "  # the line a child process reports its figures on
+# The plan_week parts timed inside it: names looked up in kajabi_sync.weekly_plan at call time.
+PLAN_PARTS = ("load_snapshot", "build_plan", "hold_likely_duplicates")
+# A steady week, as fractions of the export's rows (issue 18).
+STEADY_RATES = {
+    "kajabi_edits_per_week": 0.01,
+    "new_signups_per_week": 0.005,
+    "gone_per_week": 0.002,
+}
+# The issue's targets: (label, size, metric, week 1 limit, steady week limit).
+TARGETS = (
+    ("1M: whole job through Dagster (s)", 1_000_000, "dagster_job", 45.0, 15.0),
+    ("1M: peak memory of the job tree (MB)", 1_000_000, "tree_peak_mb", 1536.0, 1024.0),
+    ("1M: in-process pipeline / floor", 1_000_000, "pipeline_over_floor", 6.0, 3.0),
+    ("6,555 (the demo): whole job, start-up apart (s)", 6_555, "dagster_job", 3.0, 2.0),
+)
+
+
+@dataclass(frozen=True)
+class SteadySpec(DemoSpec):
+    """The demo, with steady later weeks at ``STEADY_RATES`` of the export's rows."""
+
+    def count(self, category: str) -> int:
+        if category in STEADY_RATES:
+            rows = super().count("kajabi_contacts")
+            return max(1, round(STEADY_RATES[category] * rows))
+        return super().count(category)
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -60,6 +114,10 @@ def _peak_mb() -> float:
     return float("nan")
 
 
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 def measure(stages: list[dict], name: str, rows: int, work: Callable[[], Any], group: str) -> Any:
     _reset_peak()
     started, cpu = time.perf_counter(), time.process_time()
@@ -76,10 +134,110 @@ def measure(stages: list[dict], name: str, rows: int, work: Callable[[], Any], g
             "load": os.getloadavg()[0],
         }
     )
-    print(
-        f"  {group:9} {name:24} {seconds:8.2f} s  {_peak_mb():7.0f} MB", file=sys.stderr, flush=True
+    _say(f"    {group:9} {name:24} {seconds:8.2f} s  {_peak_mb():7.0f} MB")
+    return result
+
+
+@contextmanager
+def timed_parts(module: Any, names: tuple[str, ...]) -> Iterator[dict[str, float]]:
+    """Seconds spent in each of ``module``'s functions ``names`` while the block runs (a name the
+    module no longer has is simply not reported)."""
+    spent: dict[str, float] = {}
+    originals = {name: getattr(module, name) for name in names if hasattr(module, name)}
+
+    def timer(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+
+        return timed
+
+    for name, function in originals.items():
+        setattr(module, name, timer(name, function))
+    try:
+        yield spent
+    finally:
+        for name, function in originals.items():
+            setattr(module, name, function)
+
+
+class TreeMemory:
+    """The peak summed RSS of a process and all its descendants, sampled on a thread."""
+
+    def __init__(self, pid: int, interval: float) -> None:
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self.peak_processes = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        try:
+            processes = [self.root, *self.root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        total = 0
+        for process in processes:
+            try:
+                total += process.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        self.samples += 1
+        if total > self.peak:
+            self.peak, self.peak_processes = total, len(processes)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_child(
+    args: list[str], env: dict[str, str] | None, interval: float, log: Path | None = None
+) -> dict:
+    """Run this script with ``args`` in a fresh process; its figures, with the tree's peak.
+    ``log``: where the child's stderr goes (else to ours), shown if it fails."""
+    started = time.perf_counter()
+    with open(log, "w") if log else open(os.devnull) as err:
+        child = subprocess.Popen(
+            [sys.executable, __file__, *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err if log else None,
+            text=True,
+        )
+        with TreeMemory(child.pid, interval) as tree:
+            stdout, _ = child.communicate()
+    wall = time.perf_counter() - started
+    lines = [line for line in stdout.splitlines() if line.startswith(RESULT_MARK)]
+    if child.returncode != 0 or not lines:
+        tail = log.read_text()[-4000:] if log else ""
+        raise RuntimeError(f"{args[0]} failed (exit {child.returncode})\n{tail}")
+    result = json.loads(lines[-1][len(RESULT_MARK) :])
+    result.update(
+        process_wall=wall,
+        tree_peak_mb=tree.peak / 2**20,
+        tree_peak_processes=tree.peak_processes,
+        tree_samples=tree.samples,
     )
     return result
+
+
+def report(result: dict) -> None:
+    print(RESULT_MARK + json.dumps(result), flush=True)
 
 
 # --- scratch databases -------------------------------------------------------------------------
@@ -90,7 +248,7 @@ def _url(admin_url: str, database: str) -> str:
 
 
 @contextmanager
-def _admin(admin_url: str):
+def _admin(admin_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         yield conn
 
@@ -121,90 +279,193 @@ def _drop_all(admin_url: str) -> None:
             )
 
 
-# --- one size ----------------------------------------------------------------------------------
+# --- the in-process stages (a child process) ---------------------------------------------------
 
 
-def run_pipeline(stages: list[dict], url: str, export_path: Path, reports: Path) -> None:
-    """The five assets' domain calls, in order, on ``url`` (mirrors kajabi_sync/defs/assets.py)."""
-    import pandas as pd
-
+def stages_child(url: str, export_path: Path, reports: Path, week: str) -> None:
+    """The weekly assets' domain calls, in order, on ``url`` (mirrors kajabi_sync/defs/assets.py
+    and defs/checks.py; the review-folder step is left out: the folder is empty here)."""
+    from kajabi_sync import settings, weekly_plan
     from kajabi_sync.db.apply import ImportRecord, apply_plan
     from kajabi_sync.db.connection import connect
+    from kajabi_sync.db.holds import record_holds
     from kajabi_sync.db.migrate import migrate
-    from kajabi_sync.db.snapshot import load_snapshot, read_query
-    from kajabi_sync.fields import CONTACT_FIELDS
+    from kajabi_sync.db.snapshot import load_live_contacts
+    from kajabi_sync.exports_folder import monday_of
+    from kajabi_sync.guards.thresholds import load_thresholds
+    from kajabi_sync.guards.week import check_week
     from kajabi_sync.kajabi import read_kajabi_export, validate_export
     from kajabi_sync.kajabi.enriched_export import build_enriched_export, write_enriched_export
-    from kajabi_sync.reports import write_csv
-    from kajabi_sync.survivorship.match import DRIVING_MATCHES
-    from kajabi_sync.survivorship.plan import PlanSettings, build_plan
+    from kajabi_sync.reports import (
+        DUPLICATE_CANDIDATES_REPORT,
+        DUPLICATE_EMAILS_REPORT,
+        REJECTS_REPORT,
+        week_file_name,
+        write_csv,
+    )
+    from kajabi_sync.review.items import record_review_items, review_items, write_review_file
+    from kajabi_sync.survivorship.plan_settings import load_plan_settings
     from kajabi_sync.survivorship.report import write_impact_report
 
+    reports.mkdir(parents=True, exist_ok=True)
     with connect(url) as conn:
         migrate(conn)
+    stages: list[dict] = []
     raw = measure(stages, "read", 0, lambda: read_kajabi_export(export_path), "pipeline")
     rows = len(raw.frame)
-    for stage in stages:
-        stage["rows"] = stage["rows"] or rows
+    stages[0]["rows"] = rows
 
-    def validate():
+    def validate(raw: Any) -> Any:
         validated = validate_export(raw)
-        write_csv(validated.rejects, reports / "kajabi_export_rejects.csv")
-        write_csv(validated.duplicate_emails, reports / "kajabi_export_duplicate_emails.csv")
+        write_csv(validated.rejects, reports / week_file_name(REJECTS_REPORT, week))
+        write_csv(
+            validated.duplicate_emails, reports / week_file_name(DUPLICATE_EMAILS_REPORT, week)
+        )
         return validated
 
-    validated = measure(stages, "validate", rows, validate, "pipeline")
+    # The raw export goes once validated, as it does between the Dagster steps.
+    validated = measure(stages, "validate", rows, functools.partial(validate, raw), "pipeline")
+    del raw
+    parts: dict[str, float] = {}
 
-    def snapshot():
-        with connect(url) as conn:
-            return load_snapshot(conn)
-
-    snap = measure(stages, "snapshot", rows, snapshot, "pipeline")
-
-    def plan(snap=snap):
-        built = build_plan(validated.frame, snap, PlanSettings())
-        write_impact_report(built, reports)
-        return built
+    def plan() -> Any:
+        with connect(url) as conn, timed_parts(weekly_plan, PLAN_PARTS) as spent:
+            planned = weekly_plan.plan_week(conn, validated.frame, load_plan_settings())
+        parts.update(spent)
+        write_csv(planned.candidates, reports / week_file_name(DUPLICATE_CANDIDATES_REPORT, week))
+        write_impact_report(planned.plan, reports, week)
+        write_review_file(review_items(planned.plan), reports, week)
+        return planned.plan
 
     impact = measure(stages, "plan", rows, plan, "pipeline")
-    del snap
 
-    def apply():
+    def guards() -> list:
+        with connect(url) as conn:
+            results = check_week(
+                conn,
+                impact,
+                validated,
+                export_path.parent,
+                load_thresholds(),
+                first_week=monday_of(settings.first_week()),
+            )
+        blocked = [r.name for r in results if r.blocks]
+        if blocked:
+            raise RuntimeError(f"the guards blocked week {week}: {', '.join(blocked)}")
+        return results
+
+    measure(stages, "guards", rows, guards, "pipeline")
+
+    def apply() -> Any:
+        source = validated.source
         record = ImportRecord(
-            file_name=export_path.name,
-            file_sha256=raw.sha256,
-            export_rows=rows,
-            export_date=raw.export_date,
-            partition_key="bench",
+            file_name=source.path.name,
+            file_sha256=source.sha256,
+            export_rows=source.rows,
+            export_date=source.export_date,
+            handles=source.handles,
+            partition_key=week,
         )
         with connect(url) as conn:
-            return apply_plan(conn, impact, record)
+            result = apply_plan(conn, impact, record)
+            record_holds(conn, impact.held)
+            record_review_items(conn, review_items(impact), result.import_run_id)
+        return result
 
     measure(stages, "apply", rows, apply, "pipeline")
 
-    def enriched():
+    def enriched() -> Any:
         with connect(url) as conn:
-            contacts = read_query(
-                conn,
-                "SELECT id::text AS id, email::text AS email, "
-                + ", ".join(CONTACT_FIELDS)
-                + " FROM contacts WHERE deleted_at IS NULL",
-                arrow=True,
-            )
-        matches = impact.matches
-        driving = matches[matches["match_kind"].isin(DRIVING_MATCHES)][["row_number", "contact_id"]]
-        linked = pd.concat(
-            [driving, impact.new_contacts[["row_number", "contact_id"]]], ignore_index=True
-        )
-        kajabi = validated.frame.merge(linked, on="row_number")[
-            ["contact_id", "email", *CONTACT_FIELDS]
-        ]
-        return write_enriched_export(build_enriched_export(contacts, kajabi), reports)
+            contacts = load_live_contacts(conn, arrow=True)
+        export = build_enriched_export(contacts, weekly_plan.kajabi_values(impact, validated.frame))
+        return write_enriched_export(export, reports, week=week)
 
     measure(stages, "enriched export", rows, enriched, "pipeline")
+    report({"stages": stages, "plan_parts": parts, "rows": rows})
 
 
-def run_dagster_job(url: str, data_dir: Path, partition: str, home: Path) -> dict:
+# --- the Dagster job (a child process) ---------------------------------------------------------
+
+
+def weekly_job() -> Any:
+    """The weekly job as the code location defines it (reconstructable: the executor's step
+    processes load it again from this module)."""
+    from kajabi_sync.definitions import defs
+
+    return defs.resolve_job_def(JOB_NAME)
+
+
+def dagster_child(partition: str, executor: str) -> None:
+    """In a fresh process: import Dagster and the definitions, then run the weekly job once:
+    ``job``: with the job's own executor, as a launched run does (``execute_job``);
+    ``in_process``: ``execute_in_process`` (one process whatever the job's executor)."""
+    started = time.perf_counter()
+    import dagster as dg
+
+    definition = weekly_job()
+    used = definition.executor_def.name if executor == "job" else "execute_in_process"
+    instance = dg.DagsterInstance.get()
+    loaded = time.perf_counter()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    with instance:
+        if executor == "job":
+            run_id = dg.execute_job(
+                dg.reconstructable(weekly_job),
+                instance,
+                run_config=quiet,
+                tags={"dagster/partition": partition},
+            ).run_id
+        else:
+            run_id = definition.execute_in_process(
+                partition_key=partition, instance=instance, raise_on_error=False, run_config=quiet
+            ).run_id
+        finished = time.perf_counter()
+        run = instance.get_run_by_id(run_id)
+        success = run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+        entries = instance.all_logs(run_id)
+    first: dict[str, float] = {}
+    begun: dict[str, float] = {}
+    steps: dict[str, float] = {}
+    spans: dict[str, float] = {}
+    problems: list[str] = []
+    for entry in entries:
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        key = event.step_key
+        first.setdefault(key, entry.timestamp)
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            begun[key] = entry.timestamp
+        elif event.event_type in (
+            dg.DagsterEventType.STEP_SUCCESS,
+            dg.DagsterEventType.STEP_FAILURE,
+        ):
+            steps[key] = entry.timestamp - begun.get(key, entry.timestamp)
+            spans[key] = entry.timestamp - first[key]
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            failure = event.step_failure_data
+            if failure.error is not None:
+                problems.append(f"{key}: {failure.error.message.strip()[:300]}")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    report(
+        {
+            "executor": used,
+            "startup": loaded - started,
+            "job": finished - loaded,
+            "steps": steps,
+            "step_spans": spans,  # from the step's first event (worker start) to its end
+            "success": success,
+            "problems": problems,
+            "largest_process_mb": max(own, children),
+            "job_process_mb": own,
+        }
+    )
+
+
+def run_dagster_job(
+    url: str, data_dir: Path, partition: str, home: Path, interval: float, executor: str
+) -> dict[str, Any]:
     env = dict(
         os.environ,
         KAJABI_SYNC_DATABASE_URL=url,
@@ -213,264 +474,412 @@ def run_dagster_job(url: str, data_dir: Path, partition: str, home: Path) -> dic
     )
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, __file__, "--dagster-child", partition],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_child(
+        ["--dagster-child", partition, executor], env, interval, home / f"{partition}.log"
     )
-    wall = time.perf_counter() - started
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"the Dagster run failed:\n{done.stderr[-4000:]}")
-    result = json.loads(lines[-1])
-    result["process_wall"] = wall
+    if not result["success"]:
+        raise RuntimeError("the Dagster run failed:\n" + "\n".join(result["problems"]))
     return result
 
 
-def dagster_child(partition: str) -> None:
-    """In a fresh process: import Dagster and the definitions, then run the weekly job once."""
-    started = time.perf_counter()
-    import dagster as dg
-
-    from kajabi_sync.definitions import defs
-
-    job = defs.resolve_job_def("weekly_kajabi_sync")
-    loaded = time.perf_counter()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            partition_key=partition, instance=instance, raise_on_error=False, run_config=quiet
-        )
-        finished = time.perf_counter()
-        entries = instance.all_logs(result.run_id)
-    steps: dict[str, float] = {}
-    begun: dict[str, float] = {}
-    for entry in entries:
-        event = entry.dagster_event
-        if event is None:
-            continue
-        if event.event_type == dg.DagsterEventType.STEP_START:
-            begun[event.step_key] = entry.timestamp
-        elif event.event_type in (
-            dg.DagsterEventType.STEP_SUCCESS,
-            dg.DagsterEventType.STEP_FAILURE,
-        ):
-            steps[event.step_key] = entry.timestamp - begun.get(event.step_key, entry.timestamp)
-    problems = [
-        f"{e.step_key}: {e.step_failure_data.error.message.strip()[:300]}"
-        for e in result.all_events
-        if e.is_step_failure and e.step_failure_data.error is not None
-    ]
-    print(
-        json.dumps(
-            {
-                "startup": loaded - started,
-                "job": finished - loaded,
-                "steps": steps,
-                "success": result.success,
-                "problems": problems,
-                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            }
-        )
-    )
+# --- one size ----------------------------------------------------------------------------------
 
 
-def one_size(contacts: int, admin_url: str, naive_up_to: int) -> dict:
-    from kajabi_sync.demo import DemoSpec, generate_demo
+def one_size(
+    contacts: int, admin_url: str, naive_up_to: int, weeks: int, interval: float, executor: str
+) -> dict:
+    from kajabi_sync.demo import generate_demo
 
     sys.path.insert(0, str(HERE))
     from floor import floor_copy, floor_read, floor_read_pandas_c
 
     from kajabi_sync.survivorship.naive import naive_import
 
-    stages: list[dict] = []
-    out: dict[str, Any] = {"contacts": contacts, "stages": stages}
+    out: dict[str, Any] = {"contacts": contacts, "weeks": []}
     template = f"{DB_PREFIX}_template"
+    dagster_db = f"{DB_PREFIX}_dagster"
     try:
         with tempfile.TemporaryDirectory(prefix="kajabi_bench_") as tmp:
             data_dir = Path(tmp) / "data"
             started = time.perf_counter()
             summary = generate_demo(
-                _recreate(admin_url, template), data_dir, DemoSpec(contacts=contacts, weeks=1)
+                _recreate(admin_url, template),
+                data_dir,
+                SteadySpec(contacts=contacts, weeks=weeks),
             )
             out["generate_seconds"] = time.perf_counter() - started
-            export = summary.exports[0]
-            out["export_rows"], out["export_mb"] = export.rows, export.path.stat().st_size / 2**20
-            print(
-                f"{contacts:,} contacts: export {export.rows:,} rows, {out['export_mb']:.0f} MB, "
-                f"generated in {out['generate_seconds']:.0f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-            stage_url = _recreate(admin_url, f"{DB_PREFIX}_stages", template)
-            dagster_url = _recreate(admin_url, f"{DB_PREFIX}_dagster", template)
-            naive_url = (
-                _recreate(admin_url, f"{DB_PREFIX}_naive", template)
-                if contacts <= naive_up_to
-                else None
-            )
-
-            rows = export.rows
-            measure(
-                stages,
-                "read (pandas C engine)",
-                rows,
-                lambda: floor_read_pandas_c(export.path),
-                "reference",
-            )
-            measure(
-                stages, "read (pyarrow -> pandas)", rows, lambda: floor_read(export.path), "floor"
-            )
-            with psycopg.connect(stage_url) as conn:
-                measure(
-                    stages, "COPY (unlogged)", rows, lambda: floor_copy(conn, export.path), "floor"
+            _say(f"{contacts:,} contacts: generated in {out['generate_seconds']:.0f} s")
+            floor_url = _recreate(admin_url, f"{DB_PREFIX}_floor")
+            dagster_url = _recreate(admin_url, dagster_db, template)
+            for number, export in enumerate(summary.exports, start=1):
+                partition = export.export_date.isoformat()
+                week: dict[str, Any] = {
+                    "week": number,
+                    "partition": partition,
+                    "export_rows": export.rows,
+                    "export_mb": export.path.stat().st_size / 2**20,
+                    "new_signups": export.new_signups,
+                    "edits": export.edits,
+                    "gone": export.gone,
+                }
+                out["weeks"].append(week)
+                _say(
+                    f"  week {number}: {export.rows:,} rows, {week['export_mb']:.0f} MB, "
+                    f"{export.new_signups:,} new, {export.edits:,} edited, {export.gone:,} gone"
                 )
-                conn.execute("DROP TABLE floor_export")
-                conn.commit()
-
-            reports = Path(tmp) / "stage_reports"
-            reports.mkdir()
-            run_pipeline(stages, stage_url, export.path, reports)
-
-            print("  dagster   weekly_kajabi_sync ...", file=sys.stderr, flush=True)
-            out["dagster"] = run_dagster_job(
-                dagster_url, data_dir, export.export_date.isoformat(), Path(tmp) / "dh"
-            )
-            print(
-                f"  dagster   start-up {out['dagster']['startup']:.1f} s, job {out['dagster']['job']:.1f} s, "
-                f"peak {out['dagster']['peak_mb']:.0f} MB, success {out['dagster']['success']}",
-                file=sys.stderr,
-                flush=True,
-            )
-
-            if naive_url:
-                with psycopg.connect(naive_url) as conn:
-                    out["naive_counts"] = measure(
+                stages: list[dict] = []
+                rows = export.rows
+                measure(
+                    stages,
+                    "read (pandas C engine)",
+                    rows,
+                    lambda path=export.path: floor_read_pandas_c(path),
+                    "reference",
+                )
+                measure(
+                    stages,
+                    "read (pyarrow -> pandas)",
+                    rows,
+                    lambda path=export.path: floor_read(path),
+                    "floor",
+                )
+                with psycopg.connect(floor_url) as conn:
+                    measure(
                         stages,
-                        "per-row SELECT+UPDATE",
+                        "COPY (unlogged)",
                         rows,
-                        lambda: naive_import(conn, export.path),
-                        "naive",
+                        lambda conn=conn, path=export.path: floor_copy(conn, path),
+                        "floor",
                     )
+                    conn.execute("DROP TABLE floor_export")
+                    conn.commit()
+
+                # The in-process stages start from the state the previous Dagster run left.
+                cloned = time.perf_counter()
+                stage_url = _recreate(admin_url, f"{DB_PREFIX}_stages_{number}", dagster_db)
+                week["clone_seconds"] = time.perf_counter() - cloned
+                pipeline = run_child(
+                    [
+                        "--stages-child",
+                        stage_url,
+                        str(export.path),
+                        str(Path(tmp) / f"stage_reports_{number}"),
+                        partition,
+                    ],
+                    None,
+                    interval,
+                )
+                stages += pipeline["stages"]
+                week["plan_parts"] = pipeline["plan_parts"]
+                week["pipeline_peak_mb"] = max(s["peak_mb"] for s in pipeline["stages"])
+                week["pipeline_tree_peak_mb"] = pipeline["tree_peak_mb"]
+                _drop_database(admin_url, f"{DB_PREFIX}_stages_{number}")
+
+                _say(f"    dagster   {JOB_NAME} week {number} ...")
+                week["dagster"] = run_dagster_job(
+                    dagster_url, data_dir, partition, Path(tmp) / "dh", interval, executor
+                )
+                d = week["dagster"]
+                _say(
+                    f"    dagster   [{d['executor']}] start-up {d['startup']:.1f} s, job "
+                    f"{d['job']:.1f} s, tree peak {d['tree_peak_mb']:.0f} MB "
+                    f"({d['tree_peak_processes']} processes), largest process "
+                    f"{d['largest_process_mb']:.0f} MB"
+                )
+
+                if number == 1 and contacts <= naive_up_to:
+                    naive_url = _recreate(admin_url, f"{DB_PREFIX}_naive", template)
+                    with psycopg.connect(naive_url) as conn:
+                        measure(
+                            stages,
+                            "per-row SELECT+UPDATE",
+                            rows,
+                            lambda conn=conn, path=export.path: naive_import(conn, path),
+                            "naive",
+                        )
+                    _drop_database(admin_url, f"{DB_PREFIX}_naive")
+                week["stages"] = stages
     finally:
         _drop_all(admin_url)
     return out
 
 
-# --- the table ---------------------------------------------------------------------------------
+def _drop_database(admin_url: str, name: str) -> None:
+    with _admin(admin_url) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
-def _seconds(result: dict, group: str, stage: str | None = None) -> float | None:
+# --- the tables --------------------------------------------------------------------------------
+
+
+def _seconds(week: dict, group: str, stage: str | None = None) -> float | None:
     picked = [
         s["seconds"]
-        for s in result["stages"]
+        for s in week["stages"]
         if s["group"] == group and (stage is None or s["stage"] == stage)
     ]
     return sum(picked) if picked else None
 
 
+def _week_name(number: int) -> str:
+    return "1 (first import)" if number == 1 else f"{number} (steady)"
+
+
+def figures(week: dict) -> dict[str, float]:
+    """The figures the targets and the summary talk about, for one week of one size."""
+    pipeline, floor = _seconds(week, "pipeline") or 0.0, _seconds(week, "floor") or 0.0
+    d = week["dagster"]
+    return {
+        "pipeline": pipeline,
+        "floor": floor,
+        "pipeline_over_floor": pipeline / floor if floor else float("nan"),
+        "dagster_job": d["job"],
+        "dagster_startup": d["startup"],
+        "tree_peak_mb": d["tree_peak_mb"],
+        "largest_process_mb": d["largest_process_mb"],
+        "pipeline_peak_mb": week["pipeline_peak_mb"],
+    }
+
+
+def _stage_rows(week: dict) -> list[tuple[str, float]]:
+    """(stage, seconds) of the in-process pipeline, with plan_week's parts and the rest of it."""
+    out: list[tuple[str, float]] = []
+    for s in week["stages"]:
+        if s["group"] != "pipeline":
+            continue
+        out.append((s["stage"], s["seconds"]))
+        if s["stage"] == "plan":
+            parts = week.get("plan_parts", {})
+            for name in PLAN_PARTS:
+                if name in parts:
+                    out.append((f"plan: {name}", parts[name]))
+            out.append(
+                (
+                    "plan: the rest (merge memory, holds list, reports)",
+                    s["seconds"] - sum(parts.values()),
+                )
+            )
+    return out
+
+
 def table(results: list[dict]) -> str:
-    measured_naive = [r for r in results if _seconds(r, "naive")]
+    weeks = sorted({w["week"] for r in results for w in r["weeks"]})
     naive_rate = None
-    if measured_naive:
-        largest = max(measured_naive, key=lambda r: r["contacts"])
-        naive_rate = largest["export_rows"] / _seconds(largest, "naive")  # rows per second
-    lines = [
-        "| contacts | stage | seconds | rows/s | peak MB | Python CPU s | load avg |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+    measured = [(r, r["weeks"][0]) for r in results if _seconds(r["weeks"][0], "naive")]
+    if measured:
+        largest, week1 = max(measured, key=lambda rw: rw[0]["contacts"])
+        naive_rate = week1["export_rows"] / (_seconds(week1, "naive") or 1.0)
+    stage_lines = [
+        "| contacts | week | stage | seconds | rows/s | peak MB | Python CPU s | load avg |",
+        "|---:|---|---|---:|---:|---:|---:|---:|",
     ]
     summary = [
-        "| contacts | pipeline s | floor s | pipeline/floor | naive s | naive/pipeline | Dagster job s "
-        "| Dagster start-up s | Dagster peak MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| contacts | week | rows (new / edited / gone) | pipeline s | floor s | pipeline / floor "
+        "| Dagster job s | Dagster start-up s | job tree peak MB | largest process MB "
+        "| pipeline peak MB | naive s |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
-        n, rows = f"{r['contacts']:,}", r["export_rows"]
-        for s in r["stages"]:
-            lines.append(
-                f"| {n} | {s['group']}: {s['stage']} | {s['seconds']:.2f} | {rows / s['seconds']:,.0f} "
-                f"| {s['peak_mb']:,.0f} | {s['cpu_seconds']:.2f} | {s['load']:.1f} |"
-            )
-        pipeline, floor = _seconds(r, "pipeline"), _seconds(r, "floor")
-        naive = _seconds(r, "naive")
-        naive_note = ""
-        if naive is None and naive_rate:
-            naive, naive_note = rows / naive_rate, " (extrapolated)"
-        lines.append(
-            f"| {n} | **pipeline total** | **{pipeline:.2f}** | {rows / pipeline:,.0f} | | | |"
-        )
-        d = r["dagster"]
-        lines.append(
-            f"| {n} | Dagster: whole weekly job (5 assets + checks) | {d['job']:.2f} | "
-            f"{rows / d['job']:,.0f} | {d['peak_mb']:,.0f} | | |"
-        )
-        lines.append(
-            f"| {n} | Dagster: start-up (imports, definitions) | {d['startup']:.2f} | | | | |"
-        )
-        summary.append(
-            f"| {n} | {pipeline:.2f} | {floor:.2f} | {pipeline / floor:.1f}x | "
-            f"{'' if naive is None else f'{naive:.1f}{naive_note}'} | "
-            f"{'' if naive is None else f'{naive / pipeline:.0f}x'} | {d['job']:.2f} | {d['startup']:.2f} "
-            f"| {d['peak_mb']:,.0f} |"
-        )
+    step_names = sorted({k for r in results for w in r["weeks"] for k in w["dagster"]["steps"]})
     steps = [
-        "| contacts | " + " | ".join(sorted(results[0]["dagster"]["steps"])) + " |",
-        "|---:|" + "---:|" * len(results[0]["dagster"]["steps"]),
+        "| contacts | week | executor | " + " | ".join(step_names) + " |",
+        "|---:|---|---|" + "---:|" * len(step_names),
     ]
     for r in results:
-        steps.append(
-            f"| {r['contacts']:,} | "
-            + " | ".join(
-                f"{r['dagster']['steps'].get(k, float('nan')):.2f}"
-                for k in sorted(results[0]["dagster"]["steps"])
+        n = f"{r['contacts']:,}"
+        for w in r["weeks"]:
+            rows, name = w["export_rows"], _week_name(w["week"])
+            for s in w["stages"]:
+                stage_lines.append(
+                    f"| {n} | {name} | {s['group']}: {s['stage']} | {s['seconds']:.2f} "
+                    f"| {rows / s['seconds']:,.0f} | {s['peak_mb']:,.0f} | {s['cpu_seconds']:.2f} "
+                    f"| {s['load']:.1f} |"
+                )
+            for stage, seconds in _stage_rows(w):
+                if stage.startswith("plan: "):
+                    stage_lines.append(
+                        f"| {n} | {name} | pipeline: {stage} | {seconds:.2f} | | | | |"
+                    )
+            f = figures(w)
+            d = w["dagster"]
+            stage_lines += [
+                f"| {n} | {name} | **pipeline total** | **{f['pipeline']:.2f}** "
+                f"| {rows / f['pipeline']:,.0f} | {f['pipeline_peak_mb']:,.0f} | | |",
+                f"| {n} | {name} | Dagster: whole weekly job ({d['executor']}) | {d['job']:.2f} "
+                f"| {rows / d['job']:,.0f} | {d['tree_peak_mb']:,.0f} (tree) | | |",
+                f"| {n} | {name} | Dagster: start-up (imports, definitions, instance) "
+                f"| {d['startup']:.2f} | | | | |",
+            ]
+            naive = _seconds(w, "naive")
+            naive_text = "" if naive is None else f"{naive:.1f}"
+            if naive is None and naive_rate and w["week"] == 1:
+                naive_text = f"{rows / naive_rate:.1f} (extrapolated)"
+            summary.append(
+                f"| {n} | {name} | {rows:,} ({w['new_signups']:,} / {w['edits']:,} / {w['gone']:,}) "
+                f"| {f['pipeline']:.2f} | {f['floor']:.2f} | {f['pipeline_over_floor']:.1f}x "
+                f"| {f['dagster_job']:.2f} | {f['dagster_startup']:.2f} | {f['tree_peak_mb']:,.0f} "
+                f"| {f['largest_process_mb']:,.0f} | {f['pipeline_peak_mb']:,.0f} | {naive_text} |"
             )
-            + " |"
-        )
+            steps.append(
+                f"| {n} | {name} | {d['executor']} | "
+                + " | ".join(f"{d['steps'][k]:.2f}" if k in d["steps"] else "" for k in step_names)
+                + " |"
+            )
     return "\n".join(
-        ["### Stages", *lines, "", "### Summary", *summary, "", "### Dagster steps (s)", *steps]
+        [
+            "#### Stages",
+            *stage_lines,
+            "",
+            "#### Summary",
+            *summary,
+            "",
+            "#### Dagster steps (s, from the step's start to its end; worker start-up excluded)",
+            *steps,
+            "",
+            "#### Growth (in-process stages and the Dagster job)",
+            *growth(results, weeks),
+            "",
+            "#### Targets (issue 18)",
+            *targets(results),
+        ]
     )
+
+
+def growth(results: list[dict], weeks: list[int]) -> list[str]:
+    """Each stage's seconds per size, and the ratio of each size to the one before it."""
+    ordered = sorted(results, key=lambda r: r["contacts"])
+    pairs = list(zip(ordered, ordered[1:], strict=False))
+    head = (
+        "| week | stage | "
+        + " | ".join(f"{r['contacts']:,} s" for r in ordered)
+        + "".join(f" | {b['contacts']:,} / {a['contacts']:,}" for a, b in pairs)
+        + " |"
+    )
+    lines = [head, "|---|---|" + "---:|" * (len(ordered) + len(pairs))]
+    rows_line = "| | export rows | " + " | ".join(
+        f"{r['weeks'][0]['export_rows']:,}" for r in ordered
+    )
+    rows_line += "".join(
+        f" | x{b['weeks'][0]['export_rows'] / a['weeks'][0]['export_rows']:.1f} rows"
+        for a, b in pairs
+    )
+    lines.append(rows_line + " |")
+    for number in weeks:
+        by_size: list[dict[str, float]] = []
+        for r in ordered:
+            w = next((w for w in r["weeks"] if w["week"] == number), None)
+            if w is None:
+                by_size.append({})
+                continue
+            values = dict(_stage_rows(w))
+            f = figures(w)
+            values["pipeline total"] = f["pipeline"]
+            values["floor"] = f["floor"]
+            values["Dagster: whole job"] = f["dagster_job"]
+            for step, seconds in w["dagster"]["steps"].items():
+                values[f"Dagster: {step}"] = seconds
+            by_size.append(values)
+        names = list(dict.fromkeys(k for values in by_size for k in values))
+        for stage in names:
+            cells = [f"{v[stage]:.2f}" if stage in v else "" for v in by_size]
+            ratios = []
+            for i in range(len(pairs)):
+                a, b = by_size[i].get(stage), by_size[i + 1].get(stage)
+                ratios.append(f"x{b / a:.1f}" if a and b is not None and a > 0 else "")
+            lines.append(f"| {_week_name(number)} | {stage} | " + " | ".join(cells + ratios) + " |")
+    return lines
+
+
+def targets(results: list[dict]) -> list[str]:
+    lines = [
+        "| target | week 1: limit | week 1: achieved | met? | steady week: limit | steady week: achieved | met? |",
+        "|---|---:|---:|---|---:|---:|---|",
+    ]
+    for label, size, metric, first, steady in TARGETS:
+        result = next((r for r in results if r["contacts"] == size), None)
+        cells = []
+        for number, limit in ((1, first), (2, steady)):
+            week = (
+                None
+                if result is None
+                else next((w for w in result["weeks"] if w["week"] == number), None)
+            )
+            if week is None:
+                cells += [f"{limit:g}", "not measured", ""]
+                continue
+            value = figures(week)[metric]
+            extra = ""
+            if metric == "dagster_job":
+                extra = f" (+{week['dagster']['startup']:.1f} start-up)"
+            text = f"{value:.1f}x" if metric == "pipeline_over_floor" else f"{value:,.1f}{extra}"
+            cells += [f"{limit:g}", text, "met" if value < limit else "**not met**"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[6555, 10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[6555, 100_000, 1_000_000])
+    parser.add_argument("--weeks", type=int, default=2, help="week 1, then steady weeks")
     parser.add_argument("--naive-up-to", type=int, default=100_000)
+    parser.add_argument("--sample-interval", type=float, default=0.05, help="seconds")
+    parser.add_argument(
+        "--executor",
+        choices=("job", "in_process"),
+        default="job",
+        help="job: the job's own executor, as a launched run (default); in_process: "
+        "execute_in_process, as runs 1 to 3 measured",
+    )
     parser.add_argument("--admin-url", default=ADMIN_URL)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--dagster-child", help=argparse.SUPPRESS)
+    parser.add_argument("--dagster-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--stages-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.dagster_child:
-        dagster_child(args.dagster_child)
+        dagster_child(*args.dagster_child)
+        return 0
+    if args.stages_child:
+        url, export, reports, week = args.stages_child
+        stages_child(url, Path(export), Path(reports), week)
         return 0
     if args.one:
-        print(json.dumps(one_size(args.one, args.admin_url, args.naive_up_to)))
+        report(
+            one_size(
+                args.one,
+                args.admin_url,
+                args.naive_up_to,
+                args.weeks,
+                args.sample_interval,
+                args.executor,
+            )
+        )
         return 0
     results = []
     for size in args.sizes:
-        done = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--one",
-                str(size),
-                "--admin-url",
-                args.admin_url,
-                "--naive-up-to",
-                str(args.naive_up_to),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        if done.returncode != 0:
+        child = [
+            "--one",
+            str(size),
+            "--weeks",
+            str(args.weeks),
+            "--admin-url",
+            args.admin_url,
+            "--naive-up-to",
+            str(args.naive_up_to),
+            "--sample-interval",
+            str(args.sample_interval),
+            "--executor",
+            args.executor,
+        ]
+        done = subprocess.run([sys.executable, __file__, *child], stdout=subprocess.PIPE, text=True)
+        lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
+        if done.returncode != 0 or not lines:
             print(f"the {size:,}-contact run failed", file=sys.stderr)
             return 1
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        results.append(json.loads(lines[-1][len(RESULT_MARK) :]))
         if args.json:
             args.json.write_text(json.dumps(results, indent=1))
     print(table(results))
