@@ -206,7 +206,10 @@ class TreeMemory:
 
 
 def run_child(
-    args: list[str], env: dict[str, str] | None, interval: float, log: Path | None = None
+    args: list[str],
+    env: dict[str, str] | None,
+    interval: float,
+    log: Path | None = None,
 ) -> dict:
     """Run this script with ``args`` in a fresh process; its figures, with the tree's peak.
     ``log``: where the child's stderr goes (else to ours), shown if it fails."""
@@ -270,7 +273,8 @@ def _drop_all(admin_url: str) -> None:
         names = [
             r[0]
             for r in conn.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE %s", (DB_PREFIX + "%",)
+                "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                (DB_PREFIX + "%",),
             )
         ]
         for name in names:
@@ -295,7 +299,10 @@ def stages_child(url: str, export_path: Path, reports: Path, week: str) -> None:
     from kajabi_sync.guards.thresholds import load_thresholds
     from kajabi_sync.guards.week import check_week
     from kajabi_sync.kajabi import read_kajabi_export, validate_export
-    from kajabi_sync.kajabi.enriched_export import build_enriched_export, write_enriched_export
+    from kajabi_sync.kajabi.enriched_export import (
+        build_enriched_export,
+        write_enriched_export,
+    )
     from kajabi_sync.reports import (
         DUPLICATE_CANDIDATES_REPORT,
         DUPLICATE_EMAILS_REPORT,
@@ -303,7 +310,11 @@ def stages_child(url: str, export_path: Path, reports: Path, week: str) -> None:
         week_file_name,
         write_csv,
     )
-    from kajabi_sync.review.items import record_review_items, review_items, write_review_file
+    from kajabi_sync.review.items import (
+        record_review_items,
+        review_items,
+        write_review_file,
+    )
     from kajabi_sync.survivorship.plan_settings import load_plan_settings
     from kajabi_sync.survivorship.report import write_impact_report
 
@@ -319,7 +330,8 @@ def stages_child(url: str, export_path: Path, reports: Path, week: str) -> None:
         validated = validate_export(raw)
         write_csv(validated.rejects, reports / week_file_name(REJECTS_REPORT, week))
         write_csv(
-            validated.duplicate_emails, reports / week_file_name(DUPLICATE_EMAILS_REPORT, week)
+            validated.duplicate_emails,
+            reports / week_file_name(DUPLICATE_EMAILS_REPORT, week),
         )
         return validated
 
@@ -332,7 +344,10 @@ def stages_child(url: str, export_path: Path, reports: Path, week: str) -> None:
         with connect(url) as conn, timed_parts(weekly_plan, PLAN_PARTS) as spent:
             planned = weekly_plan.plan_week(conn, validated.frame, load_plan_settings())
         parts.update(spent)
-        write_csv(planned.candidates, reports / week_file_name(DUPLICATE_CANDIDATES_REPORT, week))
+        write_csv(
+            planned.candidates,
+            reports / week_file_name(DUPLICATE_CANDIDATES_REPORT, week),
+        )
         write_impact_report(planned.plan, reports, week)
         write_review_file(review_items(planned.plan), reports, week)
         return planned.plan
@@ -417,7 +432,10 @@ def dagster_child(partition: str, executor: str) -> None:
             ).run_id
         else:
             run_id = definition.execute_in_process(
-                partition_key=partition, instance=instance, raise_on_error=False, run_config=quiet
+                partition_key=partition,
+                instance=instance,
+                raise_on_error=False,
+                run_config=quiet,
             ).run_id
         finished = time.perf_counter()
         run = instance.get_run_by_id(run_id)
@@ -433,7 +451,11 @@ def dagster_child(partition: str, executor: str) -> None:
         if event is None or event.step_key is None:
             continue
         key = event.step_key
-        first.setdefault(key, entry.timestamp)
+        if event.event_type in (
+            dg.DagsterEventType.STEP_WORKER_STARTING,
+            dg.DagsterEventType.STEP_START,
+        ):
+            first.setdefault(key, entry.timestamp)
         if event.event_type == dg.DagsterEventType.STEP_START:
             begun[key] = entry.timestamp
         elif event.event_type in (
@@ -441,7 +463,7 @@ def dagster_child(partition: str, executor: str) -> None:
             dg.DagsterEventType.STEP_FAILURE,
         ):
             steps[key] = entry.timestamp - begun.get(key, entry.timestamp)
-            spans[key] = entry.timestamp - first[key]
+            spans[key] = entry.timestamp - first.get(key, entry.timestamp)
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             failure = event.step_failure_data
             if failure.error is not None:
@@ -459,6 +481,13 @@ def dagster_child(partition: str, executor: str) -> None:
             "problems": problems,
             "largest_process_mb": max(own, children),
             "job_process_mb": own,
+            # CPU seconds of the job process and its waited-for step processes: less bent by
+            # a loaded machine than wall seconds.
+            "cpu_seconds": sum(
+                getattr(resource.getrusage(who), field)
+                for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                for field in ("ru_utime", "ru_stime")
+            ),
         }
     )
 
@@ -475,7 +504,10 @@ def run_dagster_job(
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     result = run_child(
-        ["--dagster-child", partition, executor], env, interval, home / f"{partition}.log"
+        ["--dagster-child", partition, executor],
+        env,
+        interval,
+        home / f"{partition}.log",
     )
     if not result["success"]:
         raise RuntimeError("the Dagster run failed:\n" + "\n".join(result["problems"]))
@@ -486,7 +518,13 @@ def run_dagster_job(
 
 
 def one_size(
-    contacts: int, admin_url: str, naive_up_to: int, weeks: int, interval: float, executor: str
+    contacts: int,
+    admin_url: str,
+    naive_up_to: int,
+    weeks: int,
+    interval: float,
+    executor: str,
+    partial: Path | None = None,
 ) -> dict:
     from kajabi_sync.demo import generate_demo
 
@@ -577,7 +615,12 @@ def one_size(
 
                 _say(f"    dagster   {JOB_NAME} week {number} ...")
                 week["dagster"] = run_dagster_job(
-                    dagster_url, data_dir, partition, Path(tmp) / "dh", interval, executor
+                    dagster_url,
+                    data_dir,
+                    partition,
+                    Path(tmp) / "dh",
+                    interval,
+                    executor,
                 )
                 d = week["dagster"]
                 _say(
@@ -599,6 +642,8 @@ def one_size(
                         )
                     _drop_database(admin_url, f"{DB_PREFIX}_naive")
                 week["stages"] = stages
+                if partial:  # what a size has measured so far, should the run be stopped
+                    partial.write_text(json.dumps(out, indent=1))
     finally:
         _drop_all(admin_url)
     return out
@@ -623,6 +668,10 @@ def _seconds(week: dict, group: str, stage: str | None = None) -> float | None:
     return sum(picked) if picked else None
 
 
+def _maybe(value: float) -> str:
+    return "" if value != value else f"{value:.1f}"  # NaN: not measured by that run
+
+
 def _week_name(number: int) -> str:
     return "1 (first import)" if number == 1 else f"{number} (steady)"
 
@@ -631,8 +680,11 @@ def figures(week: dict) -> dict[str, float]:
     """The figures the targets and the summary talk about, for one week of one size."""
     pipeline, floor = _seconds(week, "pipeline") or 0.0, _seconds(week, "floor") or 0.0
     d = week["dagster"]
+    cpu = sum(s["cpu_seconds"] for s in week["stages"] if s["group"] == "pipeline")
     return {
         "pipeline": pipeline,
+        "pipeline_cpu": cpu,
+        "dagster_cpu": d.get("cpu_seconds", float("nan")),
         "floor": floor,
         "pipeline_over_floor": pipeline / floor if floor else float("nan"),
         "dagster_job": d["job"],
@@ -676,15 +728,17 @@ def table(results: list[dict]) -> str:
         "|---:|---|---|---:|---:|---:|---:|---:|",
     ]
     summary = [
-        "| contacts | week | rows (new / edited / gone) | pipeline s | floor s | pipeline / floor "
-        "| Dagster job s | Dagster start-up s | job tree peak MB | largest process MB "
-        "| pipeline peak MB | naive s |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| contacts | week | rows (new / edited / gone) | pipeline s | pipeline CPU s | floor s "
+        "| pipeline / floor | Dagster job s | Dagster CPU s | Dagster start-up s "
+        "| job tree peak MB | largest process MB | pipeline peak MB | naive s |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     step_names = sorted({k for r in results for w in r["weeks"] for k in w["dagster"]["steps"]})
     steps = [
-        "| contacts | week | executor | " + " | ".join(step_names) + " |",
-        "|---:|---|---|" + "---:|" * len(step_names),
+        "| contacts | week | executor | "
+        + " | ".join(step_names)
+        + " | sum of steps | job - steps (Dagster's own: processes, events, IO) |",
+        "|---:|---|---|" + "---:|" * (len(step_names) + 2),
     ]
     for r in results:
         n = f"{r['contacts']:,}"
@@ -717,14 +771,15 @@ def table(results: list[dict]) -> str:
                 naive_text = f"{rows / naive_rate:.1f} (extrapolated)"
             summary.append(
                 f"| {n} | {name} | {rows:,} ({w['new_signups']:,} / {w['edits']:,} / {w['gone']:,}) "
-                f"| {f['pipeline']:.2f} | {f['floor']:.2f} | {f['pipeline_over_floor']:.1f}x "
-                f"| {f['dagster_job']:.2f} | {f['dagster_startup']:.2f} | {f['tree_peak_mb']:,.0f} "
+                f"| {f['pipeline']:.2f} | {f['pipeline_cpu']:.2f} | {f['floor']:.2f} "
+                f"| {f['pipeline_over_floor']:.1f}x | {f['dagster_job']:.2f} | {_maybe(f['dagster_cpu'])} "
+                f"| {f['dagster_startup']:.2f} | {f['tree_peak_mb']:,.0f} "
                 f"| {f['largest_process_mb']:,.0f} | {f['pipeline_peak_mb']:,.0f} | {naive_text} |"
             )
             steps.append(
                 f"| {n} | {name} | {d['executor']} | "
                 + " | ".join(f"{d['steps'][k]:.2f}" if k in d["steps"] else "" for k in step_names)
-                + " |"
+                + f" | {sum(d['steps'].values()):.2f} | {d['job'] - sum(d['steps'].values()):.2f} |"
             )
     return "\n".join(
         [
@@ -835,7 +890,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--admin-url", default=ADMIN_URL)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--table-from",
+        type=Path,
+        nargs="+",
+        help="print the tables of results written by --json (or a size's .partial file)",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--partial", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--dagster-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--stages-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -846,6 +908,13 @@ def main(argv: list[str] | None = None) -> int:
         url, export, reports, week = args.stages_child
         stages_child(url, Path(export), Path(reports), week)
         return 0
+    if args.table_from:
+        loaded: list[dict] = []
+        for path in args.table_from:
+            data = json.loads(path.read_text())
+            loaded += data if isinstance(data, list) else [data]
+        print(table(loaded))
+        return 0
     if args.one:
         report(
             one_size(
@@ -855,6 +924,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.weeks,
                 args.sample_interval,
                 args.executor,
+                args.partial,
             )
         )
         return 0
@@ -873,6 +943,11 @@ def main(argv: list[str] | None = None) -> int:
             str(args.sample_interval),
             "--executor",
             args.executor,
+            *(
+                ["--partial", str(args.json.with_suffix(f".partial-{size}.json"))]
+                if args.json
+                else []
+            ),
         ]
         done = subprocess.run([sys.executable, __file__, *child], stdout=subprocess.PIPE, text=True)
         lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
