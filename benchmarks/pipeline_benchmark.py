@@ -70,7 +70,13 @@ HERE = Path(__file__).resolve().parent
 JOB_NAME = "weekly_kajabi_sync"
 RESULT_MARK = "BENCHMARK_RESULT "  # the line a child process reports its figures on
 # The plan_week parts timed inside it: names looked up in kajabi_sync.weekly_plan at call time.
-PLAN_PARTS = ("load_snapshot", "build_plan", "hold_likely_duplicates")
+PLAN_PARTS = (
+    "load_snapshot",
+    "steady_snapshot",
+    "build_plan",
+    "live_contacts",
+    "hold_likely_duplicates",
+)
 # A steady week, as fractions of the export's rows (issue 18).
 STEADY_RATES = {
     "kajabi_edits_per_week": 0.01,
@@ -141,17 +147,43 @@ def measure(stages: list[dict], name: str, rows: int, work: Callable[[], Any], g
 @contextmanager
 def timed_parts(module: Any, names: tuple[str, ...]) -> Iterator[dict[str, float]]:
     """Seconds spent in each of ``module``'s functions ``names`` while the block runs (a name the
-    module no longer has is simply not reported)."""
+    module does not have is not reported). A function that returns a context manager is timed
+    in its ``__enter__`` and ``__exit__``, not over the block it guards."""
     spent: dict[str, float] = {}
     originals = {name: getattr(module, name) for name in names if hasattr(module, name)}
 
     def timer(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def add(started: float) -> None:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+
         def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                return function(*args, **kwargs)
+                result = function(*args, **kwargs)
             finally:
-                spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
+                add(started)
+            if not hasattr(result, "__enter__"):
+                return result
+
+            @contextmanager
+            def entered() -> Iterator[Any]:
+                started = time.perf_counter()
+                value = result.__enter__()
+                add(started)
+                try:
+                    yield value
+                except BaseException:
+                    started = time.perf_counter()
+                    if not result.__exit__(*sys.exc_info()):
+                        add(started)
+                        raise
+                    add(started)
+                else:
+                    started = time.perf_counter()
+                    result.__exit__(None, None, None)
+                    add(started)
+
+            return entered()
 
         return timed
 
