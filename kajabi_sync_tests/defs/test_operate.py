@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from kajabi_sync import cli
 from kajabi_sync.defs import operate
-from kajabi_sync_tests.factories import insert_contacts, kajabi_csv
+from kajabi_sync_tests.factories import insert_contacts
+from kajabi_sync_tests.guards.weeks import everyone, new_person, write_export
 
 WEEK = "2025-11-10"
-
-
-def person(i: int) -> dict:
-    # The first without a last name: every week's plan then lists a field.
-    row = {"email": f"person{i}@example.com", "first_name": f"First{i}", "kajabi_id": str(1000 + i)}
-    return row if i == 0 else row | {"last_name": f"Last{i}"}
-
-
-def newcomer(i: int) -> dict:
-    return {"email": f"newbie{i}@example.com", "first_name": f"New{i}", "kajabi_id": str(5000 + i)}
 
 
 def test_a_blocked_week_is_reported_by_its_run_and_listed_by_status(
@@ -27,10 +18,10 @@ def test_a_blocked_week_is_reported_by_its_run_and_listed_by_status(
     home.mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("KAJABI_SYNC_DATABASE_URL", db_url)
-    people = [person(i) for i in range(40)]
+    people = everyone()  # the first without a last name: every week's plan then lists a field
     insert_contacts(db_url, *people)
-    surge = [newcomer(i) for i in range(12)]  # 12 new of 52: above the 10% limit
-    kajabi_csv(data_dir / "kajabi_exports" / f"kajabi_contacts_{WEEK}.csv", *people, *surge)
+    surge = [new_person(i) for i in range(12)]  # 12 new of 52: above the 10% limit
+    write_export(data_dir, WEEK, people + surge)
 
     outcome = operate.run_weekly_job(WEEK)
 

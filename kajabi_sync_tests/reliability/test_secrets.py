@@ -143,7 +143,15 @@ def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("url", MALFORMED_URLS.values(), ids=MALFORMED_URLS.keys())
+# Each case runs the real dagster and kajabi-sync processes: the first runs by default, every
+# case in CI (slow).
+REAL_PROCESS_CASES = [
+    pytest.param(url, id=name, marks=() if i == 0 else pytest.mark.slow)
+    for i, (name, url) in enumerate(MALFORMED_URLS.items())
+]
+
+
+@pytest.mark.parametrize("url", REAL_PROCESS_CASES)
 def test_a_malformed_url_s_password_reaches_no_log_storage_report_or_output(url, tmp_path):
     """The real processes: ``dagster asset materialize`` (run and step processes, SQLite event
     log, compute logs) and ``kajabi-sync status``; every file they write and everything they

@@ -3,6 +3,8 @@ it, week 2 (the issue's "Done when"), and the refusals that change nothing."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +16,7 @@ from kajabi_sync.db.audit import rollback_run
 from kajabi_sync.demo import DemoSpec, generate_demo
 from kajabi_sync.review.decisions import _cell
 from kajabi_sync.review.items import REVIEW_COLUMNS, REVIEW_ENCODING
+from kajabi_sync_tests import pg
 from kajabi_sync_tests.review.demo_weeks import WEEK_1, WEEK_2, read_review, review_file
 from kajabi_sync_tests.weekly_job import run_week
 
@@ -43,10 +46,38 @@ def state(url: str) -> dict[str, list[tuple]]:
         return {name: conn.execute(query).fetchall() for name, query in queries.items()}
 
 
+@pytest.fixture(scope="module")
+def demo_week_one(
+    pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """(database name, data folder): the demo with its week one applied, built once per module."""
+    name = pg.scratch_name()
+    url = pg.create_database(pg_admin_url, name, template=pg.TEMPLATE)
+    folder = tmp_path_factory.mktemp("demo_week_one") / "data"
+    (folder / "kajabi_exports").mkdir(parents=True)
+    (folder / "current").mkdir()
+    generate_demo(url, folder, DemoSpec(weeks=2))
+    assert run_week(WEEK_1, db_url=url, data_dir=folder).success
+    yield name, folder
+    pg.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def db_url(pg_admin_url: str, demo_week_one: tuple[str, Path], data_dir: Path) -> Iterator[str]:
+    """Every test here starts from the demo's week one: this module's ``db_url`` is a copy of
+    ``demo_week_one``'s database (``CREATE DATABASE ... TEMPLATE``), and ``data_dir`` gets a
+    copy of its files (modification times kept: the newest review file is week one's)."""
+    template, folder = demo_week_one
+    shutil.copytree(folder, data_dir, dirs_exist_ok=True)
+    name = pg.scratch_name()
+    url = pg.create_database(pg_admin_url, name, template=template)
+    yield url
+    pg.drop_database(pg_admin_url, name)
+
+
 @pytest.fixture
 def week_one(db_url: str, data_dir: Path) -> pd.DataFrame:
-    generate_demo(db_url, data_dir, DemoSpec(weeks=2))
-    assert run_week(WEEK_1, db_url=db_url, data_dir=data_dir).success
+    """The review file week one left."""
     return read_review(review_file(data_dir))
 
 
