@@ -15,6 +15,7 @@ from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.db.holds import load_holds
 from kajabi_sync.db.merge_memory import bootstrap_merged_from
 from kajabi_sync.db.snapshot import load_snapshot
+from kajabi_sync.db.steady import live_contacts, steady_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
 from kajabi_sync.matching.holds import hold_likely_duplicates
@@ -30,17 +31,34 @@ class WeekPlan:
     merge_memory_added: int  # hand merges turned into merge memory by this plan
 
 
-def plan_week(conn: psycopg.Connection, export: pd.DataFrame, settings: PlanSettings) -> WeekPlan:
-    """Plan a validated export against the database behind ``conn`` (writes only merge memory)."""
+def plan_week(
+    conn: psycopg.Connection,
+    export: pd.DataFrame,
+    settings: PlanSettings,
+    *,
+    reference: bool = False,
+) -> WeekPlan:
+    """Plan a validated export against the database behind ``conn`` (writes only merge memory).
+
+    The rows SQL proves steady (``db.steady``) are not planned in Python; ``reference``: plan
+    every row against the whole snapshot instead, the full comparison the steady path must
+    equal decision for decision (kept for tests and benchmarks)."""
     # Idempotent, committed before the read-only snapshot: merges made by hand since the last
     # run become merge memory, so their addresses are never created as new contacts.
     remembered = bootstrap_merged_from(conn)
     decisions = load_holds(conn)
-    snapshot = load_snapshot(conn)
+    if reference:
+        snapshot = load_snapshot(conn)
+        plan = build_plan(export, snapshot, settings)
+        live = snapshot.contacts
+    else:
+        with steady_snapshot(conn, export) as steady:
+            plan = build_plan(export, steady.snapshot, settings, steady=steady.steady)
+            # The duplicate finder compares new rows with every live contact, steady or not.
+            live = live_contacts(conn) if len(plan.new_contacts) else steady.snapshot.contacts
     runs = recent_runs(conn, limit=50)
-    plan = build_plan(export, snapshot, settings)
     # New emails that look like a live contact wait for the user instead of being inserted.
-    plan, candidates = hold_likely_duplicates(plan, snapshot.contacts, decisions=decisions)
+    plan, candidates = hold_likely_duplicates(plan, live, decisions=decisions)
     return WeekPlan(plan, candidates, runs, remembered)
 
 

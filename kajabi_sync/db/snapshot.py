@@ -114,47 +114,73 @@ class DatabaseSnapshot:
 
 
 def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in CONTACT_COLUMNS)
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        contacts = read_query(
-            conn,
-            sql.SQL("SELECT {}, {} FROM contacts WHERE deleted_at IS NULL").format(
-                columns, manual_fields_sql()
-            ),
-        )
-        emails = read_query(
-            conn,
+        return read_snapshot(conn)
+
+
+def read_snapshot(conn: psycopg.Connection, left_out: str | None = None) -> DatabaseSnapshot:
+    """The snapshot, read in the caller's transaction (repeatable read, for one consistent view).
+
+    ``left_out``: a (temporary) table whose ``contact_id`` column names contacts the snapshot
+    leaves out, with their bases, other addresses and merged-away emails (``db.steady``: the
+    contacts of rows proven unchanged, which no other row reaches)."""
+    contacts = read_query(conn, contacts_query(left_out))
+    emails = read_query(
+        conn,
+        sql.SQL(
             """SELECT lower(e.email::text) AS email_key, e.contact_id::text AS contact_id
                FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
-               WHERE c.deleted_at IS NULL""",
-        )
-        deleted = read_query(
-            conn,
-            """SELECT lower(email::text) AS email_key, kajabi_id FROM contacts
-               WHERE deleted_at IS NOT NULL
-               UNION ALL  -- the other addresses of a soft-deleted contact are its own too
-               SELECT lower(e.email::text), NULL FROM contact_emails e
-               JOIN contacts c ON c.id = e.contact_id WHERE c.deleted_at IS NOT NULL""",
-        )
-        merged = read_query(
-            conn,
+               WHERE c.deleted_at IS NULL AND {}"""
+        ).format(_kept("e.contact_id", left_out)),
+    )
+    deleted = read_query(
+        conn,
+        """SELECT lower(email::text) AS email_key, kajabi_id FROM contacts
+           WHERE deleted_at IS NOT NULL
+           UNION ALL  -- the other addresses of a soft-deleted contact are its own too
+           SELECT lower(e.email::text), NULL FROM contact_emails e
+           JOIN contacts c ON c.id = e.contact_id WHERE c.deleted_at IS NOT NULL""",
+    )
+    merged = read_query(
+        conn,
+        sql.SQL(
             """SELECT m.merged_email AS email_key, m.surviving_contact_id::text AS contact_id
                FROM kajabi_sync.merged_from m JOIN contacts c ON c.id = m.surviving_contact_id
-               WHERE m.undone_at IS NULL AND c.deleted_at IS NULL""",
-        )
-        base_columns = sql.SQL(", ").join(sql.Identifier(c) for c in CONTACT_FIELDS)
-        bases = read_query(
-            conn,
-            sql.SQL(
-                "SELECT contact_id::text AS contact_id, kajabi_email, {} FROM kajabi_sync.kajabi_base"
-            ).format(base_columns),
-        )
-        last_import = last_applied_import(conn)
+               WHERE m.undone_at IS NULL AND c.deleted_at IS NULL AND {}"""
+        ).format(_kept("m.surviving_contact_id", left_out)),
+    )
+    base_columns = sql.SQL(", ").join(sql.Identifier(c) for c in CONTACT_FIELDS)
+    bases = read_query(
+        conn,
+        sql.SQL(
+            "SELECT contact_id::text AS contact_id, kajabi_email, {} FROM kajabi_sync.kajabi_base b "
+            "WHERE {}"
+        ).format(base_columns, _kept("b.contact_id", left_out)),
+    )
+    last_import = last_applied_import(conn)
     # SQL's lower() is citext's fold; the export's keys are also in NFC (normalize.email_key).
     for frame in (emails, deleted, merged):
         frame["email_key"] = nfc(frame["email_key"])
     return DatabaseSnapshot(contacts, emails, deleted, merged, bases, last_import)
+
+
+def contacts_query(left_out: str | None = None) -> sql.Composable:
+    """The snapshot's live contacts (``CONTACT_COLUMNS`` and the manual fields), but those
+    ``left_out`` lists (see ``read_snapshot``)."""
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in CONTACT_COLUMNS)
+    return sql.SQL("SELECT {}, {} FROM contacts WHERE deleted_at IS NULL AND {}").format(
+        columns, manual_fields_sql(), _kept("contacts.id", left_out)
+    )
+
+
+def _kept(column: str, left_out: str | None) -> sql.Composable:
+    """A condition true for the contacts ``column`` names that ``left_out`` does not list."""
+    if left_out is None:
+        return sql.SQL("true")
+    return sql.SQL("NOT EXISTS (SELECT 1 FROM {} l WHERE l.contact_id = {})").format(
+        sql.Identifier(left_out), sql.SQL(column)
+    )
 
 
 def last_applied_import(conn: psycopg.Connection) -> dict | None:

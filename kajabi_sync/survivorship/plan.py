@@ -75,7 +75,9 @@ class ImpactPlan:
     changes: pd.DataFrame  # CHANGE_COLUMNS, one row per (contact, field) not unchanged
     matches: pd.DataFrame  # row_number, email, contact_id, match_kind: every export row
     new_contacts: pd.DataFrame  # contact_id (new uuid), row_number, email, CONTACT_FIELDS
-    new_bases: pd.DataFrame  # contact_id, kajabi_email, CONTACT_FIELDS: the base after apply
+    # contact_id, kajabi_email, CONTACT_FIELDS: the base after apply, for every planned row
+    # (a steady row's base, already what it would be, is not repeated: see build_plan)
+    new_bases: pd.DataFrame
     naive: dict[str, int]  # what COALESCE(kajabi, db) would have done
     export_rows: int
     matched_contacts: int
@@ -435,12 +437,23 @@ def build_plan(
     export: pd.DataFrame,
     snapshot: DatabaseSnapshot,
     settings: PlanSettings | None = None,
+    steady: pd.DataFrame | None = None,
 ) -> ImpactPlan:
     """Plan an import of a validated export (see ``kajabi.validate``) against a snapshot
-    (``settings``: the defaults when None)."""
+    (``settings``: the defaults when None).
+
+    ``steady``: export rows proven in SQL to plan as all ``unchanged`` with their base as it
+    is (``db.steady``: ``row_number``, ``contact_id``), whose contacts the snapshot leaves out.
+    They are not planned again: they count in ``matches``, ``matched_contacts`` and
+    ``export_rows`` as the full plan counts them, they list no change, and their bases, which
+    the import would rewrite unchanged, are not in ``new_bases``. Without it (the reference)
+    every row is planned."""
     settings = PlanSettings() if settings is None else settings
-    matches = match_rows(export, snapshot)
-    rows = driving_rows(export, matches)
+    planned = export
+    if steady is not None and len(steady):
+        planned = export[~export["row_number"].isin(steady["row_number"]).to_numpy()]
+    matches = match_rows(planned, snapshot)
+    rows = driving_rows(planned, matches)
     contacts = snapshot.contacts.set_index("id")
     db = contacts.reindex(rows["contact_id"])
     db.index = rows.index
@@ -541,7 +554,7 @@ def build_plan(
     # Rows reached only through another address keep no base of their own.
     new_base = new_base[~fill_only]
 
-    new = export[matches["match_kind"] == "new"]
+    new = planned[matches["match_kind"] == "new"]
     new_contacts = new[["row_number", "email", "email_raw", *CONTACT_FIELDS]].copy()
     for name in CONTACT_FIELDS:  # stored in composed Unicode form (NFC), as fills are
         new_contacts[name] = nfc(new_contacts[name].astype("string"))
@@ -560,14 +573,37 @@ def build_plan(
     ].reset_index(drop=True)
     return ImpactPlan(
         changes=changes,
-        matches=_arrow_backed(export[["row_number", "email"]].join(matches)),
+        matches=_arrow_backed(
+            export[["row_number", "email"]].join(_with_steady(matches, export, steady))
+        ),
         new_contacts=new_contacts.reset_index(drop=True),
         new_bases=_arrow_backed(new_bases),
+        # A steady row adds nothing to the naive figures: matched by its primary email, it
+        # would overwrite no value (every one is byte-equal) and insert nothing.
         naive=naive_import_impact(matches, rows, db, changes, db_is_kajabi),
         export_rows=len(export),
-        matched_contacts=len(rows),
+        matched_contacts=len(rows) + (0 if steady is None else len(steady)),
         provenance=provenance,
     )
+
+
+def _with_steady(
+    matches: pd.DataFrame, export: pd.DataFrame, steady: pd.DataFrame | None
+) -> pd.DataFrame:
+    """``matches`` of the planned rows and the steady ones (each matched by its primary email
+    to its contact), in the export's order and index."""
+    if steady is None or not len(steady):
+        return matches
+    rows = export.loc[export["row_number"].isin(steady["row_number"]).to_numpy(), ["row_number"]]
+    contact = rows["row_number"].map(steady.set_index("row_number")["contact_id"])
+    steady_matches = pd.DataFrame(
+        {
+            "contact_id": contact.astype(matches["contact_id"].dtype),
+            "match_kind": pd.Series("email", index=rows.index, dtype=matches["match_kind"].dtype),
+        },
+        index=rows.index,
+    )
+    return pd.concat([matches, steady_matches]).reindex(export.index)
 
 
 def _arrow_backed(frame: pd.DataFrame) -> pd.DataFrame:
