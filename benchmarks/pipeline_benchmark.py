@@ -878,6 +878,59 @@ def growth(results: list[dict], weeks: list[int]) -> list[str]:
     return lines
 
 
+def _week_values(week: dict) -> dict[str, float]:
+    """Every figure of one week worth comparing between runs, by name."""
+    f = figures(week)
+    values = {f"pipeline: {stage}": seconds for stage, seconds in _stage_rows(week)}
+    values["pipeline total"] = f["pipeline"]
+    values["pipeline CPU s"] = f["pipeline_cpu"]
+    values["pipeline peak MB"] = f["pipeline_peak_mb"]
+    values["floor"] = f["floor"]
+    values["Dagster: whole job"] = f["dagster_job"]
+    values["Dagster: start-up"] = f["dagster_startup"]
+    for step, seconds in sorted(week["dagster"]["steps"].items()):
+        values[f"Dagster: {step}"] = seconds
+    values["Dagster: job - steps"] = f["dagster_job"] - sum(week["dagster"]["steps"].values())
+    values["Dagster: job tree peak MB"] = f["tree_peak_mb"]
+    values["Dagster: largest process MB"] = f["largest_process_mb"]
+    return values
+
+
+def compare(before: list[dict], after: list[dict]) -> str:
+    """Before -> after, figure by figure, for every size and week both runs measured."""
+    lines = [
+        "| contacts | week | figure | before | after | after / before |",
+        "|---:|---|---|---:|---:|---:|",
+    ]
+    for old in sorted(before, key=lambda r: r["contacts"]):
+        new = next((r for r in after if r["contacts"] == old["contacts"]), None)
+        if new is None:
+            continue
+        for old_week in old["weeks"]:
+            new_week = next((w for w in new["weeks"] if w["week"] == old_week["week"]), None)
+            if new_week is None or "dagster" not in new_week:
+                continue
+            a, b = _week_values(old_week), _week_values(new_week)
+            for name in dict.fromkeys([*a, *b]):
+                x, y = a.get(name), b.get(name)
+                ratio = f"x{y / x:.2f}" if x and y is not None and x == x and y == y else ""
+                lines.append(
+                    f"| {old['contacts']:,} | {_week_name(old_week['week'])} | {name} "
+                    f"| {'' if x is None or x != x else f'{x:,.2f}'} "
+                    f"| {'' if y is None or y != y else f'{y:,.2f}'} "
+                    f"| {ratio} |"
+                )
+    return "\n".join(lines)
+
+
+def _load(paths: list[Path]) -> list[dict]:
+    loaded: list[dict] = []
+    for path in paths:
+        data = json.loads(path.read_text())
+        loaded += data if isinstance(data, list) else [data]
+    return loaded
+
+
 def targets(results: list[dict]) -> list[str]:
     lines = [
         "| target | week 1: limit | week 1: achieved | met? | steady week: limit | steady week: achieved | met? |",
@@ -928,6 +981,13 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         help="print the tables of results written by --json (or a size's .partial file)",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="print the figures of two runs' --json results side by side",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--partial", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--dagster-child", nargs=2, help=argparse.SUPPRESS)
@@ -941,11 +1001,10 @@ def main(argv: list[str] | None = None) -> int:
         stages_child(url, Path(export), Path(reports), week)
         return 0
     if args.table_from:
-        loaded: list[dict] = []
-        for path in args.table_from:
-            data = json.loads(path.read_text())
-            loaded += data if isinstance(data, list) else [data]
-        print(table(loaded))
+        print(table(_load(args.table_from)))
+        return 0
+    if args.compare:
+        print(compare(_load([args.compare[0]]), _load([args.compare[1]])))
         return 0
     if args.one:
         report(
