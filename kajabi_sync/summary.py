@@ -480,10 +480,10 @@ def _held(plan: ImpactPlan, limit: int) -> list[str]:
     return lines
 
 
-def file_warnings(plan: ImpactPlan) -> list[str]:
-    """What reading and validating the file reported (encoding, quarantined rows, placeholders,
-    missing columns...): counts, row numbers and column names, never values."""
-    warnings = plan.export_summary.warnings if plan.export_summary is not None else []
+def file_warnings(warnings: Sequence[str]) -> list[str]:
+    """What reading and validating the file reported (``ValidatedExport.warnings``: encoding,
+    quarantined rows, placeholders, missing columns...): counts, row numbers and column names,
+    never values."""
     if not warnings:
         return []
     return ["### Read from the file", "", *(f"- {escape_markdown(w)}" for w in warnings), ""]
@@ -498,20 +498,22 @@ def impact_summary(
     review_limit: int = 10,
     review_file: str | None = None,
     verdict: Verdict | None = None,
+    export_warnings: Sequence[str] = (),
 ) -> str:
     """The markdown summary: headline, this week vs ``previous`` (an ``import_runs`` row, e.g.
     ``previous_import(recent_runs(conn))``; None before the first import), decisions per field,
     what a naive import would have destroyed, what needs review (masked, at most
     ``review_limit`` rows each), and ``reports`` ({what it is: path}) for the full detail.
     ``review_file``: the week's ``needs_review.csv``, named with the command that applies it.
-    It begins with the ``verdict`` (default: planned, nothing checked yet), in its tense."""
+    It begins with the ``verdict`` (default: planned, nothing checked yet), in its tense.
+    ``export_warnings``: what reading and validating the file reported (``file_warnings``)."""
     verdict = verdict or Verdict()
     figures = week_figures(plan)
     impact_report = next(iter(reports.values()), "import_impact_analysis.csv")
     needs = counts_by_kind(review_items(plan))
     lines = [f"## {title}", "", *verdict_lines(verdict, figures), ""]
     lines += [*_headline(figures, plan.naive, needs, review_file, verdict.status), ""]
-    lines += file_warnings(plan)
+    lines += file_warnings(export_warnings)
     lines += ["### This week vs last week", "", *_week_over_week(figures, previous), ""]
     lines += ["### Decisions per field", "", *_decisions_by_field(plan), ""]
     lines += [

@@ -2,7 +2,6 @@
 
 import functools
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any, Final, Literal
 
 import dagster as dg
@@ -14,7 +13,8 @@ from kajabi_sync.db.connection import scalar
 from kajabi_sync.db.holds import record_holds
 from kajabi_sync.db.kajabi_api import run_holding
 from kajabi_sync.db.snapshot import last_applied_import, load_live_contacts
-from kajabi_sync.defs.checks import planned_export, recorded_overrides, require_guards
+from kajabi_sync.defs.checks import recorded_overrides, require_guards
+from kajabi_sync.defs.io import reading
 from kajabi_sync.defs.partitions import (
     partition_monday,
     skip_week_without_export,
@@ -286,9 +286,7 @@ def impact_analysis(
                 f"{done.result.decided} decision(s)"
             )
         week = plan_week(conn, validated_export.frame, config.plan_settings())
-    # The later steps read the export's file, rejects and row count from the plan, so none of
-    # them unpickles the whole validated export.
-    plan = replace(week.plan, export_summary=validated_export.without_rows())
+    plan = week.plan
     candidates = week.candidates
     folder = data_folder.reports(week_key)
     candidates_path = write_csv(
@@ -307,6 +305,7 @@ def impact_analysis(
         title=week_title(week_key),
         verdict=Verdict(PLANNED),
         review_file=str(review_path),
+        export_warnings=validated_export.warnings,
     )
     return dg.Output(
         plan,
@@ -346,20 +345,21 @@ def _written(plan: ImpactPlan) -> pd.DataFrame:
     kinds={"postgres"},
     description="The contacts database after applying exactly the impact plan (fills, allowed "
     "updates, new contacts, new bases) in one audited transaction.",
-    deps=["validated_export"],  # read through the plan's export summary, not loaded
+    ins={"validated_export": dg.AssetIn(metadata=reading(frame=[]))},  # the file, not its rows
 )
 def protected_contacts(
     context: dg.AssetExecutionContext,
     impact_analysis: ImpactPlan,
+    validated_export: ValidatedExport,
     database: ContactsDatabase,
     data_folder: DataFolder,
 ) -> dg.MaterializeResult:
     require_guards(context)
     week = context.partition_key
-    source = planned_export(impact_analysis).source
+    source = validated_export.source
     if source is None:
         raise dg.Failure(
-            description="This impact plan does not say which export file it was made from: "
+            description="This validated export does not say which file it was read from: "
             "re-run the whole weekly_kajabi_sync job for this partition. Nothing was written."
         )
     record = ImportRecord(
@@ -394,7 +394,7 @@ def protected_contacts(
         record_review_items(conn, review_items(impact_analysis), result.import_run_id)
         live = scalar(conn, "SELECT count(*) FROM contacts WHERE deleted_at IS NULL")
         verdict = applied_verdict(result)
-        summary = week_summary(conn, impact_analysis, data_folder, week, verdict)
+        summary = week_summary(conn, impact_analysis, validated_export, data_folder, week, verdict)
     observe_verdict(context, week, summary, verdict)
     written = _written(impact_analysis)
     rollback = f"kajabi-sync rollback {result.import_run_id} --yes"
@@ -428,6 +428,8 @@ def protected_contacts(
 
 
 APPLY_ASSET = dg.AssetKey("protected_contacts")
+# What ``kajabi_values`` reads of the validated export: Kajabi's values, not its lists and dates.
+KAJABI_VALUE_COLUMNS = ("row_number", "email", *CONTACT_FIELDS)
 
 
 def applied(context: dg.AssetExecutionContext) -> ApplyResult:
@@ -469,6 +471,7 @@ def applied_verdict(result: ApplyResult) -> Verdict:
     "becomes clean: full file, updates only, and database contacts Kajabi does not have yet. "
     "Once written, the week's reports are published to data/current/.",
     deps=[APPLY_ASSET],  # the database after the apply: a side effect, not a stored value
+    ins={"validated_export": dg.AssetIn(metadata=reading(frame=KAJABI_VALUE_COLUMNS))},
 )
 def kajabi_enriched_export(
     context: dg.AssetExecutionContext,
@@ -485,7 +488,7 @@ def kajabi_enriched_export(
     folder = data_folder.reports(week)
     files = write_enriched_export(export, folder, week=week)
     summary = export_summary(export)
-    source = planned_export(impact_analysis).source
+    source = validated_export.source
     current = data_folder.current()
     with database.connection() as conn:
         newest = last_applied_import(conn)
@@ -506,7 +509,9 @@ def kajabi_enriched_export(
         context.log.info(f"{current} keeps the newest applied week; not replaced by {week}")
     verdict = applied_verdict(protected_contacts)
     with database.connection() as conn:
-        week_md = week_summary(conn, impact_analysis, data_folder, week, verdict, files.paths)
+        week_md = week_summary(
+            conn, impact_analysis, validated_export, data_folder, week, verdict, files.paths
+        )
     observe_verdict(context, week, week_md + published, verdict)
     return dg.MaterializeResult(
         metadata={

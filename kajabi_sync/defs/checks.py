@@ -40,6 +40,7 @@ from kajabi_sync.survivorship.plan import ImpactPlan
 
 GUARDS_OP = "kajabi_import_guards"
 CHECKED_ASSET = dg.AssetKey("impact_analysis")
+EXPORT_ASSET = dg.AssetKey("validated_export")
 
 
 class RunOverrides(dg.Config):
@@ -132,16 +133,6 @@ def require_guards(context: dg.AssetExecutionContext) -> None:
             "checks; nothing was written. Launch the weekly_kajabi_sync job for this partition "
             "(with an override in its config if a check blocked it)."
         )
-
-
-def planned_export(plan: ImpactPlan) -> ValidatedExport:
-    """The export the plan was made from, without its rows (see ``ImpactPlan.export_summary``)."""
-    if plan.export_summary is None:
-        raise dg.Failure(
-            description="This impact plan was stored before plans carried their export's summary: "
-            "re-run the whole weekly_kajabi_sync job for this partition. Nothing was written."
-        )
-    return plan.export_summary
 
 
 # What the override snippet asks the user to replace. Plain words, no angle brackets (markdown
@@ -244,18 +235,25 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
                 asset=CHECKED_ASSET,
                 description=guard.description,
                 blocking=guard.blocking,
-                additional_deps=["validated_export"],
+                additional_deps=[EXPORT_ASSET],
                 partitions_def=weekly_partitions,
             )
             for guard in GUARDS
         ]
 
 
-@dg.multi_asset_check(name=GUARDS_OP, specs=_check_specs())
+@dg.multi_asset_check(
+    name=GUARDS_OP,
+    specs=_check_specs(),
+    # Loaded whole: Dagster takes no read metadata on a check's input that is also a dep of its
+    # specs (the assets' inputs read the file, rejects and row count only: defs/io.py).
+    ins={"validated_export": dg.AssetIn(EXPORT_ASSET)},
+)
 def kajabi_import_guards(
     context: dg.AssetCheckExecutionContext,
     config: GuardConfig,
     impact_analysis: ImpactPlan,
+    validated_export: ValidatedExport,
     database: ContactsDatabase,
     data_folder: DataFolder,
 ) -> Iterator[dg.AssetCheckResult | dg.AssetObservation]:
@@ -271,12 +269,11 @@ def kajabi_import_guards(
             "this week is fine (it is stored with the import run). Nothing was written."
         )
     thresholds = load_thresholds(overrides=config.threshold_overrides())
-    # validated_export (an additional dep of every check) comes inside the plan, without rows.
     with database.connection() as conn:
         results = check_week(
             conn,
             impact_analysis,
-            planned_export(impact_analysis),
+            validated_export,
             data_folder.exports(),
             thresholds,
             first_week=weekly_partitions.start.date(),
@@ -310,7 +307,7 @@ def kajabi_import_guards(
         else "One of these checks cannot be overridden: do not import this file.",
     )
     with database.connection() as conn:
-        summary = week_summary(conn, impact_analysis, data_folder, week, verdict)
+        summary = week_summary(conn, impact_analysis, validated_export, data_folder, week, verdict)
     yield from verdict_events(context.op_execution_context, week, summary, verdict)
     # The step's (and so the run's) failure message: the reason in plain words, not Dagster's
     # "1 blocking asset check failed" and a stack trace.

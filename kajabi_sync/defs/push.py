@@ -23,8 +23,9 @@ import pandas as pd
 from pydantic import Field
 
 from kajabi_sync.db.push_outbox import rejected_rows
-from kajabi_sync.defs.assets import _table, weekly_asset
-from kajabi_sync.defs.checks import RunOverrides, per_run_config, planned_export
+from kajabi_sync.defs.assets import KAJABI_VALUE_COLUMNS, _table, weekly_asset
+from kajabi_sync.defs.checks import RunOverrides, per_run_config
+from kajabi_sync.defs.io import reading
 from kajabi_sync.defs.partitions import weekly_partitions
 from kajabi_sync.defs.resources import ContactsDatabase, KajabiApi
 from kajabi_sync.kajabi import ValidatedExport
@@ -87,7 +88,9 @@ def _preview(plan: PushPlan, limit: int = 20) -> pd.DataFrame:
     description="What the push would send to Kajabi's API: one PATCH per contact whose "
     "database values differ from Kajabi's, with only the differing attributes (never a blank, "
     "never an email, never a delete).",
+    # After the apply and the files for Kajabi (side effects: nothing stored to load).
     deps=["kajabi_enriched_export"],
+    ins={"validated_export": dg.AssetIn(metadata=reading(frame=[*KAJABI_VALUE_COLUMNS, "name"]))},
 )
 def kajabi_push_plan(
     context: dg.AssetExecutionContext,
@@ -96,7 +99,7 @@ def kajabi_push_plan(
     database: ContactsDatabase,
     kajabi_api: KajabiApi,
 ) -> dg.Output[PushPlan]:
-    source = planned_export(impact_analysis).source
+    source = validated_export.source
     site_contacts = source.rows if source else len(validated_export.frame)
     with database.connection() as conn:
         plan, note = week_push_plan(
@@ -201,11 +204,12 @@ def kajabi_push_guards(
     kinds={"kajabi", "api"},
     description="The push plan sent to Kajabi's API through the outbox (kajabi_sync.push_outbox): "
     "resumable, and never a request Kajabi already applied sent twice.",
+    ins={"validated_export": dg.AssetIn(metadata=reading(frame=[]))},  # the file, not its rows
 )
 def kajabi_push(
     context: dg.AssetExecutionContext,
     kajabi_push_plan: PushPlan,
-    impact_analysis: ImpactPlan,
+    validated_export: ValidatedExport,
     database: ContactsDatabase,
     kajabi_api: KajabiApi,
 ) -> dg.MaterializeResult:
@@ -215,7 +219,7 @@ def kajabi_push(
             description=f"kajabi_push sends only in a run that also runs the {PUSH_GUARDS_OP} "
             "check; nothing was sent. Launch the weekly_kajabi_sync job for this partition."
         )
-    source = planned_export(impact_analysis).source
+    source = validated_export.source
     with database.connection() as conn, kajabi_api.client() as client:
         site = client.resolve_site(kajabi_api.site_id)
         outcome = run_push(

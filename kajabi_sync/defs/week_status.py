@@ -19,6 +19,7 @@ import psycopg
 
 from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.defs.resources import DataFolder
+from kajabi_sync.kajabi import ValidatedExport
 from kajabi_sync.summary import (
     BLOCKED,
     Verdict,
@@ -43,14 +44,16 @@ def week_title(week: str) -> str:
 def week_summary(
     conn: psycopg.Connection,
     plan: ImpactPlan,
+    export: ValidatedExport,
     data_folder: DataFolder,
     week: str,
     verdict: Verdict,
     kajabi_files: Mapping[str, Sequence[Path | str]] | None = None,
 ) -> str:
-    """The week's summary with ``verdict``, compared with the import before this export and
-    linking to this week's own report folder."""
-    source = plan.export_summary.source if plan.export_summary is not None else None
+    """The week's summary with ``verdict`` for ``plan`` made from ``export`` (its file and
+    warnings are read; its rows need not be loaded), compared with the import before this export
+    and linking to this week's own report folder."""
+    source = export.source
     previous = previous_import(recent_runs(conn, limit=50), source.export_date if source else None)
     folder = data_folder.reports(week)
     return impact_summary(
@@ -60,6 +63,7 @@ def week_summary(
         title=week_title(week),
         verdict=verdict,
         review_file=str(review_file_path(folder, week)),
+        export_warnings=export.warnings,
     )
 
 

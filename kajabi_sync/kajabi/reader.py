@@ -102,10 +102,11 @@ class RawExport:
 
 @dataclass(frozen=True)
 class ExportFile:
-    """One export file's identity and what reading it reported, without its rows.
+    """One export file's identity and what reading it reported, without its rows: what the
+    guards and the import record need of the file once its rows are validated.
 
-    The validated export carries this instead of the ``RawExport``: Dagster pickles every asset
-    output and unpickles it in each later step, and the raw frame was the largest part of it.
+    The validated export carries this instead of the ``RawExport``, so it does not keep the raw
+    rows alive (nor, stored between steps, a second copy of them) after validation.
     """
 
     path: Path

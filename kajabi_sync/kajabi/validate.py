@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import email_validator
 import numpy as np
@@ -62,16 +62,8 @@ class ValidatedExport:
     rejects: pd.DataFrame
     duplicate_emails: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
-    # The file, without its raw rows (see ExportFile); a RawExport is accepted too.
+    # The file it was read from, without the raw rows (see ExportFile); a RawExport is accepted.
     source: ExportFile | RawExport | None = None
-
-    def without_rows(self) -> ValidatedExport:
-        """This export with a column-less frame of the same length: what the guards and the
-        apply read (file, rejects, duplicates, row count) at a few kB instead of the whole frame."""
-        source = self.source.file() if isinstance(self.source, RawExport) else self.source
-        return replace(
-            self, frame=pd.DataFrame(index=pd.RangeIndex(len(self.frame))), source=source
-        )
 
 
 def validate_export(raw: RawExport) -> ValidatedExport:

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from kajabi_sync.db.snapshot import DatabaseSnapshot
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
-from kajabi_sync.normalize import arrow_text_strict, nfc, same_text
+from kajabi_sync.normalize import nfc, same_text
 from kajabi_sync.survivorship.decisions import (
     EMAIL_DECISIONS,
     FIELD_DECISIONS,
@@ -35,9 +33,6 @@ from kajabi_sync.survivorship.decisions import (
 )
 from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
 from kajabi_sync.survivorship.naive import naive_import_impact
-
-if TYPE_CHECKING:
-    from kajabi_sync.kajabi.validate import ValidatedExport
 from kajabi_sync.survivorship.plan_settings import PlanSettings
 from kajabi_sync.survivorship.policy import (
     POLICY,
@@ -83,9 +78,6 @@ class ImpactPlan:
     matched_contacts: int
     provenance: pd.DataFrame  # id + PROVENANCE_COLUMNS of written contacts, as planned
     held: pd.DataFrame = field(default_factory=pd.DataFrame)  # new rows held for review
-    # The planned export without its rows (ValidatedExport.without_rows), for the steps after the
-    # plan that need only its file, rejects and row count: they need not load the whole export.
-    export_summary: ValidatedExport | None = None
 
     def writes(self) -> pd.DataFrame:
         """The contact fields to write (``fill``, ``update``)."""
@@ -573,11 +565,9 @@ def build_plan(
     ].reset_index(drop=True)
     return ImpactPlan(
         changes=changes,
-        matches=_arrow_backed(
-            export[["row_number", "email"]].join(_with_steady(matches, export, steady))
-        ),
+        matches=export[["row_number", "email"]].join(_with_steady(matches, export, steady)),
         new_contacts=new_contacts.reset_index(drop=True),
-        new_bases=_arrow_backed(new_bases),
+        new_bases=new_bases,
         # A steady row adds nothing to the naive figures: matched by its primary email, it
         # would overwrite no value (every one is byte-equal) and insert nothing.
         naive=naive_import_impact(matches, rows, db, changes, db_is_kajabi),
@@ -604,25 +594,3 @@ def _with_steady(
         index=rows.index,
     )
     return pd.concat([matches, steady_matches]).reindex(export.index)
-
-
-def _arrow_backed(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its text columns as Arrow-backed strings (same values).
-
-    The plan's two largest frames (a row per export row, a base per matched contact) travel
-    through Dagster's pickling into three later steps: as Python strings they take several
-    times the time and memory to pickle and unpickle (benchmarks/RESULTS.md)."""
-    out = {}
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype == object or pd.api.types.is_string_dtype(column):
-            try:
-                column = pd.Series(
-                    pd.arrays.ArrowStringArray(arrow_text_strict(column)),
-                    index=frame.index,
-                    name=name,
-                )
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                pass
-        out[name] = column
-    return pd.DataFrame(out, index=frame.index, columns=frame.columns)

@@ -133,6 +133,29 @@ def test_an_export_and_its_validation_come_back_equal(tmp_path):
     assert len(validated.rejects) == 1  # there was a reject to carry
 
 
+def test_the_export_read_without_its_rows_keeps_the_file_rejects_and_row_count(tmp_path):
+    """What the guards, the apply and the push read of the validated export (``frame=[]``)."""
+    path = kajabi_csv(
+        tmp_path / "kajabi_contacts_2025-11-10.csv",
+        {"email": "jane@example.com", "first_name": "Jane", "kajabi_id": "1"},
+        {"email": "jane@example.com", "first_name": "Jane", "kajabi_id": "3"},
+        {"email": "x", "first_name": "Jane", "kajabi_id": "2"},
+    )
+    validated = validate_export(read_kajabi_export(path))
+    write_value(validated, tmp_path / "validated")
+    summary = read_value(tmp_path / "validated", reading(frame=[])["kajabi_sync/read_columns"])
+    assert isinstance(summary, type(validated))
+    assert len(summary.frame) == len(validated.frame) == 1
+    assert summary.frame.columns.empty
+    pd.testing.assert_frame_equal(
+        summary.rejects, _text_as_arrow(validated.rejects), check_dtype=False
+    )
+    pd.testing.assert_frame_equal(
+        summary.duplicate_emails, _text_as_arrow(validated.duplicate_emails), check_dtype=False
+    )
+    assert summary.source == validated.source and summary.warnings == validated.warnings
+
+
 def _text_as_arrow(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` as it is read back: its text columns as strings (NA for a missing value)."""
     text = [

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pandas as pd
 import psycopg
 
@@ -60,7 +58,7 @@ def test_a_missing_column_is_named_in_the_warnings_and_the_summary(tmp_path):
     assert validated.source.missing_handles() == ("phone_number",)
     assert any("no column for the form field(s) phone_number" in w for w in validated.warnings)
 
-    lines = file_warnings(SimpleNamespace(export_summary=validated))
+    lines = file_warnings(validated.warnings)
     assert lines[0] == "### Read from the file"
     assert any(escape_markdown("phone_number") in line for line in lines)
 

@@ -102,25 +102,6 @@ def test_phone_uses_mobile_when_phone_is_empty(write_export):
     assert frame.loc[0, "phone_e164"] == "+442079460958"
 
 
-def test_without_rows_keeps_the_file_rejects_and_row_count_but_no_values(write_export):
-    raw = read_kajabi_export(
-        write_export([JANE, {**JANE, "ID": "3"}, {**JANE, "Email": "x", "ID": "2"}])
-    )
-    validated = validate_export(raw)
-    summary = validated.without_rows()
-    assert len(summary.frame) == len(validated.frame) == 1
-    assert summary.frame.columns.empty
-    pd.testing.assert_frame_equal(summary.rejects, validated.rejects)
-    pd.testing.assert_frame_equal(summary.duplicate_emails, validated.duplicate_emails)
-    assert summary.source == validated.source and summary.warnings == validated.warnings
-    from_raw_source = (
-        validate_export(raw)
-        .__class__(validated.frame, validated.rejects, validated.duplicate_emails, source=raw)
-        .without_rows()
-    )
-    assert isinstance(from_raw_source.source, ExportFile)
-
-
 def test_rejects_name_row_column_and_reason_without_the_full_email(write_export):
     validated = _validate(
         write_export, [JANE, {**JANE, "Email": "janedoe@example"}, {**JANE, "Email": " "}]
