@@ -114,7 +114,7 @@ def assert_same_plan(conn: psycopg.Connection, full: WeekPlan, steady: WeekPlan)
 def _plans(conn: psycopg.Connection, rows: list[dict], plan_settings: PlanSettings):
     export = export_frame(*rows)
     full = plan_week(conn, export, plan_settings, reference=True)
-    steady = plan_week(conn, export, plan_settings)
+    steady = plan_week(conn, export, plan_settings, reference=False)
     return full, steady
 
 
