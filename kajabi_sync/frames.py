@@ -6,9 +6,32 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-# Arrow-backed text: string kernels and comparisons run in C (RE2, Arrow compute).
+# Arrow-backed text: string kernels and comparisons run in C (RE2, Arrow compute). Every text
+# column of a whole-export or whole-snapshot frame is this dtype, never Python-object strings.
 ARROW_TEXT = pd.StringDtype("pyarrow")
+
+
+def as_arrow_text(series: pd.Series) -> pd.Series:
+    """``series`` as ARROW_TEXT (itself when it already is); values that are not text become
+    their ``str``, missing values NA."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        return series
+    return series.astype(ARROW_TEXT)
+
+
+def stripped_text(series: pd.Series) -> pd.Series:
+    """The values of ``normalize.blank_to_na`` (surrounding whitespace stripped, blank -> NA),
+    as ARROW_TEXT, computed by Arrow: its whitespace is Python's ``str.strip``'s, code point for
+    code point (kajabi_sync_tests/test_frames.py)."""
+    values = pa.array(as_arrow_text(series).array)
+    text = pc.utf8_trim_whitespace(values)
+    blank_to_null = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    return pd.Series(
+        pd.arrays.ArrowStringArray(blank_to_null), index=series.index, name=series.name
+    )
 
 
 def concat_rows(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:

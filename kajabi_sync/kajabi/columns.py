@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from kajabi_sync.frames import ARROW_TEXT, as_arrow_text
+
 FIXED_COLUMNS: tuple[str, ...] = (
     "Name",
     "First Name",
@@ -136,14 +138,14 @@ def contact_fields_text(frame: pd.DataFrame) -> pd.DataFrame:
     former is empty (blank or whitespace).
     """
     by_handle = mapped_columns_by_handle(frame.columns)
-    empty = pd.Series("", index=frame.index, dtype="string")
+    empty = pd.Series("", index=frame.index, dtype=ARROW_TEXT)
 
     def column(label: str | None) -> pd.Series:
         if label not in frame.columns:
             return empty
-        # Already text (the reader's arrow-backed strings): converting would copy every cell.
+        # The reader's Arrow-backed strings are kept as they are: converting copies every cell.
         series = frame[label]
-        return series if isinstance(series.dtype, pd.StringDtype) else series.astype("string")
+        return as_arrow_text(series)
 
     out = {field: column(label) for field, label in FIELD_FROM_FIXED_COLUMN.items()}
     for field, handle in FIELD_FROM_HANDLE.items():

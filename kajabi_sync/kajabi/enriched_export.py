@@ -30,6 +30,7 @@ from kajabi_sync.fields import (
     NAME_FIELDS,
     PHONE_FIELDS,
 )
+from kajabi_sync.frames import stripped_text
 from kajabi_sync.kajabi.import_format import (
     EMAIL_HEADER,
     FIELD_HEADERS,
@@ -38,7 +39,6 @@ from kajabi_sync.kajabi.import_format import (
 )
 from kajabi_sync.kajabi.split_csv import write_split_csv
 from kajabi_sync.masking import mask_email, mask_identifier, mask_phone, mask_text
-from kajabi_sync.normalize import arrow_text
 from kajabi_sync.reports import week_file_name
 
 FULL_EXPORT_NAME = "kajabi_full_enriched_export"
@@ -143,23 +143,16 @@ def _cleaned(frame: pd.DataFrame, id_column: str, label: str) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{label} lacks columns: {missing}")
     # An object index: hashing Arrow strings (isin, reindex) is an order of magnitude slower.
-    ids = pd.Index(_stripped_text(frame[id_column]).str.lower().to_numpy(dtype=object))
+    ids = pd.Index(stripped_text(frame[id_column]).str.lower().to_numpy(dtype=object))
     if ids.isna().any():
         raise ValueError(f"{label}.{id_column} has empty ids")
     if ids.duplicated().any():
         raise ValueError(f"{label}.{id_column} repeats ids: expected one row per contact")
     out = pd.DataFrame(
-        {column: _stripped_text(frame[column]) for column in ("email", *CONTACT_FIELDS)}
+        {column: stripped_text(frame[column]) for column in ("email", *CONTACT_FIELDS)}
     )
     out.index = ids.rename("contact_id")
     return out
-
-
-def _stripped_text(series: pd.Series) -> pd.Series:
-    """The values of ``normalize.blank_to_na`` (stripped, blank -> NA), kept as Arrow strings."""
-    text = pc.utf8_trim_whitespace(arrow_text(series))
-    blank_to_null = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
-    return pd.Series(pd.arrays.ArrowStringArray(blank_to_null), index=series.index)
 
 
 def _merged_fields(db: pd.DataFrame, kj: pd.DataFrame) -> pd.DataFrame:

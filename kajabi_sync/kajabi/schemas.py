@@ -7,8 +7,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
 
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.frames import ARROW_TEXT, as_arrow_text
 
 VALIDATED_COLUMNS: tuple[str, ...] = (
     "row_number",
@@ -24,11 +27,24 @@ VALIDATED_COLUMNS: tuple[str, ...] = (
 
 
 def _is_normalised_email(email: pd.Series) -> pd.Series:
-    return (email == email.str.strip().str.lower()).fillna(False).astype(bool)
+    """``email == email.strip().lower()`` in Python's sense, NA False.
+
+    ASCII text is compared by Arrow (there Python's and Arrow's whitespace and lower case are
+    the same); any other text by Python's own ``str`` methods, whose Unicode tables (case
+    mappings) differ from Arrow's for some letters."""
+    text = pa_arrow.array(as_arrow_text(email).array)
+    ascii_only = pc.fill_null(pc.string_is_ascii(text), False).to_numpy(zero_copy_only=False)
+    normal = pc.equal(text, pc.ascii_lower(pc.utf8_trim_whitespace(text)))
+    ok = pc.fill_null(normal, False).to_numpy(zero_copy_only=False) & ascii_only
+    other = np.flatnonzero(~ascii_only)
+    if len(other):
+        rest = email.iloc[other].astype(pd.StringDtype("python"))
+        ok[other] = (rest == rest.str.strip().str.lower()).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(ok, index=email.index)
 
 
 def _text(**kwargs: Any) -> pa.Column:
-    return pa.Column(pd.StringDtype(), **kwargs)
+    return pa.Column(ARROW_TEXT, **kwargs)
 
 
 def _list_column() -> pa.Column:

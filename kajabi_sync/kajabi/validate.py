@@ -19,7 +19,7 @@ import pandas as pd
 from email_validator.rfc_constants import EMAIL_MAX_LENGTH
 
 from kajabi_sync.fields import CONTACT_FIELDS
-from kajabi_sync.frames import ARROW_TEXT
+from kajabi_sync.frames import ARROW_TEXT, as_arrow_text, stripped_text
 from kajabi_sync.kajabi.columns import (
     CREATED_AT_COLUMN,
     EMAIL_COLUMN,
@@ -79,7 +79,7 @@ def validate_export(raw: RawExport) -> ValidatedExport:
         )
         frame = frame.loc[~frame[ROW_NUMBER].isin(damaged["row_number"]).to_numpy()]
     email_raw = frame[EMAIL_COLUMN]
-    email = per_distinct(email_key, email_raw)
+    email = as_arrow_text(per_distinct(email_key, email_raw))
     problems = email_problems(email)
     email_rejects = _email_rejects(frame[ROW_NUMBER], email_raw, problems)
     if len(email_rejects):
@@ -217,17 +217,18 @@ def _contact_frame(
     frame: pd.DataFrame, email: pd.Series, email_raw: pd.Series, warnings: list[str]
 ) -> pd.DataFrame:
     fields = contact_fields_text(frame)
+    # Every text column is ARROW_TEXT: the frame holds no Python-object copy of the export.
     out = {
         "row_number": frame[ROW_NUMBER].astype("int64"),
         "email": email,
         # The address as sent, in NFC: a new contact is stored with it, and a decomposed accent
         # would make a second spelling of one address in the database.
-        "email_raw": nfc(email_raw.astype("string")),
-        "name": per_distinct(blank_to_na, frame[NAME_COLUMN]),
+        "email_raw": nfc(as_arrow_text(email_raw)),
+        "name": stripped_text(frame[NAME_COLUMN]),
     }
     placeholders: dict[str, int] = {}
     for name in CONTACT_FIELDS:
-        value = per_distinct(blank_to_na, fields[name])
+        value = stripped_text(fields[name])
         out[name], placeholders[name] = _without_placeholders(name, value)
     out["name"], placeholders["name"] = _without_placeholders("name", out["name"])
     seen = {name: count for name, count in placeholders.items() if count}
@@ -238,7 +239,7 @@ def _contact_frame(
             + ", ".join(f"{name}: {count}" for name, count in seen.items())
             + ")"
         )
-    out["phone_e164"] = phone_key(out["phone"])
+    out["phone_e164"] = as_arrow_text(phone_key(out["phone"]))
     _warn_lost_leading_zeros(out["postal_code"], out["country"], warnings)
     out["tags"] = comma_list(frame[TAGS_COLUMN])
     out["products"] = comma_list(frame[PRODUCTS_COLUMN])
@@ -326,7 +327,7 @@ def comma_list(series: pd.Series) -> pd.Series:
 
     shared = per_distinct(split, series.astype("string").fillna(""))
     # Rows with the same cell got the same list object: give each row its own list.
-    copies = np.fromiter(map(list, shared), dtype=object, count=len(shared))
+    copies = np.fromiter(map(list.copy, shared.to_numpy()), dtype=object, count=len(shared))
     return pd.Series(copies, index=series.index, dtype=object)
 
 
