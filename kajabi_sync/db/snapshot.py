@@ -125,7 +125,9 @@ def read_snapshot(conn: psycopg.Connection, left_out: str | None = None) -> Data
     ``left_out``: a (temporary) table whose ``contact_id`` column names contacts the snapshot
     leaves out, with their bases, other addresses and merged-away emails (``db.steady``: the
     contacts of rows proven unchanged, which no other row reaches)."""
-    contacts = read_query(conn, contacts_query(left_out))
+    # Every frame of the snapshot is Arrow-backed text (frames.ARROW_TEXT), as the export is:
+    # no whole-snapshot frame holds Python-object strings.
+    contacts = read_query(conn, contacts_query(left_out), arrow=True)
     emails = read_query(
         conn,
         sql.SQL(
@@ -133,6 +135,7 @@ def read_snapshot(conn: psycopg.Connection, left_out: str | None = None) -> Data
                FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
                WHERE c.deleted_at IS NULL AND {}"""
         ).format(_kept("e.contact_id", left_out)),
+        arrow=True,
     )
     deleted = read_query(
         conn,
@@ -141,6 +144,7 @@ def read_snapshot(conn: psycopg.Connection, left_out: str | None = None) -> Data
            UNION ALL  -- the other addresses of a soft-deleted contact are its own too
            SELECT lower(e.email::text), NULL FROM contact_emails e
            JOIN contacts c ON c.id = e.contact_id WHERE c.deleted_at IS NOT NULL""",
+        arrow=True,
     )
     merged = read_query(
         conn,
@@ -149,6 +153,7 @@ def read_snapshot(conn: psycopg.Connection, left_out: str | None = None) -> Data
                FROM kajabi_sync.merged_from m JOIN contacts c ON c.id = m.surviving_contact_id
                WHERE m.undone_at IS NULL AND c.deleted_at IS NULL AND {}"""
         ).format(_kept("m.surviving_contact_id", left_out)),
+        arrow=True,
     )
     base_columns = sql.SQL(", ").join(sql.Identifier(c) for c in CONTACT_FIELDS)
     bases = read_query(
@@ -157,6 +162,7 @@ def read_snapshot(conn: psycopg.Connection, left_out: str | None = None) -> Data
             "SELECT contact_id::text AS contact_id, kajabi_email, {} FROM kajabi_sync.kajabi_base b "
             "WHERE {}"
         ).format(base_columns, _kept("b.contact_id", left_out)),
+        arrow=True,
     )
     last_import = last_applied_import(conn)
     # SQL's lower() is citext's fold; the export's keys are also in NFC (normalize.email_key).
