@@ -80,4 +80,6 @@ def kajabi_values(
     created = plan.new_contacts[["row_number", "contact_id"]]
     linked = concat_rows([driving, created])
     columns = ["contact_id", "email", *CONTACT_FIELDS, *extra_columns]
-    return export.merge(linked, on="row_number")[columns]
+    # Only the columns returned are joined: the merge copies every column it is given.
+    wanted = ["row_number", *dict.fromkeys(c for c in columns if c != "contact_id")]
+    return export[wanted].merge(linked, on="row_number")[columns]
