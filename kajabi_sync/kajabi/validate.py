@@ -165,21 +165,22 @@ _DAMAGED = "\ufffd"  # what the reader puts for a byte that is not UTF-8
 def _damaged_text_rejects(frame: pd.DataFrame) -> pd.DataFrame:
     """One reject per row holding U+FFFD (a character that could not be read), naming the first
     such column. Storing the cell would replace a real letter by a question mark for good."""
-    hit_column = pd.Series(pd.NA, index=frame.index, dtype="string")
-    for column in frame.columns:
-        if column == ROW_NUMBER:
-            continue
-        text = frame[column]
-        if not isinstance(text.dtype, pd.StringDtype):
-            text = text.astype("string")
-        has = _flag(text.str.contains(_DAMAGED, regex=False)) & hit_column.isna().to_numpy()
-        if has.any():
-            hit_column[has] = column
-    bad = hit_column.notna().to_numpy()
+    columns = [column for column in frame.columns if column != ROW_NUMBER]
+    first_hit = np.full(len(frame), -1)  # per row, the position of its first damaged column
+    for position, column in enumerate(columns):
+        has = _flag(as_arrow_text(frame[column]).str.contains(_DAMAGED, regex=False))
+        has &= first_hit < 0
+        first_hit[has] = position
+    bad = first_hit >= 0
+    hit_column = pd.Series(
+        np.array(columns, dtype=object)[first_hit[bad]] if bad.any() else [],
+        index=frame.index[bad],
+        dtype="string",
+    )
     return pd.DataFrame(
         {
             "row_number": frame.loc[bad, ROW_NUMBER].astype("int64"),
-            "column": hit_column[bad],
+            "column": hit_column,
             "reason": pd.Series(
                 "a character in this cell could not be read: the file is UTF-8 but this row "
                 "holds bytes that are not (typed or pasted in another program); the row is not "
