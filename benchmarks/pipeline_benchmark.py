@@ -404,15 +404,7 @@ def stages_child(url: str, export_path: Path, reports: Path, week: str) -> None:
     measure(stages, "guards", rows, guards, "pipeline")
 
     def apply() -> Any:
-        source = validated.source
-        record = ImportRecord(
-            file_name=source.path.name,
-            file_sha256=source.sha256,
-            export_rows=source.rows,
-            export_date=source.export_date,
-            handles=source.handles,
-            partition_key=week,
-        )
+        record = ImportRecord.of_export(validated.source, partition_key=week)
         with connect(url) as conn:
             result = apply_plan(conn, impact, record)
             record_holds(conn, impact.held)

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import psycopg
@@ -26,6 +26,9 @@ from kajabi_sync.masking import mask_email
 from kajabi_sync.reports import text_csv_body
 from kajabi_sync.survivorship.plan import ImpactPlan
 from kajabi_sync.survivorship.policy import PROVENANCE_COLUMNS
+
+if TYPE_CHECKING:
+    from kajabi_sync.kajabi.reader import ExportFile, RawExport
 
 APPLY_LOCK_KEY = 7_402_512  # one kajabi_sync write at a time, across processes and machines
 
@@ -95,6 +98,29 @@ class ImportRecord:
     overrides: dict = field(default_factory=dict)
     # The policy's form handles the file had (kajabi.columns.POLICY_HANDLES); None: unknown.
     handles: tuple[str, ...] | None = None
+
+    @classmethod
+    def of_export(
+        cls,
+        source: ExportFile | RawExport,
+        *,
+        partition_key: str | None = None,
+        dagster_run_id: str | None = None,
+        overrides: dict | None = None,
+    ) -> ImportRecord:
+        """The record of an import of the export file ``source`` (``ValidatedExport.source``):
+        its name, SHA-256, rows as read, date and form handles, so every caller records a file
+        the same way."""
+        return cls(
+            file_name=source.path.name,
+            file_sha256=source.sha256,
+            export_rows=source.rows,
+            export_date=source.export_date,
+            partition_key=partition_key,
+            dagster_run_id=dagster_run_id,
+            overrides={} if overrides is None else overrides,
+            handles=source.handles,
+        )
 
 
 @dataclass(frozen=True)

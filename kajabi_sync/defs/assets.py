@@ -362,12 +362,8 @@ def protected_contacts(
             description="This validated export does not say which file it was read from: "
             "re-run the whole weekly_kajabi_sync job for this partition. Nothing was written."
         )
-    record = ImportRecord(
-        file_name=source.path.name,
-        file_sha256=source.sha256,
-        export_rows=source.rows,
-        export_date=source.export_date,
-        handles=source.handles,
+    record = ImportRecord.of_export(
+        source,
         partition_key=week,
         dagster_run_id=context.run.run_id,
         overrides=recorded_overrides(context.run.run_config),
