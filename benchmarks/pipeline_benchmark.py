@@ -65,7 +65,9 @@ from psycopg import sql
 from kajabi_sync.demo.spec import DemoSpec
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-DB_PREFIX = "kajabi_sync_bench"
+# Every database the benchmark makes starts with this (and is dropped at the end): two benchmarks
+# running at once on one server each name their own with KAJABI_SYNC_BENCH_DB_PREFIX.
+DB_PREFIX = os.environ.get("KAJABI_SYNC_BENCH_DB_PREFIX", "kajabi_sync_bench")
 HERE = Path(__file__).resolve().parent
 JOB_NAME = "weekly_kajabi_sync"
 RESULT_MARK = "BENCHMARK_RESULT "  # the line a child process reports its figures on
