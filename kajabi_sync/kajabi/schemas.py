@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,28 @@ import pyarrow.compute as pc
 
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import ARROW_TEXT, as_arrow_text
+
+
+def _import_checks_without_strategies() -> None:
+    """Import pandera's built-in checks (what its first validation would) without hypothesis.
+
+    The checks module imports pandera's data-synthesis strategies, and those import hypothesis
+    whenever it is installed (a test dependency here), with every hypothesis plugin: the first
+    validation of a process would load a property-testing framework that validation never uses.
+    With hypothesis hidden (``None`` in ``sys.modules`` makes its import fail) the strategies take
+    their own no-hypothesis path, and only they are disabled in this process; every check
+    validates as it does with them. A process that imported hypothesis already (a test run)
+    gets the checks as pandera imports them."""
+    if "hypothesis" in sys.modules or "pandera.backends.pandas.builtin_checks" in sys.modules:
+        return
+    sys.modules["hypothesis"] = None  # type: ignore[assignment]
+    try:
+        import pandera.backends.pandas.builtin_checks  # noqa: F401
+    finally:
+        del sys.modules["hypothesis"]
+
+
+_import_checks_without_strategies()
 
 VALIDATED_COLUMNS: tuple[str, ...] = (
     "row_number",
