@@ -32,42 +32,12 @@ import psycopg
 from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline_benchmark import SteadySpec  # noqa: E402
+from pipeline_benchmark import SteadySpec, _drop_all, _recreate, _url  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Not kajabi_sync_bench*: pipeline_benchmark drops those when it ends.
 DB_PREFIX = "kajabi_sync_dbstages"
 _TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _url(admin_url: str, database: str) -> str:
-    return admin_url.rsplit("/", 1)[0] + "/" + database
-
-
-def _recreate(admin_url: str, database: str, template: str | None = None) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-        )
-        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database))
-        if template:
-            statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
-        conn.execute(statement)
-    return _url(admin_url, database)
-
-
-def _drop_all(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        names = [
-            r[0]
-            for r in conn.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE %s", (DB_PREFIX + "%",)
-            )
-        ]
-        for name in names:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def _backend_cpu(pids: set[int]) -> float:
@@ -305,7 +275,7 @@ def main() -> None:
                         )
                 before = after
     finally:
-        _drop_all(args.admin_url)
+        _drop_all(args.admin_url, DB_PREFIX)
 
 
 if __name__ == "__main__":

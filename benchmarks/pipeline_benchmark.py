@@ -302,13 +302,14 @@ def _recreate(admin_url: str, database: str, template: str | None = None) -> str
     return _url(admin_url, database)
 
 
-def _drop_all(admin_url: str) -> None:
+def _drop_all(admin_url: str, prefix: str = DB_PREFIX) -> None:
+    """Drop every database whose name starts with ``prefix``."""
     with _admin(admin_url) as conn:
         names = [
             r[0]
             for r in conn.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s",
-                (DB_PREFIX + "%",),
+                (prefix + "%",),
             )
         ]
         for name in names:
