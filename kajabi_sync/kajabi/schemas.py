@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
 from kajabi_sync.fields import CONTACT_FIELDS
-from kajabi_sync.frames import ARROW_TEXT, as_arrow_text
+from kajabi_sync.frames import ARROW_TEXT
+from kajabi_sync.normalize import arrow_text
 
 
 def _import_checks_without_strategies() -> None:
@@ -55,7 +55,7 @@ def _is_normalised_email(email: pd.Series) -> pd.Series:
     ASCII text is compared by Arrow (there Python's and Arrow's whitespace and lower case are
     the same); any other text by Python's own ``str`` methods, whose Unicode tables (case
     mappings) differ from Arrow's for some letters."""
-    text = pa_arrow.array(as_arrow_text(email).array)
+    text = arrow_text(email)
     ascii_only = pc.fill_null(pc.string_is_ascii(text), False).to_numpy(zero_copy_only=False)
     normal = pc.equal(text, pc.ascii_lower(pc.utf8_trim_whitespace(text)))
     ok = pc.fill_null(normal, False).to_numpy(zero_copy_only=False) & ascii_only
