@@ -72,6 +72,16 @@ def scalar(conn: psycopg.Connection, query: QueryNoTemplate, params: Params | No
     return row[0]
 
 
+def jit_off(conn: psycopg.Connection) -> None:
+    """Turn PostgreSQL's JIT compilation off until the caller's transaction ends (``SET LOCAL``).
+
+    For the one-shot statements that read or join whole tables (the snapshot, the merge-memory
+    bootstrap): their plan costs are far above ``jit_above_cost``, so the server compiles their
+    expressions, and a statement run once over every row never earns back the compile time.
+    Must run inside a transaction (``SET LOCAL`` outside one only warns and does nothing)."""
+    conn.execute("SET LOCAL jit = off")
+
+
 def connection_failure(url: str, exc: BaseException) -> str:
     """What to tell the operator when ``url`` did not connect: redacted, with what to do."""
     detail = redact_text(str(exc).strip(), url).rstrip(".")

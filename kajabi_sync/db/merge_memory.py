@@ -12,6 +12,7 @@ from __future__ import annotations
 import psycopg
 
 from kajabi_sync.db.apply import EMAIL_CHANGE_SOURCE
+from kajabi_sync.db.connection import jit_off
 
 BOOTSTRAP_RECORDER = "kajabi_sync bootstrap"
 
@@ -69,6 +70,7 @@ def bootstrap_merged_from(conn: psycopg.Connection) -> int:
     An address that is a live contact's primary email is never recorded as merged away.
     """
     with conn.transaction():
+        jit_off(conn)
         return conn.execute(
             _BOOTSTRAP,
             {"recorder": BOOTSTRAP_RECORDER, "email_change_source": EMAIL_CHANGE_SOURCE},

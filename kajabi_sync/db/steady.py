@@ -38,6 +38,7 @@ import psycopg
 from psycopg import sql
 
 from kajabi_sync.db.apply import copy_frame
+from kajabi_sync.db.connection import jit_off
 from kajabi_sync.db.snapshot import DatabaseSnapshot, contacts_query, read_query, read_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.normalize import email_key
@@ -168,6 +169,7 @@ def steady_snapshot(conn: psycopg.Connection, export: pd.DataFrame) -> Iterator[
     The transaction writes only its own temporary tables."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        jit_off(conn)
         _stage_export(conn, export)
         _find_steady(conn)
         steady = read_query(
