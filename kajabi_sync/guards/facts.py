@@ -98,26 +98,34 @@ def known_emails(conn: psycopg.Connection, emails: pd.Series) -> pd.Series:
     wanted = emails.dropna().astype(str).unique().tolist()
     if not wanted:
         return pd.Series([], dtype="string")
-    key = _email_key_sql(conn)
-    rows = conn.execute(
-        # Joins, not OR-ed EXISTS: the planner can hash them (contacts may hold a million rows).
-        sql.SQL(
-            """WITH wanted(email) AS (SELECT DISTINCT unnest(%s::text[]))
-               SELECT w.email FROM wanted w JOIN kajabi_sync.merged_from m
-                   ON {merged} = w.email AND m.undone_at IS NULL
-               UNION
-               SELECT w.email FROM wanted w JOIN contacts c ON {contact} = w.email
-               UNION
-               SELECT w.email FROM wanted w JOIN contact_emails e ON {address} = w.email
-               ORDER BY 1"""
-        ).format(
-            merged=key("m", "merged_email"),
-            contact=key("c", "email"),
-            address=key("e", "email"),
-        ),
-        (wanted,),
-    ).fetchall()
+    rows = conn.execute(known_emails_query(_email_key_sql(conn)), (wanted,)).fetchall()
     return pd.Series([r[0] for r in rows], dtype="string")
+
+
+def known_emails_query(key: Callable[[str, str], sql.Composable]) -> sql.Composed:
+    """``known_emails``' statement (one parameter: the wanted keys, a text array), with the
+    database's emails under ``key`` (``_email_key_sql``)."""
+    # A semi-join per table, not joins and not OR-ed EXISTS: the planner may probe the indexes
+    # on exactly these key expressions (migration 0007) once per wanted email instead of
+    # computing the key of every row (contacts may hold a million), or hash when many are
+    # wanted; a semi-join stops at the first row that has the key.
+    return sql.SQL(
+        """WITH wanted(email) AS (SELECT DISTINCT unnest(%s::text[]))
+           SELECT w.email FROM wanted w WHERE EXISTS (
+               SELECT 1 FROM kajabi_sync.merged_from m
+               WHERE {merged} = w.email AND m.undone_at IS NULL)
+           UNION
+           SELECT w.email FROM wanted w WHERE EXISTS (
+               SELECT 1 FROM contacts c WHERE {contact} = w.email)
+           UNION
+           SELECT w.email FROM wanted w WHERE EXISTS (
+               SELECT 1 FROM contact_emails e WHERE {address} = w.email)
+           ORDER BY 1"""
+    ).format(
+        merged=key("m", "merged_email"),
+        contact=key("c", "email"),
+        address=key("e", "email"),
+    )
 
 
 def _email_key_sql(conn: psycopg.Connection) -> Callable[[str, str], sql.Composable]:
@@ -125,7 +133,8 @@ def _email_key_sql(conn: psycopg.Connection) -> Callable[[str, str], sql.Composa
     email may be plain text where citext is missing, see migration 0001) and in Unicode NFC.
 
     PostgreSQL normalises Unicode only in a UTF8 database; any other server encoding has no
-    decomposed forms to compose, so there the key is the lower-cased text."""
+    decomposed forms to compose, so there the key is the lower-cased text. Migration 0007
+    indexes exactly these expressions: keep the two identical."""
     utf8 = scalar(conn, "SELECT current_setting('server_encoding') = 'UTF8'")
 
     def key(alias: str, column: str) -> sql.Composable:
