@@ -499,6 +499,7 @@ def impact_summary(
     review_file: str | None = None,
     verdict: Verdict | None = None,
     export_warnings: Sequence[str] = (),
+    needs: Mapping[str, int] | None = None,
 ) -> str:
     """The markdown summary: headline, this week vs ``previous`` (an ``import_runs`` row, e.g.
     ``previous_import(recent_runs(conn))``; None before the first import), decisions per field,
@@ -506,11 +507,14 @@ def impact_summary(
     ``review_limit`` rows each), and ``reports`` ({what it is: path}) for the full detail.
     ``review_file``: the week's ``needs_review.csv``, named with the command that applies it.
     It begins with the ``verdict`` (default: planned, nothing checked yet), in its tense.
-    ``export_warnings``: what reading and validating the file reported (``file_warnings``)."""
+    ``export_warnings``: what reading and validating the file reported (``file_warnings``).
+    ``needs``: the plan's open review items by kind, ``counts_by_kind(review_items(plan))``,
+    from a caller that has the items already (made from ``plan`` when not given)."""
     verdict = verdict or Verdict()
     figures = week_figures(plan)
     impact_report = next(iter(reports.values()), "import_impact_analysis.csv")
-    needs = counts_by_kind(review_items(plan))
+    if needs is None:
+        needs = counts_by_kind(review_items(plan))
     lines = [f"## {title}", "", *verdict_lines(verdict, figures), ""]
     lines += [*_headline(figures, plan.naive, needs, review_file, verdict.status), ""]
     lines += file_warnings(export_warnings)

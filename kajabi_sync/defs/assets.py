@@ -69,7 +69,6 @@ from kajabi_sync.survivorship.plan_settings import (
 )
 from kajabi_sync.survivorship.report import (
     divergence_by_field,
-    plan_figures,
     write_impact_report,
 )
 from kajabi_sync.weekly_plan import kajabi_values, plan_week
@@ -294,8 +293,9 @@ def impact_analysis(
     )
     report = write_impact_report(plan, folder, week_key)
     items = review_items(plan)
+    needs = counts_by_kind(items)
     review_path = write_review_file(items, folder, week_key)
-    figures = plan_figures(plan)
+    figures = week_figures(plan)  # plan_figures, and the real divergence last
     by_field = plan.decision_counts().reset_index(names="decision")
     source = validated_export.source
     summary = impact_summary(
@@ -306,6 +306,7 @@ def impact_analysis(
         verdict=Verdict(PLANNED),
         review_file=str(review_path),
         export_warnings=validated_export.warnings,
+        needs=needs,
     )
     return dg.Output(
         plan,
@@ -313,8 +314,7 @@ def impact_analysis(
             "summary": dg.MetadataValue.md(summary),
             "verdict": PLANNED.upper(),
             "week": week_key,
-            **figures,
-            "divergence": week_figures(plan)["divergence"],  # real differences only
+            **figures,  # "divergence": real differences only
             "divergence_cosmetic": figures["cosmetic"],
             "dagster/row_count": len(plan.changes),
             "dagster/column_schema": _schema(plan.changes),
@@ -323,7 +323,7 @@ def impact_analysis(
             "decisions_by_field": _table(by_field),
             "report_file": dg.MetadataValue.path(str(report)),
             "review_file": dg.MetadataValue.path(str(review_path)),
-            **{f"needs_review/{k}": v for k, v in counts_by_kind(items).items()},
+            **{f"needs_review/{k}": v for k, v in needs.items()},
             "review_decisions_applied": sum(done.result.decided for done in applied),
             "merge_memory_bootstrapped": week.merge_memory_added,
             "duplicate_candidates_file": dg.MetadataValue.path(str(candidates_path)),
@@ -387,10 +387,19 @@ def protected_contacts(
         # Remembered after the apply: they stay held in later weeks until the user decides.
         record_holds(conn, impact_analysis.held)
         # What this import leaves for a person: the open list review files are checked against.
-        record_review_items(conn, review_items(impact_analysis), result.import_run_id)
+        items = review_items(impact_analysis)
+        record_review_items(conn, items, result.import_run_id)
         live = scalar(conn, "SELECT count(*) FROM contacts WHERE deleted_at IS NULL")
         verdict = applied_verdict(result)
-        summary = week_summary(conn, impact_analysis, validated_export, data_folder, week, verdict)
+        summary = week_summary(
+            conn,
+            impact_analysis,
+            validated_export,
+            data_folder,
+            week,
+            verdict,
+            needs=counts_by_kind(items),
+        )
     observe_verdict(context, week, summary, verdict)
     written = _written(impact_analysis)
     rollback = f"kajabi-sync rollback {result.import_run_id} --yes"

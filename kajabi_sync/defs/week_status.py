@@ -49,10 +49,11 @@ def week_summary(
     week: str,
     verdict: Verdict,
     kajabi_files: Mapping[str, Sequence[Path | str]] | None = None,
+    needs: Mapping[str, int] | None = None,
 ) -> str:
     """The week's summary with ``verdict`` for ``plan`` made from ``export`` (its file and
     warnings are read; its rows need not be loaded), compared with the import before this export
-    and linking to this week's own report folder."""
+    and linking to this week's own report folder. ``needs``: see ``impact_summary``."""
     source = export.source
     previous = previous_import(recent_runs(conn, limit=50), source.export_date if source else None)
     folder = data_folder.reports(week)
@@ -64,6 +65,7 @@ def week_summary(
         verdict=verdict,
         review_file=str(review_file_path(folder, week)),
         export_warnings=export.warnings,
+        needs=needs,
     )
 
 
