@@ -23,7 +23,7 @@ import pandas as pd
 
 from kajabi_sync.db.snapshot import DatabaseSnapshot
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
-from kajabi_sync.frames import concat_rows
+from kajabi_sync.frames import as_arrow_text, concat_rows
 from kajabi_sync.normalize import nfc, same_text
 from kajabi_sync.survivorship.decisions import (
     EMAIL_DECISIONS,
@@ -480,9 +480,11 @@ def build_plan(
             )
         decision, reason = decide_field(
             policy,
-            db[name].astype("string"),
-            rows[name].astype("string"),
-            bases[name].astype("string"),
+            # Arrow text as the frames hold it: whole-column Python strings would be made for
+            # every row and field, while decide_field reads only the differing rows' text.
+            as_arrow_text(db[name]),
+            as_arrow_text(rows[name]),
+            as_arrow_text(bases[name]),
             has_base,
             protected,
             why,

@@ -431,3 +431,19 @@ def test_a_later_import_does_not_glue_a_kajabi_address_part_to_a_conflicting_dat
     line_2 = plan.changes[plan.changes["field"] == "address_line_2"]
     assert line_2["reason"].str.contains("holds another address").all()
     assert contact(db_url, "gl@example.com")["address_line_2"] is None
+
+
+def test_spacing_is_any_unicode_space_not_only_ascii(db_url):
+    # The keys follow Python's whitespace (a line separator, a next-line control), whatever
+    # storage the frames' text has.
+    insert_contacts(
+        db_url,
+        dict(email="ann@example.com", first_name="Mary\u2028Ann", city="Fort\x85Collins"),
+    )
+    plan = plan_rows(
+        db_url, dict(email="ann@example.com", first_name="Mary Ann", city="Fort Collins")
+    )
+    assert decisions(plan) == {
+        ("ann@example.com", "first_name"): "cosmetic",
+        ("ann@example.com", "city"): "cosmetic",
+    }
