@@ -32,7 +32,13 @@ import psycopg
 from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pipeline_benchmark import SteadySpec, _drop_all, _recreate, _url  # noqa: E402
+from pipeline_benchmark import (  # noqa: E402
+    SteadySpec,
+    _drop_all,
+    _generate_analyzed,
+    _recreate,
+    _url,
+)
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Not kajabi_sync_bench*: pipeline_benchmark drops those when it ends.
@@ -204,7 +210,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from kajabi_sync import weekly_plan
-    from kajabi_sync.demo import generate_demo
     from kajabi_sync.kajabi import read_kajabi_export, validate_export
     from kajabi_sync.survivorship.plan_settings import load_plan_settings
 
@@ -212,10 +217,8 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="kajabi_dbstages_") as tmp:
             started = time.perf_counter()
-            summary = generate_demo(
-                _recreate(args.admin_url, template),
-                Path(tmp) / "data",
-                SteadySpec(contacts=args.contacts, weeks=2),
+            summary = _generate_analyzed(
+                args.admin_url, template, Path(tmp) / "data", SteadySpec(args.contacts, weeks=2)
             )
             print(f"generated in {time.perf_counter() - started:.0f} s", file=sys.stderr)
             before = template  # the database as it is before this week's apply

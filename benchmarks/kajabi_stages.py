@@ -32,17 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args(argv)
 
-    from kajabi_sync.demo import generate_demo
-
     prefix = f"{pb.DB_PREFIX}_stages{args.contacts}"
     template = f"{prefix}_template"
     data_dir = args.data / str(args.contacts)
     manifest = data_dir / "exports.json"
     if not manifest.exists():
-        summary = generate_demo(
-            pb._recreate(args.admin_url, template),
-            data_dir,
-            pb.SteadySpec(contacts=args.contacts, weeks=args.weeks),
+        summary = pb._generate_analyzed(
+            args.admin_url, template, data_dir, pb.SteadySpec(args.contacts, weeks=args.weeks)
         )
         manifest.write_text(
             json.dumps([[str(e.path), e.export_date.isoformat()] for e in summary.exports])
