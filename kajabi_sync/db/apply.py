@@ -20,7 +20,6 @@ import psycopg
 from psycopg import sql
 
 from kajabi_sync.db.audit_log import record_changes_from, start_run
-from kajabi_sync.db.bulk import foreign_keys_checked_at_end, worth_checking_at_once
 from kajabi_sync.db.connection import scalar
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.masking import mask_email
@@ -420,28 +419,20 @@ def write_bases(conn: psycopg.Connection, run_id: int) -> int:
     updates = sql.SQL(", ").join(
         sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(f)) for f in fields
     )
-    upsert = sql.SQL(
-        """INSERT INTO kajabi_sync.kajabi_base (contact_id, {cols}, import_run_id)
+    # In key order: the primary key and the contacts lookups of the foreign key walk their
+    # indexes in order instead of at random.
+    return conn.execute(
+        sql.SQL(
+            """INSERT INTO kajabi_sync.kajabi_base (contact_id, {cols}, import_run_id)
                SELECT s.contact_id, {stage_cols}, %s
                FROM stage_base s LEFT JOIN kajabi_sync.kajabi_base b ON b.contact_id = s.contact_id
                WHERE b.contact_id IS NULL OR ROW({base_cols}) IS DISTINCT FROM ROW({stage_cols})
                ORDER BY s.contact_id
                ON CONFLICT (contact_id) DO UPDATE SET {updates},
                    import_run_id = EXCLUDED.import_run_id, updated_at = now()"""
-    ).format(cols=cols, stage_cols=stage_cols, base_cols=base_cols, updates=updates)
-    created = scalar(
-        conn,
-        """SELECT count(*) FROM stage_base s WHERE NOT EXISTS
-               (SELECT 1 FROM kajabi_sync.kajabi_base b WHERE b.contact_id = s.contact_id)""",
-    )
-    # In key order: the primary key and the contacts lookups of the foreign key walk their
-    # indexes in order instead of at random.
-    if worth_checking_at_once(conn, "kajabi_sync.kajabi_base", created):
-        # A first import creates a base per contact: its foreign keys are checked once, as a
-        # set, instead of one lookup per row (db/bulk.py).
-        with foreign_keys_checked_at_end(conn, "kajabi_sync.kajabi_base"):
-            return conn.execute(upsert, (run_id,)).rowcount
-    return conn.execute(upsert, (run_id,)).rowcount
+        ).format(cols=cols, stage_cols=stage_cols, base_cols=base_cols, updates=updates),
+        (run_id,),
+    ).rowcount
 
 
 def apply_plan(
