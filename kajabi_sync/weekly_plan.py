@@ -45,6 +45,7 @@ def plan_week(
     the plan is the same decision for decision (test_steady_rows.py), but on the 100,000-contact
     demo it was not yet faster as a whole (benchmarks/steady_plan_benchmark.py), so it is not
     the default."""
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     # Idempotent, committed before the read-only snapshot: merges made by hand since the last
     # run become merge memory, so their addresses are never created as new contacts.
     remembered = bootstrap_merged_from(conn)
@@ -59,6 +60,10 @@ def plan_week(
             # The duplicate finder compares new rows with every live contact, steady or not.
             live = live_contacts(conn) if len(plan.new_contacts) else steady.snapshot.contacts
     runs = recent_runs(conn, limit=50)
+    if idle:
+        # Only reads since the bootstrap's commit: the connection goes back idle, as it came, so
+        # an apply on it next owns its commit (apply_plan).
+        conn.rollback()
     # New emails that look like a live contact wait for the user instead of being inserted.
     plan, candidates = hold_likely_duplicates(plan, live, decisions=decisions)
     return WeekPlan(plan, candidates, runs, remembered)

@@ -440,18 +440,29 @@ def apply_plan(
     plan: ImpactPlan,
     record: ImportRecord,
     *,
-    before_commit: Callable[[], None] | None = None,
+    before_commit: Callable[[ApplyResult], None] | None = None,
 ) -> ApplyResult:
-    """Apply ``plan`` in one transaction; raise ApplyRefused (nothing written) when unsafe.
+    """Apply ``plan`` in one transaction, committed here; raise ApplyRefused (nothing written)
+    when unsafe.
 
-    ``before_commit`` runs inside the transaction, after every write and just before the
-    commit; an exception from it rolls everything back (see ``abandon_if_orphaned``)."""
+    ``before_commit`` runs inside the transaction with the result, after every write and just
+    before the commit: what it writes commits with the import, and an exception from it rolls
+    everything back (see ``abandon_if_orphaned``).
+
+    ``conn`` must be idle: inside a transaction the caller opened, this transaction would only be
+    a savepoint, the real COMMIT would come later, and neither ``before_commit`` nor
+    ``CommitOutcomeUnknown`` would be at it."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise RuntimeError(
+            "apply_plan needs a connection with no open transaction (commit or roll back first): "
+            "the import's commit must be its own"
+        )
     committing = False
     try:
         with conn.transaction():
             result = _apply_in_transaction(conn, plan, record)
             if before_commit is not None:
-                before_commit()
+                before_commit(result)
             committing = True
     except psycopg.OperationalError as exc:
         # A dropped connection, a killed backend, a server shutdown: the driver's message alone

@@ -383,12 +383,21 @@ def protected_contacts(
                     "contacts_created": 0,
                 },
             )
-        result = apply_plan(conn, impact_analysis, record, before_commit=orphaned)
-        # Remembered after the apply: they stay held in later weeks until the user decides.
-        record_holds(conn, impact_analysis.held)
+        # run_holding's reads opened a transaction: ended here, so that the apply's transaction
+        # is the real one and its COMMIT is the import's (the orphan check and
+        # CommitOutcomeUnknown are at that commit).
+        conn.rollback()
         # What this import leaves for a person: the open list review files are checked against.
         items = review_items(impact_analysis)
-        record_review_items(conn, items, result.import_run_id)
+
+        def record_for_review(result: ApplyResult) -> None:
+            # In the import's transaction, so a kill never leaves an import without its holds
+            # (they stay held in later weeks until the user decides) or its review items.
+            record_holds(conn, impact_analysis.held)
+            record_review_items(conn, items, result.import_run_id)
+            orphaned()
+
+        result = apply_plan(conn, impact_analysis, record, before_commit=record_for_review)
         live = scalar(conn, "SELECT count(*) FROM contacts WHERE deleted_at IS NULL")
         verdict = applied_verdict(result)
         summary = week_summary(

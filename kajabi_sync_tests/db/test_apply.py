@@ -138,3 +138,20 @@ def test_apply_refuses_while_another_write_holds_the_lock(db_url):
             with pytest.raises(ApplyInProgress):
                 apply_plan(conn, plan, ImportRecord("export.csv", "sha", len(EXPORT)))
     assert dump(db_url) == before
+
+
+def test_apply_refuses_a_connection_inside_a_transaction_since_its_commit_must_be_the_import(
+    db_url,
+):
+    _contacts(db_url)
+    plan = plan_rows(db_url, *EXPORT)
+    with psycopg.connect(db_url) as conn:
+        conn.execute("SELECT 1")  # a transaction is open: apply_plan's would be a savepoint
+        with pytest.raises(RuntimeError, match="no open transaction"):
+            apply_plan(conn, plan, ImportRecord("w.csv", "sha", 3))
+        conn.rollback()
+        seen = []
+        result = apply_plan(conn, plan, ImportRecord("w.csv", "sha", 3), before_commit=seen.append)
+        assert seen == [result]
+    # Committed by apply_plan itself, before the connection closed.
+    assert count(db_url, "SELECT count(*) FROM kajabi_sync.import_runs") == 1
