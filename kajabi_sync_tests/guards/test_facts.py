@@ -74,16 +74,9 @@ def test_facts_know_an_address_stored_decomposed_or_padded_under_the_plan_s_emai
         {"email": "Rene\u0301@Example.com", "deleted_at": "2025-01-01"},
     )
     with psycopg.connect(db_url) as conn:
-        conn.execute(
-            "INSERT INTO contact_emails (contact_id, email) VALUES (%s, ' Zoe\u0308@Example.com ')",
-            (live,),
+        _add_addresses(
+            conn, live, other=" Zoe\u0308@Example.com ", merged="Ame\u0301lie@example.com"
         )
-        conn.execute(
-            "INSERT INTO kajabi_sync.merged_from (merged_email, surviving_contact_id, reason) "
-            "VALUES ('Ame\u0301lie@example.com', %s, 'duplicate')",
-            (live,),
-        )
-        conn.commit()
         wanted = ["rené@example.com", "zoë@example.com", "amélie@example.com", "new@example.com"]
         emails = email_key(pd.Series(wanted, dtype="string"))
         facts = read_import_facts(conn, "some-sha", emails)
@@ -92,6 +85,19 @@ def test_facts_know_an_address_stored_decomposed_or_padded_under_the_plan_s_emai
         "rené@example.com",
         "zoë@example.com",
     ]
+
+
+def _add_addresses(conn: psycopg.Connection, contact_id: str, *, other: str, merged: str) -> None:
+    """Give ``contact_id`` another address and a merged-away email, committed."""
+    conn.execute(
+        "INSERT INTO contact_emails (contact_id, email) VALUES (%s, %s)", (contact_id, other)
+    )
+    conn.execute(
+        "INSERT INTO kajabi_sync.merged_from (merged_email, surviving_contact_id, reason) "
+        "VALUES (%s, %s, 'duplicate')",
+        (merged, contact_id),
+    )
+    conn.commit()
 
 
 def _lookup_plan(conn: psycopg.Connection) -> str:
@@ -135,16 +141,7 @@ def test_outside_utf8_the_email_key_indexes_are_on_the_lower_cased_text(latin1_d
         {"email": "Gone@Example.com", "deleted_at": "2025-01-01"},
     )
     with psycopg.connect(latin1_db_url) as conn:
-        conn.execute(
-            "INSERT INTO contact_emails (contact_id, email) VALUES (%s, ' Second@Example.com ')",
-            (live,),
-        )
-        conn.execute(
-            "INSERT INTO kajabi_sync.merged_from (merged_email, surviving_contact_id, reason) "
-            "VALUES ('merged@example.com', %s, 'duplicate')",
-            (live,),
-        )
-        conn.commit()
+        _add_addresses(conn, live, other=" Second@Example.com ", merged="merged@example.com")
         wanted = ["gone@example.com", "second@example.com", "merged@example.com", "x@example.com"]
         known = known_emails(conn, pd.Series(wanted, dtype="string"))
         plan = _lookup_plan(conn)
