@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,15 @@ def stripped_text(series: pd.Series) -> pd.Series:
     return pd.Series(
         pd.arrays.ArrowStringArray(blank_to_null), index=series.index, name=series.name
     )
+
+
+def per_distinct(transform: Callable[[pd.Series], pd.Series], series: pd.Series) -> pd.Series:
+    """``transform(series)``, computed once per distinct value (most columns repeat a lot).
+
+    ``transform`` must be element-wise: each value's result depends on that value alone."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    done = transform(pd.Series(uniques, dtype=series.dtype)).array
+    return pd.Series(done.take(codes, allow_fill=True), index=series.index, name=series.name)
 
 
 def concat_rows(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:

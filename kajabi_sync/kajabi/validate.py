@@ -10,7 +10,6 @@ the later row in the file. Every dropped row is reported in ``duplicate_emails``
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import email_validator
@@ -19,7 +18,7 @@ import pandas as pd
 from email_validator.rfc_constants import EMAIL_MAX_LENGTH
 
 from kajabi_sync.fields import CONTACT_FIELDS
-from kajabi_sync.frames import ARROW_TEXT, as_arrow_text, stripped_text
+from kajabi_sync.frames import ARROW_TEXT, as_arrow_text, per_distinct, stripped_text
 from kajabi_sync.kajabi.columns import (
     CREATED_AT_COLUMN,
     EMAIL_COLUMN,
@@ -308,13 +307,6 @@ def _warn_lost_leading_zeros(postal: pd.Series, country: pd.Series, warnings: li
             "are compared with the database's as if zero-padded, so they never overwrite a ZIP; "
             "use the file as Kajabi exported it, without opening it in a spreadsheet"
         )
-
-
-def per_distinct(transform: Callable[[pd.Series], pd.Series], series: pd.Series) -> pd.Series:
-    """``transform(series)``, computed once per distinct value (most columns repeat a lot)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    done = transform(pd.Series(uniques, dtype=series.dtype)).array
-    return pd.Series(done.take(codes, allow_fill=True), index=series.index, name=series.name)
 
 
 def comma_list(series: pd.Series) -> pd.Series:

@@ -6,8 +6,12 @@ lacks becomes all-NA, so the finder runs on any subset of the contact fields.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from kajabi_sync.frames import per_distinct
 from kajabi_sync.normalize import blank_to_na, email_key, phone_key, text_key
 
 # Domains that deliver to the same mailbox whatever the dots in the local part.
@@ -104,6 +108,53 @@ def _street_parts(line: pd.Series) -> tuple[pd.Series, pd.Series]:
     return number.mask(number == ""), street.mask(street == "")
 
 
+# Python's ``\s`` on ASCII text (RE2's ``\s`` lacks ``\v`` and ``\x1c``-``\x1f``).
+_ASCII_SPACE = "[ \t\n\r\x0b\x0c\x1c-\x1f]"
+_ASCII_STRIP = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _blank_to_null(text: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def _ascii_street_parts(lines: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``_street_parts(blank_to_na(lines))`` for ASCII-only text, in RE2: on ASCII,
+    RE2's ``\\b``, ``\\d`` and ``[a-z]`` mean what Python's do, and casefold is lower."""
+    text = _blank_to_null(pc.utf8_trim(lines, characters=_ASCII_STRIP))
+    text = pc.utf8_lower(pc.replace_substring_regex(text, f"{_ASCII_SPACE}+", " "))
+    text = pc.replace_substring_regex(text, r"[.,#]", " ")
+    number = pc.struct_field(pc.extract_regex(text, r"(?P<n>\d+[a-z]?)"), [0])
+    words = pc.replace_substring_regex(text, r"\d+[a-z]?", " ")
+    for spelled, short in _STREET_TYPES.items():
+        words = pc.replace_substring_regex(words, rf"\b{spelled}\b", short)
+    words = pc.utf8_trim(
+        pc.replace_substring_regex(words, f"{_ASCII_SPACE}+", " "), characters=_ASCII_STRIP
+    )
+    return number, _blank_to_null(words)
+
+
+def street_parts(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(house number, street) per row of raw address lines, exactly as
+    ``_street_parts(blank_to_na(raw))`` gives them (None when missing), computed once per
+    distinct value: ASCII values in Arrow (RE2), the rest in Python."""
+    raw_codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype="string")  # numbers as text, as blank_to_na reads them
+    number = np.full(len(distinct) + 1, None, dtype=object)
+    street = np.full(len(distinct) + 1, None, dtype=object)
+    arrow = pa.array(distinct.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    is_ascii = pc.string_is_ascii(arrow).to_numpy(zero_copy_only=False)
+    ascii_at = np.flatnonzero(is_ascii)
+    ascii_number, ascii_street = _ascii_street_parts(arrow.take(pa.array(ascii_at)))
+    number[ascii_at] = ascii_number.to_numpy(zero_copy_only=False)
+    street[ascii_at] = ascii_street.to_numpy(zero_copy_only=False)
+    other_at = np.flatnonzero(~is_ascii)
+    if other_at.size:
+        other_number, other_street = _street_parts(blank_to_na(distinct.iloc[other_at]))
+        number[other_at] = other_number.astype(object).where(other_number.notna(), None).to_numpy()
+        street[other_at] = other_street.astype(object).where(other_street.notna(), None).to_numpy()
+    return number[raw_codes], street[raw_codes]
+
+
 def _postcode(series: pd.Series) -> pd.Series:
     # "80202-1234" and "80202" are the same ZIP; spaces and case never matter.
     code = text_key(series).str.replace(r"[\s-]", "", regex=True)
@@ -117,15 +168,17 @@ def _place(series: pd.Series) -> pd.Series:
 
 
 def build_features(people: pd.DataFrame) -> pd.DataFrame:
-    """Normalised comparison columns (see ``FEATURE_COLUMNS``) with the input's index."""
-    first = _letters_only(_column(people, "first_name"))
-    last = _letters_only(_column(people, "last_name"))
+    """Normalised comparison columns (see ``FEATURE_COLUMNS``) with the input's index.
+
+    Each feature is a function of one raw value, so it is computed once per distinct value:
+    names, places and postal codes repeat a lot across contacts."""
+    index = people.index
+    first = per_distinct(_letters_only, _column(people, "first_name"))
+    last = per_distinct(_letters_only, _column(people, "last_name"))
     email = canonical_email(_column(people, "email"))
-    # Distinct-value work (string splitting) only on the distinct address lines.
-    line1 = blank_to_na(_column(people, "address_line_1"))
-    house_number, street = _street_parts(line1)
+    house_number, street = street_parts(_column(people, "address_line_1"))
     # Line 2 as street words too, for addresses whose two lines were entered the other way round.
-    line2_number, line2_words = _street_parts(blank_to_na(_column(people, "address_line_2")))
+    line2_number, line2_words = street_parts(_column(people, "address_line_2"))
     return pd.DataFrame(
         {
             "first": first,
@@ -133,14 +186,16 @@ def build_features(people: pd.DataFrame) -> pd.DataFrame:
             "phone": phone_key(_column(people, "phone")),
             "email": email,
             "email_local": email.str.extract(r"^([^@]+)@", expand=False).astype("string"),
-            "house_number": house_number.fillna(line2_number),
-            "street": street,
-            "line2": _place(_column(people, "address_line_2")),
-            "line2_words": line2_words,
-            "city": _place(_column(people, "city")),
-            "postcode": _postcode(_column(people, "postal_code")),
-            "state": _place(_column(people, "state")),
-            "country": _place(_column(people, "country")),
+            "house_number": pd.Series(house_number, index=index, dtype="string").fillna(
+                pd.Series(line2_number, index=index, dtype="string")
+            ),
+            "street": pd.Series(street, index=index, dtype="string"),
+            "line2": per_distinct(_place, _column(people, "address_line_2")),
+            "line2_words": pd.Series(line2_words, index=index, dtype="string"),
+            "city": per_distinct(_place, _column(people, "city")),
+            "postcode": per_distinct(_postcode, _column(people, "postal_code")),
+            "state": per_distinct(_place, _column(people, "state")),
+            "country": per_distinct(_place, _column(people, "country")),
         },
-        index=people.index,
+        index=index,
     )

@@ -36,13 +36,12 @@ import pyarrow.compute as pc
 
 from kajabi_sync.matching.blocking import MAX_BLOCK_SIZE
 from kajabi_sync.matching.features import (
-    _STREET_TYPES,
     _letters_only,
     _place,
     _postcode,
-    _street_parts,
+    street_parts,
 )
-from kajabi_sync.normalize import arrow_text, blank_to_na
+from kajabi_sync.normalize import arrow_text
 
 # Frequencies the scoring reads that are exact here over the whole population.
 EXACT_COUNT_FEATURES: tuple[str, ...] = ("first", "last", "line2", "postcode", "state", "country")
@@ -138,59 +137,13 @@ def _phone_codes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes[: len(raw)], codes[len(raw) :]
 
 
-# Python's ``\s`` on ASCII text (RE2's ``\s`` lacks ``\v`` and ``\x1c``-``\x1f``).
-_ASCII_SPACE = "[ \t\n\r\x0b\x0c\x1c-\x1f]"
-_ASCII_STRIP = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
-
-
-def _blank_to_null(text: pa.Array) -> pa.Array:
-    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-
-
-def _ascii_street_parts(lines: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """``features._street_parts(blank_to_na(lines))`` for ASCII-only text, in RE2: on ASCII,
-    RE2's ``\\b``, ``\\d`` and ``[a-z]`` mean what Python's do, and casefold is lower."""
-    text = _blank_to_null(pc.utf8_trim(lines, characters=_ASCII_STRIP))
-    text = pc.utf8_lower(pc.replace_substring_regex(text, f"{_ASCII_SPACE}+", " "))
-    text = pc.replace_substring_regex(text, r"[.,#]", " ")
-    number = pc.struct_field(pc.extract_regex(text, r"(?P<n>\d+[a-z]?)"), [0])
-    words = pc.replace_substring_regex(text, r"\d+[a-z]?", " ")
-    for spelled, short in _STREET_TYPES.items():
-        words = pc.replace_substring_regex(words, rf"\b{spelled}\b", short)
-    words = pc.utf8_trim(
-        pc.replace_substring_regex(words, f"{_ASCII_SPACE}+", " "), characters=_ASCII_STRIP
-    )
-    return number, _blank_to_null(words)
-
-
-def _street_parts_exact(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(house number, street) per row exactly as ``features._street_parts`` gives them (None
-    when missing), computed once per distinct value: ASCII values in Arrow, the rest in Python."""
-    raw_codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
-    distinct = pd.Series(uniques, dtype="string")  # numbers as text, as blank_to_na reads them
-    number = np.full(len(distinct) + 1, None, dtype=object)
-    street = np.full(len(distinct) + 1, None, dtype=object)
-    arrow = pa.array(distinct.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    is_ascii = pc.string_is_ascii(arrow).to_numpy(zero_copy_only=False)
-    ascii_at = np.flatnonzero(is_ascii)
-    ascii_number, ascii_street = _ascii_street_parts(arrow.take(pa.array(ascii_at)))
-    number[ascii_at] = ascii_number.to_numpy(zero_copy_only=False)
-    street[ascii_at] = ascii_street.to_numpy(zero_copy_only=False)
-    other_at = np.flatnonzero(~is_ascii)
-    if other_at.size:
-        other_number, other_street = _street_parts(blank_to_na(distinct.iloc[other_at]))
-        number[other_at] = other_number.astype(object).where(other_number.notna(), None).to_numpy()
-        street[other_at] = other_street.astype(object).where(other_street.notna(), None).to_numpy()
-    return number[raw_codes], street[raw_codes]
-
-
 def _address_codes(
     line1_raw: pd.Series, line2_raw: pd.Series
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Codes of the exact ``house_number`` (line 1's, else line 2's), ``street`` and the
     blocking's street word (the street's first word) features."""
-    line1_number, street = _street_parts_exact(line1_raw)
-    line2_number, _ = _street_parts_exact(line2_raw)
+    line1_number, street = street_parts(line1_raw)
+    line2_number, _ = street_parts(line2_raw)
     house_number = np.where(pd.isna(line1_number), line2_number, line1_number)
     street_codes = _factorized(pd.Series(street, dtype=object))
     street_text = pa.array(street, type=pa.string(), from_pandas=True)

@@ -301,9 +301,8 @@ def test_prefilter_keeps_a_row_that_only_one_normalised_key_links(new_row, exist
     assert len(existing) - 1 in set(prefilter_existing(new, existing).positions)
 
 
-def test_prefilter_street_parts_equal_the_features_ones() -> None:
-    from kajabi_sync.matching.features import _street_parts
-    from kajabi_sync.matching.prefilter import _street_parts_exact
+def test_street_parts_in_arrow_equal_the_python_ones() -> None:
+    from kajabi_sync.matching.features import _street_parts, street_parts
     from kajabi_sync.normalize import blank_to_na
 
     lines = pd.Series(
@@ -327,7 +326,7 @@ def test_prefilter_street_parts_equal_the_features_ones() -> None:
         ],
         dtype=object,
     )
-    number, street = _street_parts_exact(lines)
+    number, street = street_parts(lines)
     expected_number, expected_street = _street_parts(blank_to_na(lines.astype("string")))
 
     assert list(number) == [None if pd.isna(v) else v for v in expected_number]
@@ -340,3 +339,44 @@ def test_neighbourhood_order_is_pythons_string_order() -> None:
     text = pd.Series(["b", "a", "é", "Z", "a", "ab", "e\u0301", "\U0001f600", "z"], dtype="string")
 
     assert list(_stable_order(text)) == list(np.argsort(text.to_numpy(dtype=object), kind="stable"))
+
+
+def test_features_computed_per_distinct_value_equal_the_whole_column_transforms() -> None:
+    from kajabi_sync.matching.features import (
+        _letters_only,
+        _place,
+        _postcode,
+        _street_parts,
+        build_features,
+    )
+    from kajabi_sync.normalize import blank_to_na
+
+    awkward = ["", "  ", None, "Ｊｏｈｎ", "José", "Jose\u0301", "O'Brien", "12 N. Main Street"]
+    awkward += [42, "02130-1234", "x\x85y", "Straße 5", "#4, Place", "PO BOX 7", "jose"]
+    rows = awkward * 3 + awkward[::-1]  # every value repeated, in several orders
+    people = pd.DataFrame({c: rows for c in PEOPLE_COLUMNS}, dtype=object)
+    people.index = pd.RangeIndex(100, 100 + len(people))
+    features = build_features(people)
+
+    def text(name: str) -> pd.Series:
+        return people[name].astype("string")
+
+    number, street = _street_parts(blank_to_na(text("address_line_1")))
+    line2_number, line2_words = _street_parts(blank_to_na(text("address_line_2")))
+    expected = {
+        "first": _letters_only(text("first_name")),
+        "last": _letters_only(text("last_name")),
+        "house_number": number.fillna(line2_number),
+        "street": street,
+        "line2": _place(text("address_line_2")),
+        "line2_words": line2_words,
+        "city": _place(text("city")),
+        "postcode": _postcode(text("postal_code")),
+        "state": _place(text("state")),
+        "country": _place(text("country")),
+    }
+    assert features["first"].notna().sum() > 10
+    for name, values in expected.items():
+        pd.testing.assert_series_equal(
+            features[name], values.astype("string"), check_names=False, obj=name
+        )
