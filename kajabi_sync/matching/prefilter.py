@@ -97,7 +97,12 @@ def _combine(*parts: np.ndarray) -> np.ndarray:
 
 def _arrow(raw: pd.Series) -> pa.ChunkedArray:
     # Numbers among the text become their strings, as blank_to_na reads them.
-    return pc.utf8_trim_whitespace(pa.chunked_array([arrow_text(raw).cast(pa.string())]))
+    text = arrow_text(raw).cast(pa.string())
+    # Arrow-backed text comes as a ChunkedArray already; wrapping one again in
+    # pa.chunked_array would read it back value by value as Python objects.
+    if not isinstance(text, pa.ChunkedArray):
+        text = pa.chunked_array([text])
+    return pc.utf8_trim_whitespace(text)
 
 
 def _factorized(keys: pa.ChunkedArray | pd.Series) -> np.ndarray:
