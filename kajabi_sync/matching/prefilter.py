@@ -105,10 +105,16 @@ def _arrow(raw: pd.Series) -> pa.ChunkedArray:
     return pc.utf8_trim_whitespace(text)
 
 
-def _factorized(keys: pa.ChunkedArray | pd.Series) -> np.ndarray:
-    series = keys if isinstance(keys, pd.Series) else pd.Series(keys.to_pandas(), dtype=object)
-    series = series.mask(series == "")
-    return pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)[0]
+def _factorized(keys: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
+    """Per row: the code of its key, in order of first appearance (as ``pd.factorize``);
+    -1 for a missing or empty key. Encoded by Arrow, in C."""
+    if isinstance(keys, np.ndarray):
+        keys = pa.array(keys, type=pa.string(), from_pandas=True)
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    keys = pc.if_else(pc.equal(keys, ""), pa.scalar(None, keys.type), keys)
+    indices = pc.dictionary_encode(keys).indices
+    return pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _email_codes(raw: pd.Series) -> np.ndarray:
@@ -135,10 +141,7 @@ def _phone_codes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     main_digits = pc.utf8_slice_codeunits(
         pc.replace_substring_regex(before_extension, r"\D", ""), -7
     )
-    both = pd.Series(
-        pa.chunked_array(all_digits.chunks + main_digits.chunks).to_pandas(), dtype=object
-    )
-    codes = _factorized(both)
+    codes = _factorized(pa.chunked_array(all_digits.chunks + main_digits.chunks))
     return codes[: len(raw)], codes[len(raw) :]
 
 
@@ -150,11 +153,11 @@ def _address_codes(
     line1_number, street = street_parts(line1_raw)
     line2_number, _ = street_parts(line2_raw)
     house_number = np.where(pd.isna(line1_number), line2_number, line1_number)
-    street_codes = _factorized(pd.Series(street, dtype=object))
+    street_codes = _factorized(street)
     street_text = pa.array(street, type=pa.string(), from_pandas=True)
     street_word = pc.replace_substring_regex(street_text, r"(?s) .*$", "")
     return (
-        _factorized(pd.Series(house_number, dtype=object)),
+        _factorized(house_number),
         street_codes,
         _factorized(street_word),
     )
