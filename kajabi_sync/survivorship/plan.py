@@ -451,33 +451,52 @@ def build_plan(
     db.index = rows.index
     bases = snapshot.bases.set_index("contact_id").reindex(rows["contact_id"])
     bases.index = rows.index
+    has_base = bases["kajabi_email"].notna()
     fill_only = ~rows["match_kind"].isin(DRIVING_MATCHES)
+    address_parts = db[list(ADDRESS_FIELDS)].notna()
+
+    # Fields sharing their protection rules (the six address parts) share one evaluation, so
+    # each rule runs once per plan however many fields it protects.
+    protections: dict[tuple, tuple[pd.Series, pd.Series]] = {}
+    verdicts: dict = {}  # each rule once, whichever fields it protects
+    decided: dict[str, tuple[pd.Series, pd.Series, pd.Series]] = {}
     # Byte-equal database and Kajabi values, once per field: the decisions and the naive
     # comparison both need them (pandas' == on Python strings is paid again at each use).
     db_is_kajabi = {name: same_text(db[name], rows[name]) for name in POLICY}
-    # A row whose every Kajabi field is its contact's, byte for byte or empty on both sides,
-    # gets ``unchanged`` for each field whatever protects it or its base says (decide_field
-    # decides only differing values, and the address rules only act on decided parts): the
-    # fields are decided over the other rows only. Most rows are such, week after week.
-    quiet = np.ones(len(rows), dtype=bool)
-    for name in POLICY:
-        quiet &= db_is_kajabi[name] | (db[name].isna().to_numpy() & rows[name].isna().to_numpy())
-    loud = ~quiet
-    decided, untaken = _decide_fields(
-        rows[loud],
-        db[loud],
-        bases[loud],
-        fill_only[loud],
-        {name: equal[loud] for name, equal in db_is_kajabi.items()},
-        settings,
-    )
-    for name, (decision, reason, protected) in decided.items():
-        decided[name] = (
-            decision.reindex(rows.index, fill_value=Decision.UNCHANGED.value),
-            reason.reindex(rows.index),
-            protected.reindex(rows.index, fill_value=False),
+    # Whether Kajabi held the whole database address at the last import, read only where it
+    # matters: a protected address with a base that Kajabi now sends differently.
+    address_differs = np.zeros(len(rows), dtype=bool)
+    for name in ADDRESS_FIELDS:
+        address_differs |= ~db_is_kajabi[name] & rows[name].notna().to_numpy()
+    address_converged: pd.Series | None = None
+    for name, policy in POLICY.items():
+        if policy.protections not in protections:
+            protections[policy.protections] = protection(policy, db, verdicts)
+        protected, why = protections[policy.protections]
+        address_elsewhere = address_parts.drop(columns=name, errors="ignore").any(axis=1)
+        if policy.address_unit and address_converged is None:
+            address_converged = address_convergence(
+                db, bases, protected.fillna(False) & has_base & address_differs
+            )
+        decision, reason = decide_field(
+            policy,
+            # Arrow text as the frames hold it: whole-column Python strings would be made for
+            # every row and field, while decide_field reads only the differing rows' text.
+            as_arrow_text(db[name]),
+            as_arrow_text(rows[name]),
+            as_arrow_text(bases[name]),
+            has_base,
+            protected,
+            why,
+            address_elsewhere,
+            fill_only,
+            settings,
+            db_is_kajabi[name],
+            address_converged if policy.address_unit else None,
         )
-    untaken = untaken.reindex(rows.index, fill_value=False)
+        decided[name] = (decision, reason, protected)
+    untaken = complete_addresses(decided, db, has_base)
+    hold_address_as_unit(decided)
 
     frames = []
     new_base = pd.DataFrame(
@@ -558,61 +577,6 @@ def build_plan(
         matched_contacts=len(rows) + (0 if steady is None else len(steady)),
         provenance=provenance,
     )
-
-
-def _decide_fields(
-    rows: pd.DataFrame,
-    db: pd.DataFrame,
-    bases: pd.DataFrame,
-    fill_only: pd.Series,
-    db_is_kajabi: dict[str, np.ndarray],
-    settings: PlanSettings,
-) -> tuple[Decided, pd.DataFrame]:
-    """Every Kajabi field's (decision, reason, protected) for aligned driving rows, their
-    contacts and bases, the address decided as one unit; and the address parts whose Kajabi
-    value is not taken (``complete_addresses``)."""
-    has_base = bases["kajabi_email"].notna()
-    address_parts = db[list(ADDRESS_FIELDS)].notna()
-    # Fields sharing their protection rules (the six address parts) share one evaluation, so
-    # each rule runs once per plan however many fields it protects.
-    protections: dict[tuple, tuple[pd.Series, pd.Series]] = {}
-    verdicts: dict = {}  # each rule once, whichever fields it protects
-    decided: Decided = {}
-    # Whether Kajabi held the whole database address at the last import, read only where it
-    # matters: a protected address with a base that Kajabi now sends differently.
-    address_differs = np.zeros(len(rows), dtype=bool)
-    for name in ADDRESS_FIELDS:
-        address_differs |= ~db_is_kajabi[name] & rows[name].notna().to_numpy()
-    address_converged: pd.Series | None = None
-    for name, policy in POLICY.items():
-        if policy.protections not in protections:
-            protections[policy.protections] = protection(policy, db, verdicts)
-        protected, why = protections[policy.protections]
-        address_elsewhere = address_parts.drop(columns=name, errors="ignore").any(axis=1)
-        if policy.address_unit and address_converged is None:
-            address_converged = address_convergence(
-                db, bases, protected.fillna(False) & has_base & address_differs
-            )
-        decision, reason = decide_field(
-            policy,
-            # Arrow text as the frames hold it: whole-column Python strings would be made for
-            # every row and field, while decide_field reads only the differing rows' text.
-            as_arrow_text(db[name]),
-            as_arrow_text(rows[name]),
-            as_arrow_text(bases[name]),
-            has_base,
-            protected,
-            why,
-            address_elsewhere,
-            fill_only,
-            settings,
-            db_is_kajabi[name],
-            address_converged if policy.address_unit else None,
-        )
-        decided[name] = (decision, reason, protected)
-    untaken = complete_addresses(decided, db, has_base)
-    hold_address_as_unit(decided)
-    return decided, untaken
 
 
 def _with_steady(
