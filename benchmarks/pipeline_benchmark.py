@@ -76,7 +76,6 @@ PLAN_PARTS = (
     "load_snapshot",
     "steady_snapshot",
     "build_plan",
-    "live_contacts",
     "hold_likely_duplicates",
 )
 # A steady week, as fractions of the export's rows (issue 18).

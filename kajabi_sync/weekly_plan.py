@@ -15,7 +15,7 @@ from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.db.holds import load_holds
 from kajabi_sync.db.merge_memory import bootstrap_merged_from
 from kajabi_sync.db.snapshot import load_snapshot
-from kajabi_sync.db.steady import live_contacts, steady_snapshot
+from kajabi_sync.db.steady import steady_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
 from kajabi_sync.matching.holds import hold_likely_duplicates
@@ -58,7 +58,7 @@ def plan_week(
         with steady_snapshot(conn, export) as steady:
             plan = build_plan(export, steady.snapshot, settings, steady=steady.steady)
             # The duplicate finder compares new rows with every live contact, steady or not.
-            live = live_contacts(conn) if len(plan.new_contacts) else steady.snapshot.contacts
+            live = steady.live
     runs = recent_runs(conn, limit=50)
     if idle:
         # Only reads since the bootstrap's commit: the connection goes back idle, as it came, so

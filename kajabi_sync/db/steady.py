@@ -33,26 +33,40 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import psycopg
+import pyarrow.compute as pc
 from psycopg import sql
 
 from kajabi_sync.db.apply import copy_frame
 from kajabi_sync.db.connection import jit_off
-from kajabi_sync.db.snapshot import DatabaseSnapshot, contacts_query, read_query, read_snapshot
+from kajabi_sync.db.snapshot import (
+    DatabaseSnapshot,
+    read_live_contacts,
+    read_query,
+    read_snapshot,
+)
 from kajabi_sync.fields import CONTACT_FIELDS
-from kajabi_sync.normalize import email_key
+from kajabi_sync.frames import ARROW_TEXT
+from kajabi_sync.normalize import arrow_text, email_key
 
 STAGED = "stage_export"
 STEADY = "steady_rows"
 # Printable ASCII without spaces: SQL's lower() and the plan's email key agree on such text.
 _PLAIN_EMAIL = "^[!-~]+$"
+# work_mem of the statement that finds the steady rows (each of its hashes may use up to twice
+# this: hash_mem_multiplier).
+_WORK_MEM = "64MB"
 
 
 @dataclass(frozen=True)
 class SteadySnapshot:
     snapshot: DatabaseSnapshot  # without the steady rows' contacts, bases and addresses
     steady: pd.DataFrame  # row_number, contact_id: the steady rows and the contact each reaches
+    # Every live contact, the steady rows' too, as ``snapshot.contacts`` holds them: what the
+    # duplicate finder compares new rows with.
+    live: pd.DataFrame
 
 
 def _stage_export(conn: psycopg.Connection, export: pd.DataFrame) -> None:
@@ -62,10 +76,17 @@ def _stage_export(conn: psycopg.Connection, export: pd.DataFrame) -> None:
     can be steady. A row holding an empty string cannot (the plan reads it as a value, the
     staged copy as NULL), nor can a row whose email is not plain ASCII."""
     rows = export[["row_number", "email", *CONTACT_FIELDS]]
-    text = rows[["email", *CONTACT_FIELDS]].astype("string")
-    blank = (text == "").fillna(False).any(axis=1)
-    plain = text["email"].str.fullmatch(_PLAIN_EMAIL).fillna(False).astype(bool)
-    rows = rows.assign(candidate=(plain & ~blank).map({True: "t", False: "f"}).astype("string"))
+    # In Arrow: the columns are Arrow-backed text, which pandas' str methods would copy into
+    # Python strings first.
+    blank = np.zeros(len(rows), dtype=bool)
+    for name in ("email", *CONTACT_FIELDS):
+        empty = pc.fill_null(pc.equal(arrow_text(rows[name]), ""), False)
+        blank |= empty.to_numpy(zero_copy_only=False)
+    plain = pc.fill_null(pc.match_substring_regex(arrow_text(rows["email"]), _PLAIN_EMAIL), False)
+    candidate = plain.to_numpy(zero_copy_only=False) & ~blank
+    rows = rows.assign(
+        candidate=pd.Series(np.where(candidate, "t", "f"), index=rows.index, dtype=ARROW_TEXT)
+    )
     conn.execute(
         sql.SQL(
             "CREATE TEMP TABLE {} (row_number bigint, email text, {}, candidate boolean) "
@@ -98,16 +119,20 @@ def _find_steady(conn: psycopg.Connection) -> None:
     # export's size, so they are ruled out for this one statement.
     previous = conn.execute("SELECT current_setting('enable_nestloop')").fetchone()
     conn.execute("SET LOCAL enable_nestloop = off")
+    memory = conn.execute("SELECT current_setting('work_mem')").fetchone()
+    # Each hash holds at most the export's emails and ids: with the default 4 MB they spill
+    # to disk in batches from a few tens of thousands of rows on.
+    conn.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'")
     conn.execute(
         sql.SQL(
             """CREATE TEMP TABLE {steady} ON COMMIT DROP AS
                WITH hit AS MATERIALIZED (
                    SELECT s.row_number, s.email, c.id AS contact_id
                    FROM {staged} s
-                   JOIN contacts c ON c.email = s.email::citext AND c.deleted_at IS NULL
+                   -- Both plain ASCII: equal lower case is equal citext, and a text hash.
+                   JOIN contacts c ON lower(c.email::text) = s.email AND c.deleted_at IS NULL
                    JOIN kajabi_sync.kajabi_base b ON b.contact_id = c.id
-                   WHERE s.candidate
-                     AND c.email::text ~ {plain} AND lower(c.email::text) = s.email
+                   WHERE s.candidate AND c.email::text ~ {plain}
                      AND b.row_hash = {staged_hash}
                      AND {same_as_contact}
                ),
@@ -146,6 +171,7 @@ def _find_steady(conn: psycopg.Connection) -> None:
     conn.execute(
         "SELECT set_config('enable_nestloop', %s, true)", (previous[0] if previous else "on",)
     )
+    conn.execute("SELECT set_config('work_mem', %s, true)", (memory[0] if memory else "4MB",))
     # A live contact whose primary email is not plain ASCII may still have a row's email as its
     # key (surrounding spaces, a Kelvin sign for a K): such a row reaches two contacts.
     odd = read_query(
@@ -163,9 +189,10 @@ def _find_steady(conn: psycopg.Connection) -> None:
 
 @contextmanager
 def steady_snapshot(conn: psycopg.Connection, export: pd.DataFrame) -> Iterator[SteadySnapshot]:
-    """The export's steady rows and the snapshot without their contacts, in one repeatable-read
-    transaction that lasts while the caller plans (``live_contacts`` reads in it).
+    """The export's steady rows, the snapshot without their contacts and every live contact, in
+    one repeatable-read transaction that lasts while the caller plans.
 
+    The live contacts are read once: the snapshot's are those the steady rows do not reach.
     The transaction writes only its own temporary tables."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -179,10 +206,7 @@ def steady_snapshot(conn: psycopg.Connection, export: pd.DataFrame) -> Iterator[
             ).format(sql.Identifier(STEADY)),
         )
         steady["row_number"] = steady["row_number"].astype("int64")
-        yield SteadySnapshot(read_snapshot(conn, left_out=STEADY), steady)
-
-
-def live_contacts(conn: psycopg.Connection) -> pd.DataFrame:
-    """Every live contact as ``DatabaseSnapshot.contacts`` holds them (the steady rows' too),
-    for the duplicate finder, read inside ``steady_snapshot``'s transaction."""
-    return read_query(conn, contacts_query())
+        live = read_live_contacts(conn)
+        planned = ~live["id"].isin(steady["contact_id"]).to_numpy()
+        contacts = live[planned].reset_index(drop=True)
+        yield SteadySnapshot(read_snapshot(conn, left_out=STEADY, contacts=contacts), steady, live)
