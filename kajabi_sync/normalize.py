@@ -14,15 +14,21 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kajabi_sync.frames import ARROW_TEXT
+from kajabi_sync.frames import ARROW_TEXT, stripped_text
 
 DEFAULT_PHONE_REGION = "US"
 
 
 def blank_to_na(series: pd.Series) -> pd.Series:
-    """Strip text and turn empty strings into NA, keeping the original text otherwise."""
-    text = series.astype("string").str.strip()
-    return text.mask(text == "")
+    """Strip text and turn empty strings into NA, keeping the original text otherwise
+    (``string``, Python-backed)."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "python":
+        text = series.str.strip()
+        return text.mask(text == "")
+    # Any other text (Arrow-backed, as the export and the snapshot hold it, or objects) is
+    # stripped by Arrow in C, with Python's whitespace (frames.stripped_text): pandas would
+    # first copy it into Python strings.
+    return stripped_text(series).astype("string")
 
 
 def email_key(series: pd.Series) -> pd.Series:

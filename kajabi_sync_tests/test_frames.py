@@ -35,10 +35,25 @@ def test_stripped_text_strips_every_python_whitespace():
 def test_stripped_text_is_blank_to_na(cells, dtype):
     series = pd.Series(cells, dtype=dtype, index=range(10, 10 + len(cells)), name="city")
     got = stripped_text(series)
-    expected = blank_to_na(series)
+    expected = _python_blank_to_na(series)
     assert got.dtype == ARROW_TEXT and got.name == "city" and got.index.equals(series.index)
     assert got.isna().tolist() == expected.isna().tolist()
     assert got.dropna().tolist() == expected.dropna().tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CELLS, st.sampled_from(["string", ARROW_TEXT, object]))
+def test_blank_to_na_strips_as_python_whatever_the_text_dtype(cells, dtype):
+    # Arrow-backed and object text are stripped by Arrow (stripped_text), Python strings by
+    # Python: the result is the same Python-backed text either way.
+    series = pd.Series(cells, dtype=dtype, index=range(10, 10 + len(cells)), name="city")
+    pd.testing.assert_series_equal(blank_to_na(series), _python_blank_to_na(series))
+
+
+def _python_blank_to_na(series: pd.Series) -> pd.Series:
+    """The reference: Python's str.strip over Python-backed text, blank -> NA."""
+    text = series.astype(pd.StringDtype("python")).str.strip()
+    return text.mask(text == "")
 
 
 def test_as_arrow_text_keeps_arrow_text_and_converts_the_rest():
