@@ -15,7 +15,7 @@ from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.db.holds import load_holds
 from kajabi_sync.db.match_keys import database_search
 from kajabi_sync.db.merge_memory import bootstrap_merged_from
-from kajabi_sync.db.snapshot import snapshot_transaction
+from kajabi_sync.db.snapshot import load_snapshot
 from kajabi_sync.db.steady import steady_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
@@ -40,33 +40,28 @@ def plan_week(
     reference: bool = True,
 ) -> WeekPlan:
     """Plan a validated export against the database behind ``conn`` (writes only merge memory
-    and the duplicate finder's stored keys).
+    and, with ``reference=False``, the duplicate finder's stored keys).
 
-    ``reference`` (the default): every row against the whole snapshot, the full comparison.
-    ``reference=False``: the rows SQL proves steady (``db.steady``) are not planned in Python;
-    the plan is the same decision for decision (test_steady_rows.py), but on the
-    100,000-contact demo it is not faster as a whole (benchmarks/steady_plan_benchmark.py), so
-    it is not the default.
-
-    Either way new emails are compared with the live contacts sharing a key with them
-    (``db.match_keys``, brought up to date here), which finds what comparing them with every
-    live contact in memory finds (``holds.search_in``, test_match_keys.py)."""
+    ``reference`` (the default): every row against the whole snapshot, the full comparison, and
+    new emails compared with every live contact in memory.
+    ``reference=False``: the rows SQL proves steady (``db.steady``) are not planned in Python,
+    and new emails are compared with the contacts sharing a key with them (``db.match_keys``,
+    which this brings up to date); the plan is the same decision for decision
+    (test_steady_rows.py, test_match_keys.py)."""
     idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     # Idempotent, committed before the read-only snapshot: merges made by hand since the last
     # run become merge memory, so their addresses are never created as new contacts.
     remembered = bootstrap_merged_from(conn)
     decisions = load_holds(conn)
-    # New emails that look like a live contact wait for the user instead of being inserted. The
-    # search runs in the snapshot's transaction: the keys it stores and searches are those of
-    # the contacts the plan read.
+    # New emails that look like a live contact wait for the user instead of being inserted.
     if reference:
-        with snapshot_transaction(conn) as snapshot:
-            plan = build_plan(export, snapshot, settings)
-            search = database_search(conn, live=snapshot.contacts)
-            plan, candidates = hold_likely_duplicates(plan, search, decisions=decisions)
+        snapshot = load_snapshot(conn)
+        plan = build_plan(export, snapshot, settings)
+        plan, candidates = hold_likely_duplicates(plan, snapshot.contacts, decisions=decisions)
     else:
         with steady_snapshot(conn, export) as steady:
             plan = build_plan(export, steady.snapshot, settings, steady=steady.steady)
+            # In the snapshot's transaction, so the keys are those of the contacts it read.
             search = database_search(conn)
             plan, candidates = hold_likely_duplicates(plan, search, decisions=decisions)
     runs = recent_runs(conn, limit=50)

@@ -6,9 +6,8 @@ contacts. In memory that means normalising every live contact's fields every wee
 ``prefilter.pass_hashes`` and the counted values give them, and a search
 
 1. brings the table up to date in the caller's transaction (``refresh_match_keys``): rows
-   that no longer match a live contact's row version (its ``xmin``, new with every write of
-   the row) or the code that keys them (``KEYS_VERSION``) are deleted, and the live contacts
-   without a row are keyed;
+   whose fingerprint (``source``: the contact's fields and the code that keyed them) no
+   longer matches a live contact are deleted, and the live contacts without a row are keyed;
 2. finds the contacts sharing a pass hash with a new row, a superset of those sharing a key;
 3. runs the exact pre-filter over the new rows and that superset, which keeps exactly what the
    pre-filter over every live contact keeps: every row sharing an exact key with a new row is
@@ -57,13 +56,7 @@ TABLE = sql.Identifier("kajabi_sync", "match_keys")
 PASS_NAMES: tuple[str, ...] = (*("_".join(names) for names in EXACT_PASSES), *COARSE_PARTS)
 PASS_COLUMNS: tuple[str, ...] = tuple(f"pass_{name}" for name in PASS_NAMES)
 TEXT_COLUMNS: dict[str, str] = {name: f"{name}_text" for name in EXACT_COUNT_FEATURES}
-KEY_COLUMNS: tuple[str, ...] = (
-    "contact_id",
-    "contact_xmin",
-    "keys_version",
-    *PASS_COLUMNS,
-    *TEXT_COLUMNS.values(),
-)
+KEY_COLUMNS: tuple[str, ...] = ("contact_id", "source", *PASS_COLUMNS, *TEXT_COLUMNS.values())
 _PHONES = ("phone_all", "phone_main")
 # From this many new rows on (a first import) the search reads every live contact and compares
 # in memory, as the reference does: the stored hashes would find most contacts anyway, after
@@ -89,6 +82,19 @@ def _code_fingerprint(modules: tuple[ModuleType, ...]) -> str:
 KEYS_VERSION = _code_fingerprint((normalize, features, prefilter, sys.modules[__name__]))
 
 
+def _source_sql(alias: str) -> sql.Composable:
+    """The fingerprint of a contact's row: the code's, then each field the keys read as its
+    length, a colon and its text (NULL as ``~``), so different rows never share one."""
+    fields = [
+        sql.SQL("{}.{}::text").format(sql.Identifier(alias), sql.Identifier(f))
+        for f in PEOPLE_COLUMNS
+    ]
+    pieces = [sql.SQL("coalesce(length({0})::text || ':' || {0}, '~')").format(f) for f in fields]
+    return sql.SQL("md5({} || ',' || {})").format(
+        sql.Literal(KEYS_VERSION), sql.SQL(" || ',' || ").join(pieces)
+    )
+
+
 def supported(conn: psycopg.Connection) -> bool:
     """Whether keys can be kept in this database (UTF8: see the module doc)."""
     row = conn.execute("SELECT current_setting('server_encoding')").fetchone()
@@ -96,13 +102,12 @@ def supported(conn: psycopg.Connection) -> bool:
 
 
 def key_rows(contacts: pd.DataFrame) -> pd.DataFrame:
-    """The ``match_keys`` rows of ``contacts`` (``id``, ``xmin`` and ``PEOPLE_COLUMNS``), as
+    """The ``match_keys`` rows of ``contacts`` (``id``, ``source`` and ``PEOPLE_COLUMNS``), as
     text (COPY reads the hashes' text as bigint; a row without a key gets NULL)."""
     parts = key_parts(contacts[list(PEOPLE_COLUMNS)].reset_index(drop=True))
     columns = {
         "contact_id": pa.array(contacts["id"].to_numpy(dtype=object), pa.string()),
-        "contact_xmin": pa.array(contacts["xmin"].to_numpy(dtype=object), pa.string()),
-        "keys_version": pa.array([KEYS_VERSION] * len(contacts), pa.string()),
+        "source": pa.array(contacts["source"].to_numpy(dtype=object), pa.string()),
     }
     for name, (key, present) in pass_hashes(parts).items():
         columns[f"pass_{name}"] = pc.cast(pa.array(key, mask=~present), pa.string())
@@ -116,14 +121,13 @@ def key_rows(contacts: pd.DataFrame) -> pd.DataFrame:
 def refresh_match_keys(conn: psycopg.Connection) -> int:
     """Bring ``match_keys`` to exactly the live contacts' keys, in the caller's transaction;
     returns how many contacts were keyed. Set-based: one statement deletes every row whose
-    contact is gone, not live or written since, one reads the contacts without a row."""
+    contact is gone, not live or changed, one reads the contacts without a row."""
     conn.execute(
         sql.SQL(
-            """DELETE FROM {table} k WHERE k.keys_version <> {version} OR NOT EXISTS (
+            """DELETE FROM {table} k WHERE NOT EXISTS (
                    SELECT 1 FROM contacts c
-                   WHERE c.id = k.contact_id AND c.deleted_at IS NULL
-                     AND c.xmin = k.contact_xmin)"""
-        ).format(table=TABLE, version=sql.Literal(KEYS_VERSION))
+                   WHERE c.id = k.contact_id AND c.deleted_at IS NULL AND k.source = {source})"""
+        ).format(table=TABLE, source=_source_sql("c"))
     )
     fields = sql.SQL(", ").join(
         sql.SQL("c.{0}::text AS {0}").format(sql.Identifier(f)) for f in PEOPLE_COLUMNS
@@ -131,10 +135,10 @@ def refresh_match_keys(conn: psycopg.Connection) -> int:
     missing = read_query(
         conn,
         sql.SQL(
-            """SELECT c.id::text AS id, c.xmin::text AS xmin, {fields} FROM contacts c
+            """SELECT c.id::text AS id, {source} AS source, {fields} FROM contacts c
                WHERE c.deleted_at IS NULL
                  AND NOT EXISTS (SELECT 1 FROM {table} k WHERE k.contact_id = c.id)"""
-        ).format(fields=fields, table=TABLE),
+        ).format(source=_source_sql("c"), fields=fields, table=TABLE),
         arrow=True,
     )
     if missing.empty:
@@ -210,22 +214,19 @@ def _population_counts(
     return counts
 
 
-def database_search(conn: psycopg.Connection, live: pd.DataFrame | None = None) -> LiveSearch:
-    """A ``holds.LiveSearch`` over the live contacts as the caller's transaction sees them
-    (``live``: all of them, when the caller has read them in it already), through
-    ``match_keys``, brought up to date when searched. In a database that cannot keep keys, or
-    for a batch of new rows too large for them to help, the reference search over every live
-    contact."""
-
-    def in_memory() -> LiveSearch:
-        return search_in(read_live_contacts(conn) if live is None else live)
+def database_search(conn: psycopg.Connection) -> LiveSearch:
+    """A ``holds.LiveSearch`` over the live contacts as the caller's transaction sees them,
+    through ``match_keys`` (brought up to date first); in a database that cannot keep them,
+    the reference search over every live contact."""
+    if not supported(conn):
+        return search_in(read_live_contacts(conn))
+    refresh_match_keys(conn)
 
     def search(people: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-        if not supported(conn) or len(people) > IN_MEMORY_FROM:
-            return in_memory()(people, threshold)
-        refresh_match_keys(conn)
         row = conn.execute("SELECT count(*) FROM contacts WHERE deleted_at IS NULL").fetchone()
         live_count = int(row[0]) if row else 0
+        if len(people) > IN_MEMORY_FROM:
+            return search_in(read_live_contacts(conn))(people, threshold)
         found = _retrieve(conn, people)
         if not live_count:
             return compare_with_existing(people, people.iloc[:0], 0, threshold), found

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -121,17 +119,6 @@ def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         jit_off(conn)
         return read_snapshot(conn)
-
-
-@contextmanager
-def snapshot_transaction(conn: psycopg.Connection) -> Iterator[DatabaseSnapshot]:
-    """The snapshot, in a repeatable-read transaction that lasts while the caller plans, so
-    what else the caller reads in it sees the same database; what the caller writes in it
-    commits with it."""
-    with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        jit_off(conn)
-        yield read_snapshot(conn)
 
 
 def read_snapshot(conn: psycopg.Connection, left_out: str | None = None) -> DatabaseSnapshot:

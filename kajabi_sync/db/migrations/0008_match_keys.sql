@@ -3,12 +3,12 @@
 -- building keys for every live contact in Python.
 --
 -- A cache of what matching.prefilter computes from each contact's fields: no fact lives only
--- here. Each row carries the version of the contact's row it was computed from (`contact_xmin`:
--- the contact row's xmin, which every write of the row changes) and of the code that computed
--- it (`keys_version`). Every search first deletes the rows that no longer match a live
--- contact's row (edited by anyone, merged away, soft-deleted, or the code changed) and keys the
--- live contacts without one, in the transaction that reads the contacts. So nothing else that
--- writes contacts has to maintain it, and it holds exactly the live contacts when searched.
+-- here. Each row carries `source`, a fingerprint of the fields it was computed from and of the
+-- code that computed it; every planning run first deletes the rows whose fingerprint no longer
+-- matches their live contact (edited, merged away, soft-deleted, or the code changed) and
+-- computes the missing ones, in the transaction that reads the contacts. So the table never
+-- has to be maintained by whatever else writes contacts, and it holds exactly the live
+-- contacts when it is searched.
 --
 -- pass_*: a 64-bit hash of the contact's key in each blocking pass (NULL when it has none),
 -- searched with the hashes of the new rows' keys; a hash may be shared by two keys, so what
@@ -16,8 +16,7 @@
 -- the scoring reads, counted here through their indexes.
 CREATE TABLE IF NOT EXISTS kajabi_sync.match_keys (
     contact_id                             uuid PRIMARY KEY,
-    contact_xmin                           xid NOT NULL,
-    keys_version                           text NOT NULL,
+    source                                 text NOT NULL,
     pass_first_last                        bigint,
     pass_last_postcode                     bigint,
     pass_first_postcode                    bigint,
