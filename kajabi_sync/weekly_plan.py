@@ -13,7 +13,6 @@ import psycopg
 
 from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.db.holds import load_holds
-from kajabi_sync.db.match_keys import database_search
 from kajabi_sync.db.merge_memory import bootstrap_merged_from
 from kajabi_sync.db.snapshot import load_snapshot
 from kajabi_sync.db.steady import steady_snapshot
@@ -39,36 +38,34 @@ def plan_week(
     *,
     reference: bool = True,
 ) -> WeekPlan:
-    """Plan a validated export against the database behind ``conn`` (writes only merge memory
-    and, with ``reference=False``, the duplicate finder's stored keys).
+    """Plan a validated export against the database behind ``conn`` (writes only merge memory).
 
-    ``reference`` (the default): every row against the whole snapshot, the full comparison, and
-    new emails compared with every live contact in memory.
-    ``reference=False``: the rows SQL proves steady (``db.steady``) are not planned in Python,
-    and new emails are compared with the contacts sharing a key with them (``db.match_keys``,
-    which this brings up to date); the plan is the same decision for decision
-    (test_steady_rows.py, test_match_keys.py)."""
+    ``reference`` (the default): every row against the whole snapshot, the full comparison.
+    ``reference=False``: the rows SQL proves steady (``db.steady``) are not planned in Python;
+    the plan is the same decision for decision (test_steady_rows.py), but on the 100,000-contact
+    demo it was not yet faster as a whole (benchmarks/steady_plan_benchmark.py), so it is not
+    the default."""
     idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     # Idempotent, committed before the read-only snapshot: merges made by hand since the last
     # run become merge memory, so their addresses are never created as new contacts.
     remembered = bootstrap_merged_from(conn)
     decisions = load_holds(conn)
-    # New emails that look like a live contact wait for the user instead of being inserted.
     if reference:
         snapshot = load_snapshot(conn)
         plan = build_plan(export, snapshot, settings)
-        plan, candidates = hold_likely_duplicates(plan, snapshot.contacts, decisions=decisions)
+        live = snapshot.contacts
     else:
         with steady_snapshot(conn, export) as steady:
             plan = build_plan(export, steady.snapshot, settings, steady=steady.steady)
-            # In the snapshot's transaction, so the keys are those of the contacts it read.
-            search = database_search(conn)
-            plan, candidates = hold_likely_duplicates(plan, search, decisions=decisions)
+            # The duplicate finder compares new rows with every live contact, steady or not.
+            live = steady.live
     runs = recent_runs(conn, limit=50)
     if idle:
         # Only reads since the bootstrap's commit: the connection goes back idle, as it came, so
         # an apply on it next owns its commit (apply_plan).
         conn.rollback()
+    # New emails that look like a live contact wait for the user instead of being inserted.
+    plan, candidates = hold_likely_duplicates(plan, live, decisions=decisions)
     return WeekPlan(plan, candidates, runs, remembered)
 
 

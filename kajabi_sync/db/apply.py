@@ -142,9 +142,8 @@ def take_write_lock(conn: psycopg.Connection) -> None:
         )
 
 
-def copy_frame(conn: psycopg.Connection, table: str | sql.Identifier, frame: pd.DataFrame) -> None:
-    """COPY a DataFrame into a table (a name, or a schema-qualified ``sql.Identifier``) whose
-    columns are named like the frame's."""
+def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> None:
+    """COPY a DataFrame into a (temporary) table whose columns are named like the frame's."""
     body: memoryview | str | None = text_csv_body(frame)  # Arrow-built, as pandas writes it
     if body is None:
         buffer = io.StringIO()
@@ -154,7 +153,7 @@ def copy_frame(conn: psycopg.Connection, table: str | sql.Identifier, frame: pd.
     with conn.cursor() as cur:
         with cur.copy(
             sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-                sql.Identifier(table) if isinstance(table, str) else table, columns
+                sql.Identifier(table), columns
             )
         ) as copy:
             copy.write(body)

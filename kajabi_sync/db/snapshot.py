@@ -121,15 +121,23 @@ def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
         return read_snapshot(conn)
 
 
-def read_snapshot(conn: psycopg.Connection, left_out: str | None = None) -> DatabaseSnapshot:
+def read_snapshot(
+    conn: psycopg.Connection,
+    left_out: str | None = None,
+    *,
+    contacts: pd.DataFrame | None = None,
+) -> DatabaseSnapshot:
     """The snapshot, read in the caller's transaction (repeatable read, for one consistent view).
 
     ``left_out``: a (temporary) table whose ``contact_id`` column names contacts the snapshot
     leaves out, with their bases, other addresses and merged-away emails (``db.steady``: the
-    contacts of rows proven unchanged, which no other row reaches)."""
+    contacts of rows proven unchanged, which no other row reaches).
+    ``contacts``: the snapshot's contacts when the caller has read them already (in the same
+    transaction, as ``contacts_query(left_out)`` reads them), so they are not read twice."""
     # Every frame of the snapshot is Arrow-backed text (frames.ARROW_TEXT), as the export is:
     # no whole-snapshot frame holds Python-object strings.
-    contacts = read_live_contacts(conn, left_out)
+    if contacts is None:
+        contacts = read_live_contacts(conn, left_out)
     emails = read_query(
         conn,
         sql.SQL(

@@ -43,6 +43,7 @@ from kajabi_sync.db.apply import copy_frame
 from kajabi_sync.db.connection import jit_off
 from kajabi_sync.db.snapshot import (
     DatabaseSnapshot,
+    read_live_contacts,
     read_query,
     read_snapshot,
 )
@@ -63,6 +64,9 @@ _WORK_MEM = "64MB"
 class SteadySnapshot:
     snapshot: DatabaseSnapshot  # without the steady rows' contacts, bases and addresses
     steady: pd.DataFrame  # row_number, contact_id: the steady rows and the contact each reaches
+    # Every live contact, the steady rows' too, as ``snapshot.contacts`` holds them: what the
+    # duplicate finder compares new rows with.
+    live: pd.DataFrame
 
 
 def _stage_export(conn: psycopg.Connection, export: pd.DataFrame) -> None:
@@ -185,10 +189,11 @@ def _find_steady(conn: psycopg.Connection) -> None:
 
 @contextmanager
 def steady_snapshot(conn: psycopg.Connection, export: pd.DataFrame) -> Iterator[SteadySnapshot]:
-    """The export's steady rows and the snapshot without their contacts, in one repeatable-read
-    transaction that lasts while the caller plans (and commits what the caller writes in it).
+    """The export's steady rows, the snapshot without their contacts and every live contact, in
+    one repeatable-read transaction that lasts while the caller plans.
 
-    The transaction itself writes only its own temporary tables."""
+    The live contacts are read once: the snapshot's are those the steady rows do not reach.
+    The transaction writes only its own temporary tables."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         jit_off(conn)
@@ -201,4 +206,7 @@ def steady_snapshot(conn: psycopg.Connection, export: pd.DataFrame) -> Iterator[
             ).format(sql.Identifier(STEADY)),
         )
         steady["row_number"] = steady["row_number"].astype("int64")
-        yield SteadySnapshot(read_snapshot(conn, left_out=STEADY), steady)
+        live = read_live_contacts(conn)
+        planned = ~live["id"].isin(steady["contact_id"]).to_numpy()
+        contacts = live[planned].reset_index(drop=True)
+        yield SteadySnapshot(read_snapshot(conn, left_out=STEADY, contacts=contacts), steady, live)

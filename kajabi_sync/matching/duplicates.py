@@ -120,36 +120,12 @@ def find_candidates_against(
     """
     _require_unique_index(new)
     _require_unique_index(existing)
-    if not prefilter:
-        return compare_with_existing(
-            new, existing, len(existing), min_score, household_guard=household_guard
-        )
-    kept = prefilter_existing(new, existing)
-    return compare_with_existing(
-        new,
-        existing.iloc[kept.positions],
-        len(existing),
-        min_score,
-        household_guard=household_guard,
-        population_counts=kept.counts,
-    )
-
-
-def compare_with_existing(
-    new: pd.DataFrame,
-    compared: pd.DataFrame,
-    existing_count: int,
-    min_score: float = REPORT_THRESHOLD,
-    *,
-    household_guard: bool = False,
-    population_counts: dict[str, np.ndarray] | None = None,
-) -> pd.DataFrame:
-    """``find_candidates_against`` once the existing rows worth comparing are known: ``compared``
-    (in the order the sorted-neighbourhood passes see them) out of ``existing_count`` existing
-    rows, with ``population_counts`` as ``prefilter.Prefiltered.counts`` (None: counted over
-    ``compared``, which is then every existing row). Columns and labels as there."""
-    _require_unique_index(new)
-    _require_unique_index(compared)
+    if prefilter:
+        kept = prefilter_existing(new, existing)
+        positions, population_counts = kept.positions, kept.counts
+        compared = existing.iloc[positions]
+    else:
+        positions, population_counts, compared = np.arange(len(existing)), None, existing
     combined = concat_rows([new, compared])
     side = np.r_[np.zeros(len(new), np.int8), np.ones(len(compared), np.int8)]
     features = build_features(combined)
@@ -165,19 +141,19 @@ def compare_with_existing(
     comparer = Comparer(
         features,
         household_guard,
-        population=len(new) + existing_count,
+        population=len(new) + len(existing),
         population_counts=population_counts,
     )
     comparison = comparer.compare(first, second)
     prior = estimate_log2_prior(
-        comparison.weights, existing_count, len(new), pairs_per_duplicate=1.0
+        comparison.weights, len(existing), len(new), pairs_per_duplicate=1.0
     )
     scores = to_probability(comparison.weights + prior)
     keep = scores >= min_score
     result = pd.DataFrame(
         {
             "new": new.index.to_numpy()[first[keep]],
-            "existing": compared.index.to_numpy()[second[keep] - len(new)],
+            "existing": existing.index.to_numpy()[positions[second[keep] - len(new)]],
             "score": scores[keep],
             "evidence": _evidence(features, first[keep], second[keep], _subset(comparison, keep)),
         }

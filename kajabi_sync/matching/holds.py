@@ -10,7 +10,6 @@ longer scores as high; a released email is never held again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import pandas as pd
@@ -18,11 +17,7 @@ import pandas as pd
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
 from kajabi_sync.masking import mask_email, mask_one_email
-from kajabi_sync.matching.duplicates import (
-    HOLD_THRESHOLD,
-    compare_with_existing,
-    find_candidates_against,
-)
+from kajabi_sync.matching.duplicates import HOLD_THRESHOLD, find_candidates_against
 from kajabi_sync.survivorship.plan import ImpactPlan
 
 # The fields the duplicate finder reads (it ignores the Kajabi IDs).
@@ -68,37 +63,10 @@ def empty_candidates() -> pd.DataFrame:
     )
 
 
-# Where the new people's likely duplicates are looked for: given the new rows (``PEOPLE_COLUMNS``)
-# and the threshold, (pairs as ``find_candidates_against`` returns them, the existing rows their
-# ``existing`` labels name, with ``id`` and ``email``). ``search_in`` is the reference;
-# ``db.match_keys.search_live`` finds the same pairs through keys kept in the database.
-LiveSearch = Callable[[pd.DataFrame, float], tuple[pd.DataFrame, pd.DataFrame]]
-
-
-def in_id_order(contacts: pd.DataFrame) -> pd.DataFrame:
-    """Live contacts in the order every search compares them: by id, so the pairs (the
-    sorted-neighbourhood passes keep ties in row order) never depend on the order a query
-    returned them in."""
-    return contacts.sort_values("id", kind="stable").reset_index(drop=True)
-
-
-def search_in(live: pd.DataFrame) -> LiveSearch:
-    """The reference search: every live contact (as ``DatabaseSnapshot.contacts``), in memory."""
-
-    def search(people: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-        ordered = in_id_order(live)
-        if not len(ordered):
-            return compare_with_existing(people, people.iloc[:0], 0, threshold), ordered
-        pairs = find_candidates_against(people, ordered[list(PEOPLE_COLUMNS)], min_score=threshold)
-        return pairs, ordered
-
-    return search
-
-
-def _scored(new: pd.DataFrame, search: LiveSearch, threshold: float) -> pd.DataFrame:
-    pairs, live = search(new[list(PEOPLE_COLUMNS)], threshold)
-    if pairs.empty:
-        return empty_candidates()
+def _scored(new: pd.DataFrame, live: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    pairs = find_candidates_against(
+        new[list(PEOPLE_COLUMNS)], live[list(PEOPLE_COLUMNS)], min_score=threshold
+    )
     return pd.DataFrame(
         {
             "email": new["email"].to_numpy()[pairs["new"].to_numpy(int)],
@@ -130,7 +98,7 @@ def _held_earlier(new: pd.DataFrame, pending: pd.DataFrame, already: pd.Series) 
 
 def hold_likely_duplicates(
     plan: ImpactPlan,
-    snapshot_contacts: pd.DataFrame | LiveSearch,
+    snapshot_contacts: pd.DataFrame,
     threshold: float = HOLD_THRESHOLD,
     *,
     decisions: pd.DataFrame | None = None,
@@ -138,8 +106,8 @@ def hold_likely_duplicates(
     """(plan without the held new contacts, candidates).
 
     ``snapshot_contacts``: live contacts (``id``, ``email`` and the contact fields, as
-    ``DatabaseSnapshot.contacts``), or a ``LiveSearch`` over them. ``decisions``: the holds
-    table (``db.holds.load_holds``): ``released`` emails are exempt, ``held`` ones stay held. The candidates frame
+    ``DatabaseSnapshot.contacts``). ``decisions``: the holds table (``db.holds.load_holds``):
+    ``released`` emails are exempt, ``held`` ones stay held. The candidates frame
     (``CANDIDATE_COLUMNS``) lists every pair at/above ``threshold`` plus earlier holds, best
     first, for the CSV and the UI; ``plan.held`` gets one row per held new contact (its
     new-contact columns plus ``HOLD_COLUMNS`` of its best candidate), and its rows leave
@@ -154,12 +122,10 @@ def hold_likely_duplicates(
     released = decisions.loc[decisions["status"] == "released", "email"]
     pending = decisions[decisions["status"] == "held"]
 
-    search = (
-        search_in(snapshot_contacts)
-        if isinstance(snapshot_contacts, pd.DataFrame)
-        else snapshot_contacts
+    live = snapshot_contacts.reset_index(drop=True)
+    scored = (
+        _scored(new.reset_index(drop=True), live, threshold) if len(live) else empty_candidates()
     )
-    scored = _scored(new.reset_index(drop=True), search, threshold)
     scored = scored[~scored["email"].isin(released)]
     candidates = concat_rows([scored, _held_earlier(new, pending, scored["email"])])
     candidates = candidates.sort_values(

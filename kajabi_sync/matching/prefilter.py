@@ -51,24 +51,10 @@ EXACT_COUNT_FEATURES: tuple[str, ...] = ("first", "last", "line2", "postcode", "
 class Prefiltered:
     """Existing positions worth comparing (ascending) and, per feature in
     ``EXACT_COUNT_FEATURES``, how many rows of new + existing carry each kept row's value
-    (new rows first, then the kept existing rows), and that value (None when missing)."""
+    (new rows first, then the kept existing rows)."""
 
     positions: np.ndarray
     counts: dict[str, np.ndarray]
-    values: dict[str, np.ndarray]
-
-
-@dataclass(frozen=True)
-class Part:
-    """One part of the passes' keys over some rows: per row a code (-1 when missing; two rows
-    share a code exactly when their normalised text is equal) and the text of each code."""
-
-    codes: np.ndarray
-    values: np.ndarray  # object: values[code]
-
-    def text(self) -> np.ndarray:
-        """Per row its text, None when missing."""
-        return np.append(self.values, np.array([None], dtype=object))[self.codes]
 
 
 def _column(people: pd.DataFrame, name: str) -> pd.Series:
@@ -78,9 +64,7 @@ def _column(people: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _raw(new: pd.DataFrame, existing: pd.DataFrame, name: str) -> pd.Series:
-    # An empty side is left out: pandas deprecates letting it take part in the result's dtype.
-    sides = [_column(side, name) for side in (new, existing) if len(side)] or [_column(new, name)]
-    return pd.concat(sides, ignore_index=True)
+    return pd.concat([_column(new, name), _column(existing, name)], ignore_index=True)
 
 
 def _by_distinct(
@@ -91,12 +75,14 @@ def _by_distinct(
     return codes, normalise(pd.Series(uniques, dtype="string")).reset_index(drop=True)
 
 
-def _codes(raw_codes: np.ndarray, values: pd.Series, vocabulary: pd.Index | None = None) -> Part:
+def _codes(
+    raw_codes: np.ndarray, values: pd.Series, vocabulary: pd.Index | None = None
+) -> np.ndarray:
     """Per row: code of its normalised value (-1 when missing); one shared ``vocabulary`` lets
     two fields (first and last name) compare with each other."""
     vocabulary = pd.Index(values.dropna().unique()) if vocabulary is None else vocabulary
     per_unique = np.append(vocabulary.get_indexer(values.fillna("\x00missing")), -1)
-    return Part(per_unique[raw_codes], vocabulary.to_numpy(dtype=object))
+    return per_unique[raw_codes]
 
 
 def _combine(*parts: np.ndarray) -> np.ndarray:
@@ -119,7 +105,7 @@ def _arrow(raw: pd.Series) -> pa.ChunkedArray:
     return pc.utf8_trim_whitespace(text)
 
 
-def _factorized(keys: pa.Array | pa.ChunkedArray | np.ndarray) -> Part:
+def _factorized(keys: pa.Array | pa.ChunkedArray | np.ndarray) -> np.ndarray:
     """Per row: the code of its key, in order of first appearance (as ``pd.factorize``);
     -1 for a missing or empty key. Encoded by Arrow, in C."""
     if isinstance(keys, np.ndarray):
@@ -127,12 +113,11 @@ def _factorized(keys: pa.Array | pa.ChunkedArray | np.ndarray) -> Part:
     if isinstance(keys, pa.ChunkedArray):
         keys = keys.combine_chunks()
     keys = pc.if_else(pc.equal(keys, ""), pa.scalar(None, keys.type), keys)
-    encoded = pc.dictionary_encode(keys)
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return Part(codes, encoded.dictionary.to_numpy(zero_copy_only=False).astype(object))
+    indices = pc.dictionary_encode(keys).indices
+    return pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def _email_part(raw: pd.Series) -> Part:
+def _email_codes(raw: pd.Series) -> np.ndarray:
     # canonical email -> its local part without any dot or +tag: equal canonical emails (and
     # equal canonical local parts) always give equal keys.
     text = pc.utf8_lower(_arrow(raw))
@@ -140,7 +125,7 @@ def _email_part(raw: pd.Series) -> Part:
     return _factorized(pc.replace_substring(local, ".", ""))
 
 
-def _phone_parts(raw: pd.Series) -> tuple[Part, Part]:
+def _phone_codes(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(last 7 digits of all digits, last 7 digits before an extension marker), one code space.
     E.164 keys end with the national number, which a typed phone ends with unless an extension
     follows; an unparseable phone is keyed by all its digits."""
@@ -156,98 +141,31 @@ def _phone_parts(raw: pd.Series) -> tuple[Part, Part]:
     main_digits = pc.utf8_slice_codeunits(
         pc.replace_substring_regex(before_extension, r"\D", ""), -7
     )
-    both = _factorized(pa.chunked_array(all_digits.chunks + main_digits.chunks))
-    return (
-        Part(both.codes[: len(raw)], both.values),
-        Part(both.codes[len(raw) :], both.values),
-    )
+    codes = _factorized(pa.chunked_array(all_digits.chunks + main_digits.chunks))
+    return codes[: len(raw)], codes[len(raw) :]
 
 
-def _address_parts(line1_raw: pd.Series, line2_raw: pd.Series) -> tuple[Part, Part, Part]:
-    """The exact ``house_number`` (line 1's, else line 2's), ``street`` and the blocking's
-    street word (the street's first word) features."""
+def _address_codes(
+    line1_raw: pd.Series, line2_raw: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of the exact ``house_number`` (line 1's, else line 2's), ``street`` and the
+    blocking's street word (the street's first word) features."""
     line1_number, street = street_parts(line1_raw)
     line2_number, _ = street_parts(line2_raw)
     house_number = np.where(pd.isna(line1_number), line2_number, line1_number)
+    street_codes = _factorized(street)
     street_text = pa.array(street, type=pa.string(), from_pandas=True)
     street_word = pc.replace_substring_regex(street_text, r"(?s) .*$", "")
-    return _factorized(house_number), _factorized(street), _factorized(street_word)
+    return (
+        _factorized(house_number),
+        street_codes,
+        _factorized(street_word),
+    )
 
 
-def _by_distinct_part(raw: pd.Series, normalise: Callable[[pd.Series], pd.Series]) -> Part:
+def _by_distinct_codes(raw: pd.Series, normalise: Callable[[pd.Series], pd.Series]) -> np.ndarray:
     raw_codes, values = _by_distinct(raw, normalise)
     return _codes(raw_codes, values)
-
-
-# The blocking's passes (``blocking.blocking_keys``) as the key parts they are equal on, in its
-# order. Every part is exact, so a key held by more rows than a block may have is skipped, as
-# the blocking skips it. The first pass is the name in either order.
-UNORDERED_NAME = ("first", "last")
-EXACT_PASSES: tuple[tuple[str, ...], ...] = (
-    UNORDERED_NAME,
-    ("last", "postcode"),
-    ("first", "postcode"),
-    ("last", "street"),
-    ("first", "street"),
-    ("house_number", "street"),
-    ("house_number", "postcode"),
-    ("first_initial", "last_prefix", "city"),
-    ("last_prefix", "postcode"),
-    ("street", "postcode"),
-    ("line2", "postcode"),
-    ("first_initial", "last_prefix", "street"),
-    ("first", "house_number", "city"),
-    ("first", "house_number", "postcode"),
-    ("first", "city_squeezed"),
-    ("last", "city_squeezed"),
-    ("line2", "city_squeezed"),
-    ("street_word", "house_number"),
-    ("street_word", "last_prefix"),
-    ("last", "house_number", "city"),
-)
-# Coarse keys, a function of the exact email and phone features: the exact block is smaller
-# than the coarse one, so no cap. A phone key may show up as either form on either side.
-COARSE_PARTS: tuple[str, ...] = ("email_local", "phone_all", "phone_main")
-
-
-def key_parts(new: pd.DataFrame, existing: pd.DataFrame | None = None) -> dict[str, Part]:
-    """Every key part of the passes over the rows of ``new`` then ``existing``, with codes
-    shared by both (see the module doc for how each part is normalised)."""
-    existing = new.iloc[:0] if existing is None else existing
-    first_raw, first_text = _by_distinct(_raw(new, existing, "first_name"), _letters_only)
-    last_raw, last_text = _by_distinct(_raw(new, existing, "last_name"), _letters_only)
-    names = pd.Index(pd.concat([first_text, last_text]).dropna().unique())
-    city_raw, city_text = _by_distinct(_raw(new, existing, "city"), _place)
-    line2_raw = _raw(new, existing, "address_line_2")
-    phone_all, phone_main = _phone_parts(_raw(new, existing, "phone"))
-    number, street, street_word = _address_parts(_raw(new, existing, "address_line_1"), line2_raw)
-    return {
-        "first": _codes(first_raw, first_text, names),
-        "last": _codes(last_raw, last_text, names),
-        "first_initial": _codes(first_raw, first_text.str.slice(0, 1)),
-        "last_prefix": _codes(last_raw, last_text.str.slice(0, 3)),
-        "postcode": _by_distinct_part(_raw(new, existing, "postal_code"), _postcode),
-        "city": _codes(city_raw, city_text),
-        "city_squeezed": _codes(city_raw, city_text.str.replace(" ", "", regex=False)),
-        "line2": _by_distinct_part(line2_raw, _place),
-        "state": _by_distinct_part(_raw(new, existing, "state"), _place),
-        "country": _by_distinct_part(_raw(new, existing, "country"), _place),
-        "email_local": _email_part(_raw(new, existing, "email")),
-        "phone_all": phone_all,
-        "phone_main": phone_main,
-        "house_number": number,
-        "street": street,
-        "street_word": street_word,
-    }
-
-
-def pass_codes(parts: dict[str, Part], names: tuple[str, ...]) -> np.ndarray:
-    """Per row: one code per distinct key of the pass over ``names``; -1 when a part is missing."""
-    if names == UNORDERED_NAME:
-        first, last = parts["first"].codes, parts["last"].codes
-        unordered = _combine(np.minimum(first, last), np.maximum(first, last))
-        return np.where((first >= 0) & (last >= 0), unordered, -1)
-    return _combine(*(parts[name].codes for name in names))
 
 
 def _keep(codes: np.ndarray, new_rows: int, exact: bool = False) -> np.ndarray:
@@ -270,57 +188,70 @@ def _population_counts(codes: np.ndarray, kept: np.ndarray) -> np.ndarray:
 def prefilter_existing(new: pd.DataFrame, existing: pd.DataFrame) -> Prefiltered:
     """Existing rows that some blocking pass could pair with a row of ``new`` (see module doc)."""
     n = len(new)
-    parts = key_parts(new, existing)
+    first_raw, first_text = _by_distinct(_raw(new, existing, "first_name"), _letters_only)
+    last_raw, last_text = _by_distinct(_raw(new, existing, "last_name"), _letters_only)
+    names = pd.Index(pd.concat([first_text, last_text]).dropna().unique())
+    first, last = _codes(first_raw, first_text, names), _codes(last_raw, last_text, names)
+    first_initial = _codes(first_raw, first_text.str.slice(0, 1))
+    last_prefix = _codes(last_raw, last_text.str.slice(0, 3))
+    postcode = _by_distinct_codes(_raw(new, existing, "postal_code"), _postcode)
+    city_raw, city_text = _by_distinct(_raw(new, existing, "city"), _place)
+    city = _codes(city_raw, city_text)
+    city_squeezed = _codes(city_raw, city_text.str.replace(" ", "", regex=False))
+    line2_raw = _raw(new, existing, "address_line_2")
+    line2 = _by_distinct_codes(line2_raw, _place)
+    state = _by_distinct_codes(_raw(new, existing, "state"), _place)
+    country = _by_distinct_codes(_raw(new, existing, "country"), _place)
+    email_local = _email_codes(_raw(new, existing, "email"))
+    phone_all, phone_main = _phone_codes(_raw(new, existing, "phone"))
+    number, street, street_word = _address_codes(_raw(new, existing, "address_line_1"), line2_raw)
+
+    unordered_name = _combine(np.minimum(first, last), np.maximum(first, last))
+    unordered_name = np.where((first >= 0) & (last >= 0), unordered_name, -1)
+    # Every part exact, so a key held by more rows than a block may have is skipped, as the
+    # blocking skips it: the same order as blocking.blocking_keys.
+    exact_passes = [
+        unordered_name,
+        _combine(last, postcode),
+        _combine(first, postcode),
+        _combine(last, street),
+        _combine(first, street),
+        _combine(number, street),
+        _combine(number, postcode),
+        _combine(first_initial, last_prefix, city),
+        _combine(last_prefix, postcode),
+        _combine(street, postcode),
+        _combine(line2, postcode),
+        _combine(first_initial, last_prefix, street),
+        _combine(first, number, city),
+        _combine(first, number, postcode),
+        _combine(first, city_squeezed),
+        _combine(last, city_squeezed),
+        _combine(line2, city_squeezed),
+        _combine(street_word, number),
+        _combine(street_word, last_prefix),
+        _combine(last, number, city),
+    ]
+    # Coarse keys: the exact block is smaller than the coarse one, so no cap.
+    coarse_passes = [email_local]
     keep = np.zeros(len(existing), dtype=bool)
-    for names in EXACT_PASSES:
-        keep |= _keep(pass_codes(parts, names), n, exact=True)
-    keep |= _keep(parts["email_local"].codes, n)
-    phone_all, phone_main = parts["phone_all"].codes, parts["phone_main"].codes
+    for codes in exact_passes:
+        keep |= _keep(codes, n, exact=True)
+    for codes in coarse_passes:
+        keep |= _keep(codes, n)
+    # A phone key may show up as either of the two coarse forms on either side.
     wanted_phones = np.concatenate([phone_all[:n], phone_main[:n]])
     wanted_phones = wanted_phones[wanted_phones >= 0]
     keep |= np.isin(phone_all[n:], wanted_phones) | np.isin(phone_main[n:], wanted_phones)
 
     kept_rows = np.r_[np.arange(n), n + np.flatnonzero(keep)]
-    counted = {name: parts[name] for name in EXACT_COUNT_FEATURES}
-    return Prefiltered(
-        positions=np.flatnonzero(keep),
-        counts={name: _population_counts(part.codes, kept_rows) for name, part in counted.items()},
-        values={name: part.text()[kept_rows] for name, part in counted.items()},
-    )
-
-
-# A multiplier that spreads bits (2**64 / golden ratio); any odd constant keeps it a bijection.
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _row_hashes(part: Part) -> tuple[np.ndarray, np.ndarray]:
-    """(per row the 64-bit hash of its text, per row whether it has one)."""
-    per_value = pd.util.hash_array(part.values) if len(part.values) else np.empty(0, np.uint64)
-    present = part.codes >= 0
-    return np.where(present, np.append(per_value, np.uint64(0))[part.codes], np.uint64(0)), present
-
-
-def pass_hashes(parts: dict[str, Part]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per pass (named by its parts joined with ``_``) and per coarse part: (per row a 64-bit
-    hash of its key as int64, per row whether it has the key).
-
-    Equal keys always give equal hashes, whatever rows they were computed with, so stored
-    hashes of existing rows find every row sharing a key with a new row; two different keys
-    may (rarely) share a hash, so what they find is a superset, to be checked exactly."""
-    hashed = {name: _row_hashes(part) for name, part in parts.items()}
-    result = {}
-    for names in EXACT_PASSES:
-        if names == UNORDERED_NAME:
-            (first, has_first), (last, has_last) = hashed["first"], hashed["last"]
-            pieces = [(np.minimum(first, last), has_first), (np.maximum(first, last), has_last)]
-        else:
-            pieces = [hashed[name] for name in names]
-        key, present = pieces[0]
-        for piece, piece_present in pieces[1:]:
-            key = pd.util.hash_array((key * _MIX) ^ piece)
-            present = present & piece_present
-        result["_".join(names)] = (key.view(np.int64), present)
-    for name in COARSE_PARTS:
-        key, present = hashed[name]
-        result[name] = (key.view(np.int64), present)
-    return result
+    exact = {
+        "first": first,
+        "last": last,
+        "line2": line2,
+        "postcode": postcode,
+        "state": state,
+        "country": country,
+    }
+    counts = {name: _population_counts(codes, kept_rows) for name, codes in exact.items()}
+    return Prefiltered(positions=np.flatnonzero(keep), counts=counts)
