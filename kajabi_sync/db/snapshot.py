@@ -19,16 +19,32 @@ from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.normalize import nfc
 from kajabi_sync.survivorship.policy import MANUAL_FIELDS_COLUMN, PROVENANCE_COLUMNS
 
+_MANUAL = sql.Identifier("manual")  # the alias of manual_fields_join's aggregate
+# The column manual_fields_join adds, under the name the policy's manual protection reads.
+MANUAL_FIELDS = sql.SQL("{}.{} AS {}").format(
+    _MANUAL, sql.Identifier(MANUAL_FIELDS_COLUMN), sql.Identifier(MANUAL_FIELDS_COLUMN)
+)
 
-def manual_fields_sql(table: str = "contacts") -> sql.Composable:
-    """Per contact of ``table`` (a name or alias), the fields set by hand in a review run that
-    stands (``,first_name,city,``), as the column the policy's manual protection reads."""
+
+def manual_fields_join(table: str = "contacts") -> sql.Composable:
+    """A LEFT JOIN giving each contact of ``table`` (a name or alias) the fields set by hand in
+    a review run that stands (``,first_name,city,``; NULL when none): select ``MANUAL_FIELDS``.
+
+    One aggregate over the hand-set fields, joined once: as a subquery in the select list it
+    would run once per contact read."""
     return sql.SQL(
-        """(SELECT ',' || string_agg(DISTINCT m.field, ',') || ','
-            FROM kajabi_sync.manual_fields m
-            JOIN kajabi_sync.import_runs r ON r.id = m.review_run_id
-            WHERE m.contact_id = {}.id AND r.rolled_back_at IS NULL) AS {}"""
-    ).format(sql.Identifier(table), sql.Identifier(MANUAL_FIELDS_COLUMN))
+        """LEFT JOIN (
+               SELECT m.contact_id, ',' || string_agg(DISTINCT m.field, ',') || ',' AS {column}
+               FROM kajabi_sync.manual_fields m
+               JOIN kajabi_sync.import_runs r ON r.id = m.review_run_id
+               WHERE r.rolled_back_at IS NULL
+               GROUP BY m.contact_id
+           ) {alias} ON {alias}.contact_id = {table}.id"""
+    ).format(
+        column=sql.Identifier(MANUAL_FIELDS_COLUMN),
+        alias=_MANUAL,
+        table=sql.Identifier(table),
+    )
 
 
 # Columns the plan and the naive-import comparison read from contacts.
@@ -189,10 +205,12 @@ def read_live_contacts(conn: psycopg.Connection, left_out: str | None = None) ->
 def contacts_query(left_out: str | None = None) -> sql.Composable:
     """The snapshot's live contacts (``CONTACT_COLUMNS`` and the manual fields), but those
     ``left_out`` lists (see ``read_snapshot``)."""
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in CONTACT_COLUMNS)
-    return sql.SQL("SELECT {}, {} FROM contacts WHERE deleted_at IS NULL AND {}").format(
-        columns, manual_fields_sql(), _kept("contacts.id", left_out)
+    columns = sql.SQL(", ").join(
+        sql.SQL("contacts.{}").format(sql.Identifier(c)) for c in CONTACT_COLUMNS
     )
+    return sql.SQL(
+        "SELECT {}, {} FROM contacts {} WHERE contacts.deleted_at IS NULL AND {}"
+    ).format(columns, MANUAL_FIELDS, manual_fields_join(), _kept("contacts.id", left_out))
 
 
 def _kept(column: str, left_out: str | None) -> sql.Composable:
@@ -236,11 +254,13 @@ def load_contact(conn: psycopg.Connection, email: str) -> ContactRecord:
         conn,
         sql.SQL(
             """SELECT {columns}, {manual}, c.source_system, c.deleted_at::text AS deleted_at
-           FROM contacts c
+           FROM contacts c {manual_join}
            WHERE lower(c.email::text) = {key}
               OR c.id IN (SELECT contact_id FROM contact_emails WHERE lower(email::text) = {key})
            ORDER BY c.deleted_at NULLS FIRST LIMIT 1"""
-        ).format(columns=columns, manual=manual_fields_sql("c"), key=key),
+        ).format(
+            columns=columns, manual=MANUAL_FIELDS, manual_join=manual_fields_join("c"), key=key
+        ),
     )
     if contact.empty:
         return ContactRecord(contact, pd.DataFrame(), pd.DataFrame())
