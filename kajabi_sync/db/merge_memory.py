@@ -41,7 +41,12 @@ deleted_addresses AS (
     FROM deleted_owner x JOIN contact_emails e ON e.contact_id = x.deleted_id
 ),
 candidates AS (
-    SELECT * FROM other_address UNION ALL SELECT * FROM deleted_addresses
+    SELECT * FROM (SELECT * FROM other_address UNION ALL SELECT * FROM deleted_addresses) a
+    -- Already remembered: the insert would skip it (its ON CONFLICT), and leaving it out here
+    -- spares every later join, including the one over all live contacts' emails. Emails are
+    -- grouped one by one below, so no other email's outcome depends on it.
+    WHERE NOT EXISTS (SELECT 1 FROM kajabi_sync.merged_from f
+                      WHERE f.merged_email = a.email AND f.undone_at IS NULL)
 ),
 unambiguous AS (
     SELECT email FROM candidates GROUP BY email HAVING count(DISTINCT survivor) = 1
