@@ -18,10 +18,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from kajabi_sync.db.snapshot import DatabaseSnapshot
-from kajabi_sync.frames import concat_rows
+from kajabi_sync.frames import ARROW_TEXT, concat_rows
 from kajabi_sync.normalize import arrow_text, email_key
 
 MatchKind = Literal["email", "secondary_email", "other_email", "kajabi_id", "deleted", "new"]
@@ -36,11 +37,18 @@ def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, value: str) -> pd.Se
     Hashed by Arrow: pandas' dropna/drop_duplicates/map over Python strings were a large part
     of the plan's time (benchmarks/RESULTS.md)."""
     position = pc.index_in(arrow_text(keys), value_set=arrow_text(table[key]), skip_nulls=True)
+    column = table[value]
+    if column.dtype == ARROW_TEXT:
+        # Taken in Arrow (a key not found takes null): no Python string per row.
+        taken = pc.take(arrow_text(column), position)
+        if not isinstance(taken, pa.ChunkedArray):
+            taken = pa.chunked_array([taken])
+        return pd.Series(pd.arrays.ArrowStringArray(taken), index=keys.index, dtype=ARROW_TEXT)
     found = pc.is_valid(position).to_numpy(zero_copy_only=False)
     values = np.full(len(keys), None, dtype=object)
     rows = pc.drop_null(position).to_numpy()
-    values[found] = table[value].to_numpy(dtype=object)[rows]
-    return pd.Series(values, index=keys.index, dtype=table[value].dtype)
+    values[found] = column.to_numpy(dtype=object)[rows]
+    return pd.Series(values, index=keys.index, dtype=column.dtype)
 
 
 def match_rows(export: pd.DataFrame, snapshot: DatabaseSnapshot) -> pd.DataFrame:
