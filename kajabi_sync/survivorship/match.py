@@ -91,7 +91,16 @@ def driving_rows(export: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
     rank = matches["match_kind"].map(
         {"email": 0, "secondary_email": 1, "kajabi_id": 1, "other_email": 2}
     )
-    joined = export.join(matches).assign(_rank=rank)
-    joined = joined[joined["contact_id"].notna()]
-    joined = joined.sort_values(["_rank", "row_number"], kind="stable")
-    return joined.drop_duplicates("contact_id").drop(columns="_rank")
+    # Ordered and deduplicated on the three columns it needs, then the chosen rows taken once:
+    # joining, filtering and sorting every column of the export would copy each one thrice.
+    matched = np.flatnonzero(matches["contact_id"].notna().to_numpy())
+    order = np.lexsort(
+        (
+            export["row_number"].to_numpy()[matched],
+            rank.to_numpy(dtype="float64", na_value=np.inf)[matched],
+        )
+    )
+    ranked = matched[order]
+    first = ~pd.Series(matches["contact_id"].to_numpy()[ranked]).duplicated().to_numpy()
+    chosen = ranked[first]
+    return export.iloc[chosen].join(matches.iloc[chosen])

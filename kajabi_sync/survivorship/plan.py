@@ -23,7 +23,7 @@ import pandas as pd
 
 from kajabi_sync.db.snapshot import DatabaseSnapshot
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
-from kajabi_sync.frames import as_arrow_text, concat_rows
+from kajabi_sync.frames import as_arrow_text, concat_rows, rows_by_key
 from kajabi_sync.normalize import nfc, same_text
 from kajabi_sync.survivorship.decisions import (
     EMAIL_DECISIONS,
@@ -446,11 +446,8 @@ def build_plan(
         planned = export[~export["row_number"].isin(steady["row_number"]).to_numpy()]
     matches = match_rows(planned, snapshot)
     rows = driving_rows(planned, matches)
-    contacts = snapshot.contacts.set_index("id")
-    db = contacts.reindex(rows["contact_id"])
-    db.index = rows.index
-    bases = snapshot.bases.set_index("contact_id").reindex(rows["contact_id"])
-    bases.index = rows.index
+    db = rows_by_key(snapshot.contacts, "id", rows["contact_id"])
+    bases = rows_by_key(snapshot.bases, "contact_id", rows["contact_id"])
     has_base = bases["kajabi_email"].notna()
     fill_only = ~rows["match_kind"].isin(DRIVING_MATCHES)
     address_parts = db[list(ADDRESS_FIELDS)].notna()
