@@ -82,6 +82,17 @@ def jit_off(conn: psycopg.Connection) -> None:
     conn.execute("SET LOCAL jit = off")
 
 
+def scans_from_the_start(conn: psycopg.Connection) -> None:
+    """Make whole-table scans read from the table's first block until the caller's transaction
+    ends (``SET LOCAL synchronize_seqscans = off``).
+
+    For the snapshot: PostgreSQL lets a scan of a large table join one already running, so the
+    rows would come back rotated by wherever that scan was, and the plan's frames (and the
+    duplicate finder's tie order, which follows row order) would differ from run to run over
+    the same database. Must run inside a transaction, as ``jit_off``."""
+    conn.execute("SET LOCAL synchronize_seqscans = off")
+
+
 def connection_failure(url: str, exc: BaseException) -> str:
     """What to tell the operator when ``url`` did not connect: redacted, with what to do."""
     detail = redact_text(str(exc).strip(), url).rstrip(".")

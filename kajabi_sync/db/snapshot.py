@@ -13,7 +13,7 @@ import pyarrow.csv as pa_csv
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from kajabi_sync.db.connection import jit_off
+from kajabi_sync.db.connection import jit_off, scans_from_the_start
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.normalize import nfc
@@ -134,6 +134,7 @@ def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         jit_off(conn)
+        scans_from_the_start(conn)
         return read_snapshot(conn)
 
 
