@@ -82,11 +82,11 @@ def _align_missing_columns(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
 
 def rows_by_key(frame: pd.DataFrame, key: str, keys: pd.Series) -> pd.DataFrame:
     """``frame.set_index(key).reindex(keys)`` with ``keys``' index: per key the row of ``frame``
-    holding it (all NA when none). ``frame``'s keys must be unique, as reindex requires.
+    holding it (all NA when none, and for a missing key). ``frame``'s keys must be unique, as
+    reindex requires.
 
     A frame of Arrow-backed text only is taken by Arrow, without hashing its keys into a pandas
     index or copying each column through one: every other frame goes through reindex."""
-    others = frame.drop(columns=key)
     if not all(dtype == ARROW_TEXT for dtype in frame.dtypes):
         aligned = frame.set_index(key).reindex(keys)
         aligned.index = keys.index
@@ -96,6 +96,7 @@ def rows_by_key(frame: pd.DataFrame, key: str, keys: pd.Series) -> pd.DataFrame:
         raise ValueError(f"rows_by_key: {key} holds a key twice (reindex would refuse it)")
     wanted = pc.cast(pa.array(as_arrow_text(keys).array), pa.large_string())
     positions = pc.index_in(wanted, value_set=stored, skip_nulls=True)
+    others = frame.drop(columns=key)
     taken = pa.Table.from_pandas(others, preserve_index=False).take(positions)
     aligned = taken.to_pandas(
         types_mapper={pa.large_string(): ARROW_TEXT, pa.string(): ARROW_TEXT}.get

@@ -88,6 +88,8 @@ def driving_rows(export: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
     email wins, then its Kajabi ID (with or without one of its own addresses), then another
     address; among equals the earlier row.
     """
+    if not matches.index.equals(export.index):  # positions below are the export's
+        matches = matches.reindex(export.index)
     rank = matches["match_kind"].map(
         {"email": 0, "secondary_email": 1, "kajabi_id": 1, "other_email": 2}
     )

@@ -29,3 +29,19 @@ def test_lookup_of_arrow_text_takes_in_arrow_what_the_python_path_gives():
         pd.testing.assert_series_equal(arrow.astype("string"), python)
     empty = _lookup(keys.astype(ARROW_TEXT), table.astype(ARROW_TEXT).iloc[:0], "key", "value")
     assert empty.isna().all() and empty.dtype == ARROW_TEXT
+
+
+def test_driving_rows_follow_the_index_not_the_order_of_the_matches():
+    from kajabi_sync.survivorship.match import driving_rows
+
+    export = pd.DataFrame({"row_number": [2, 3, 4, 5]}, index=[10, 11, 12, 13])
+    matches = pd.DataFrame(
+        {
+            "contact_id": pd.array(["c1", "c1", None, "c2"], dtype="string"),
+            "match_kind": pd.array(["other_email", "email", "new", "kajabi_id"], dtype="string"),
+        },
+        index=[10, 11, 12, 13],
+    )
+    expected = driving_rows(export, matches)
+    assert expected.index.tolist() == [11, 13]  # c1 by its own email, not its other address
+    pd.testing.assert_frame_equal(driving_rows(export, matches.iloc[::-1]), expected)
