@@ -47,6 +47,9 @@ def manual_fields_join(table: str = "contacts") -> sql.Composable:
     )
 
 
+# Printable ASCII without spaces: SQL's lower() and the plan's email key agree on such text.
+PLAIN_EMAIL = "^[!-~]+$"
+
 # Columns the plan and the naive-import comparison read from contacts.
 CONTACT_COLUMNS: tuple[str, ...] = tuple(
     dict.fromkeys(
@@ -123,7 +126,9 @@ class DatabaseSnapshot:
     """What the plan needs from the database, read in one repeatable-read transaction."""
 
     contacts: pd.DataFrame  # live contacts, CONTACT_COLUMNS, indexed by nothing
-    emails: pd.DataFrame  # email_key, contact_id: every known email of a live contact
+    # email_key, contact_id: the other addresses of live contacts (not copies of their own
+    # primary email, see read_snapshot)
+    emails: pd.DataFrame
     deleted: pd.DataFrame  # email_key (any of their emails), kajabi_id of soft-deleted contacts
     merged: pd.DataFrame  # email_key, contact_id from kajabi_sync.merged_from (active)
     bases: pd.DataFrame  # kajabi_base rows: contact_id, kajabi_email, CONTACT_FIELDS
@@ -160,8 +165,14 @@ def read_snapshot(
         sql.SQL(
             """SELECT lower(e.email::text) AS email_key, e.contact_id::text AS contact_id
                FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
-               WHERE c.deleted_at IS NULL AND {}"""
-        ).format(_kept("e.contact_id", left_out)),
+               WHERE c.deleted_at IS NULL AND {}
+                 -- A copy of its own contact's primary email (most rows) is left out: a row
+                 -- with that email matches the contact by its primary email first, whatever
+                 -- other addresses say (survivorship.match). Only where SQL's lower case is
+                 -- the plan's email key: both in plain ASCII.
+                 AND NOT (e.email::text ~ {plain} AND c.email::text ~ {plain}
+                          AND lower(e.email::text) = lower(c.email::text))"""
+        ).format(_kept("e.contact_id", left_out), plain=sql.Literal(PLAIN_EMAIL)),
         arrow=True,
     )
     deleted = read_query(

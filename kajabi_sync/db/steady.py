@@ -42,6 +42,7 @@ from psycopg import sql
 from kajabi_sync.db.apply import copy_frame
 from kajabi_sync.db.connection import jit_off, scans_from_the_start
 from kajabi_sync.db.snapshot import (
+    PLAIN_EMAIL,
     DatabaseSnapshot,
     read_live_contacts,
     read_query,
@@ -53,8 +54,6 @@ from kajabi_sync.normalize import arrow_text, email_key
 
 STAGED = "stage_export"
 STEADY = "steady_rows"
-# Printable ASCII without spaces: SQL's lower() and the plan's email key agree on such text.
-_PLAIN_EMAIL = "^[!-~]+$"
 # work_mem of the statement that finds the steady rows (each of its hashes may use up to twice
 # this: hash_mem_multiplier).
 _WORK_MEM = "64MB"
@@ -82,7 +81,7 @@ def _stage_export(conn: psycopg.Connection, export: pd.DataFrame) -> None:
     for name in ("email", *CONTACT_FIELDS):
         empty = pc.fill_null(pc.equal(arrow_text(rows[name]), ""), False)
         blank |= empty.to_numpy(zero_copy_only=False)
-    plain = pc.fill_null(pc.match_substring_regex(arrow_text(rows["email"]), _PLAIN_EMAIL), False)
+    plain = pc.fill_null(pc.match_substring_regex(arrow_text(rows["email"]), PLAIN_EMAIL), False)
     candidate = plain.to_numpy(zero_copy_only=False) & ~blank
     rows = rows.assign(
         candidate=pd.Series(np.where(candidate, "t", "f"), index=rows.index, dtype=ARROW_TEXT)
@@ -163,7 +162,7 @@ def _find_steady(conn: psycopg.Connection) -> None:
         ).format(
             steady=sql.Identifier(STEADY),
             staged=sql.Identifier(STAGED),
-            plain=sql.Literal(_PLAIN_EMAIL),
+            plain=sql.Literal(PLAIN_EMAIL),
             staged_hash=staged_hash,
             same_as_contact=same_as_contact,
         )
@@ -178,7 +177,7 @@ def _find_steady(conn: psycopg.Connection) -> None:
         conn,
         sql.SQL(
             "SELECT email::text AS email FROM contacts WHERE deleted_at IS NULL AND email::text !~ {}"
-        ).format(sql.Literal(_PLAIN_EMAIL)),
+        ).format(sql.Literal(PLAIN_EMAIL)),
     )
     keys = email_key(odd["email"]).dropna().unique().tolist() if len(odd) else []
     if keys:
