@@ -82,15 +82,16 @@ def jit_off(conn: psycopg.Connection) -> None:
     conn.execute("SET LOCAL jit = off")
 
 
-def scans_from_the_start(conn: psycopg.Connection) -> None:
-    """Make whole-table scans read from the table's first block until the caller's transaction
-    ends (``SET LOCAL synchronize_seqscans = off``).
+def stable_row_order(conn: psycopg.Connection) -> None:
+    """Make the caller's transaction read a table's rows in the same order for the same database
+    (``SET LOCAL``: no scan starting where another scan of a large table stopped, as
+    ``synchronize_seqscans`` lets it, and no parallel workers interleaving their rows).
 
-    For the snapshot: PostgreSQL lets a scan of a large table join one already running, so the
-    rows would come back rotated by wherever that scan was, and the plan's frames (and the
-    duplicate finder's tie order, which follows row order) would differ from run to run over
-    the same database. Must run inside a transaction, as ``jit_off``."""
+    For the snapshot: the plan's frames, and the ties the duplicate finder keeps in row order,
+    must not change from one run over the same database to the next. Must run inside a
+    transaction, as ``jit_off``."""
     conn.execute("SET LOCAL synchronize_seqscans = off")
+    conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
 def connection_failure(url: str, exc: BaseException) -> str:

@@ -13,7 +13,7 @@ import pyarrow.csv as pa_csv
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from kajabi_sync.db.connection import jit_off, scans_from_the_start
+from kajabi_sync.db.connection import jit_off, stable_row_order
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.normalize import nfc
@@ -139,7 +139,7 @@ def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         jit_off(conn)
-        scans_from_the_start(conn)
+        stable_row_order(conn)
         return read_snapshot(conn)
 
 
@@ -168,10 +168,12 @@ def read_snapshot(
                WHERE c.deleted_at IS NULL AND {}
                  -- A copy of its own contact's primary email (most rows) is left out: a row
                  -- with that email matches the contact by its primary email first, whatever
-                 -- other addresses say (survivorship.match). Only where SQL's lower case is
-                 -- the plan's email key: both in plain ASCII.
-                 AND NOT (e.email::text ~ {plain} AND c.email::text ~ {plain}
-                          AND lower(e.email::text) = lower(c.email::text))"""
+                 -- other addresses say (survivorship.match). Only when the copy's key here is
+                 -- exactly the plan's key of the primary email: plain ASCII, whose plan key
+                 -- is its ASCII lower case, which the C collation's lower() gives whatever the
+                 -- database's locale (a Turkish one lowers I to a dotless i).
+                 AND NOT (c.email::text ~ {plain}
+                          AND lower(e.email::text) = lower(c.email::text COLLATE "C"))"""
         ).format(_kept("e.contact_id", left_out), plain=sql.Literal(PLAIN_EMAIL)),
         arrow=True,
     )

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from psycopg import sql
 
 from kajabi_sync.db.apply import copy_frame
-from kajabi_sync.db.connection import jit_off, scans_from_the_start
+from kajabi_sync.db.connection import jit_off, stable_row_order
 from kajabi_sync.db.snapshot import (
     PLAIN_EMAIL,
     DatabaseSnapshot,
@@ -196,7 +196,7 @@ def steady_snapshot(conn: psycopg.Connection, export: pd.DataFrame) -> Iterator[
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         jit_off(conn)
-        scans_from_the_start(conn)
+        stable_row_order(conn)
         _stage_export(conn, export)
         _find_steady(conn)
         steady = read_query(
