@@ -78,28 +78,3 @@ def _align_missing_columns(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
         casts = {c: targets[c] for c in empty if c in targets and frame[c].dtype != targets[c]}
         aligned.append(frame.astype(casts) if casts else frame)
     return aligned
-
-
-def rows_by_key(frame: pd.DataFrame, key: str, keys: pd.Series) -> pd.DataFrame:
-    """``frame.set_index(key).reindex(keys)`` with ``keys``' index: per key the row of ``frame``
-    holding it (all NA when none, and for a missing key). ``frame``'s keys must be unique, as
-    reindex requires.
-
-    A frame of Arrow-backed text only is taken by Arrow, without hashing its keys into a pandas
-    index or copying each column through one: every other frame goes through reindex."""
-    if not all(dtype == ARROW_TEXT for dtype in frame.dtypes):
-        aligned = frame.set_index(key).reindex(keys)
-        aligned.index = keys.index
-        return aligned
-    stored = pc.cast(pa.array(frame[key].array), pa.large_string())
-    if pc.count_distinct(stored).as_py() + int(stored.null_count > 0) < len(stored):
-        raise ValueError(f"rows_by_key: {key} holds a key twice (reindex would refuse it)")
-    wanted = pc.cast(pa.array(as_arrow_text(keys).array), pa.large_string())
-    positions = pc.index_in(wanted, value_set=stored, skip_nulls=True)
-    others = frame.drop(columns=key)
-    taken = pa.Table.from_pandas(others, preserve_index=False).take(positions)
-    aligned = taken.to_pandas(
-        types_mapper={pa.large_string(): ARROW_TEXT, pa.string(): ARROW_TEXT}.get
-    )
-    aligned.index = keys.index
-    return aligned

@@ -3,7 +3,6 @@
 import sys
 
 import pandas as pd
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,26 +80,3 @@ def test_normalised_email_check_uses_python_case_for_letters_arrow_maps_otherwis
     # U+A7CB has no lower case in Python 3.11's Unicode tables; Arrow's lower-cases it.
     series = pd.Series(["\ua7cb@example.com", "Jane@example.com", "jane@example.com"])
     assert _is_normalised_email(series.astype(ARROW_TEXT)).tolist() == [True, False, True]
-
-
-def test_rows_by_key_gives_what_reindex_gives():
-    from kajabi_sync.frames import ARROW_TEXT, rows_by_key
-
-    frame = pd.DataFrame(
-        {"id": ["a", "b", "c", "d"], "x": ["1", None, "", "4"], "y": ["p", "q", "r", None]}
-    )
-    keys = pd.Series(["c", "zz", None, "a", "c"], index=[10, 20, 30, 40, 50])
-    expected = frame.set_index("id").reindex(keys.astype("string"))
-    expected.index = keys.index
-    for frame_dtype, key_dtype in [(ARROW_TEXT, ARROW_TEXT), (ARROW_TEXT, "string")]:
-        found = rows_by_key(frame.astype(frame_dtype), "id", keys.astype(key_dtype))
-        assert (found.dtypes == ARROW_TEXT).all()
-        pd.testing.assert_frame_equal(found.astype("string"), expected.astype("string"))
-    # Other dtypes go through reindex itself.
-    mixed = frame.assign(n=[1, 2, 3, 4])
-    found = rows_by_key(mixed, "id", keys)
-    reindexed = mixed.set_index("id").reindex(keys)
-    reindexed.index = keys.index
-    pd.testing.assert_frame_equal(found, reindexed)
-    with pytest.raises(ValueError, match="twice"):
-        rows_by_key(frame.astype(ARROW_TEXT).iloc[[0, 0]], "id", keys.astype(ARROW_TEXT))

@@ -31,12 +31,18 @@ MatchKind = Literal["email", "secondary_email", "other_email", "kajabi_id", "del
 DRIVING_MATCHES = ("email", "secondary_email", "kajabi_id")
 
 
+def _positions(keys: pd.Series, stored: pd.Series) -> pa.Array:
+    """Per key the position of the first equal value in ``stored`` (null when none, and for a
+    missing key), hashed by Arrow."""
+    return pc.index_in(arrow_text(keys), value_set=arrow_text(stored), skip_nulls=True)
+
+
 def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, value: str) -> pd.Series:
     """Map keys through ``table`` (the first row's value per key, deterministic).
 
     Hashed by Arrow: pandas' dropna/drop_duplicates/map over Python strings were a large part
     of the plan's time (benchmarks/RESULTS.md)."""
-    position = pc.index_in(arrow_text(keys), value_set=arrow_text(table[key]), skip_nulls=True)
+    position = _positions(keys, table[key])
     column = table[value]
     if column.dtype == ARROW_TEXT:
         # Taken in Arrow (a key not found takes null): no Python string per row.
@@ -49,6 +55,27 @@ def _lookup(keys: pd.Series, table: pd.DataFrame, key: str, value: str) -> pd.Se
     rows = pc.drop_null(position).to_numpy()
     values[found] = column.to_numpy(dtype=object)[rows]
     return pd.Series(values, index=keys.index, dtype=column.dtype)
+
+
+def rows_by_key(frame: pd.DataFrame, key: str, keys: pd.Series) -> pd.DataFrame:
+    """``frame.set_index(key).reindex(keys)`` with ``keys``' index: per key the row of ``frame``
+    holding it (all NA when none, and for a missing key). ``frame``'s keys must be unique, as
+    reindex requires.
+
+    A frame of Arrow-backed text only is taken by Arrow, without hashing its keys into a pandas
+    index or copying each column through one: every other frame goes through reindex."""
+    if not all(dtype == ARROW_TEXT for dtype in frame.dtypes):
+        aligned = frame.set_index(key).reindex(keys)
+        aligned.index = keys.index
+        return aligned
+    if frame[key].nunique(dropna=False) < len(frame):
+        raise ValueError(f"rows_by_key: {key} holds a key twice (reindex would refuse it)")
+    others = pa.Table.from_pandas(frame.drop(columns=key), preserve_index=False)
+    aligned = others.take(_positions(keys, frame[key])).to_pandas(
+        types_mapper={pa.large_string(): ARROW_TEXT, pa.string(): ARROW_TEXT}.get
+    )
+    aligned.index = keys.index
+    return aligned
 
 
 def match_rows(export: pd.DataFrame, snapshot: DatabaseSnapshot) -> pd.DataFrame:

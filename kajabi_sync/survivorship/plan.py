@@ -23,7 +23,7 @@ import pandas as pd
 
 from kajabi_sync.db.snapshot import DatabaseSnapshot
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
-from kajabi_sync.frames import as_arrow_text, concat_rows, rows_by_key
+from kajabi_sync.frames import as_arrow_text, concat_rows
 from kajabi_sync.normalize import nfc, same_text
 from kajabi_sync.survivorship.decisions import (
     EMAIL_DECISIONS,
@@ -31,7 +31,7 @@ from kajabi_sync.survivorship.decisions import (
     WRITE_DECISIONS,
     Decision,
 )
-from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
+from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows, rows_by_key
 from kajabi_sync.survivorship.naive import naive_import_impact
 from kajabi_sync.survivorship.plan_settings import PlanSettings
 from kajabi_sync.survivorship.policy import (
