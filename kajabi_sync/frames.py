@@ -12,6 +12,9 @@ import pyarrow.compute as pc
 # Arrow-backed text: string kernels and comparisons run in C (RE2, Arrow compute). Every text
 # column of a whole-export or whole-snapshot frame is this dtype, never Python-object strings.
 ARROW_TEXT = pd.StringDtype("pyarrow")
+# Lists of text (an export's tags and products), one Arrow list per row: no Python list per row,
+# and it is the type a Parquet round trip gives back.
+TEXT_LIST = pd.ArrowDtype(pa.list_(pa.string()))
 
 
 def as_arrow_text(series: pd.Series) -> pd.Series:

@@ -9,6 +9,7 @@ import psycopg
 from psycopg import sql
 
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.frames import TEXT_LIST
 from kajabi_sync.kajabi.columns import (
     CREATED_AT_COLUMN,
     EMAIL_COLUMN,
@@ -47,8 +48,8 @@ def export_frame(*rows: dict) -> pd.DataFrame:
         frame[column] = frame[column].astype("string")
     frame.insert(1, "email", email_key(frame["email_raw"]))
     frame["phone_e164"] = phone_key(frame["phone"])
-    frame["tags"] = [[] for _ in range(len(frame))]
-    frame["products"] = [[] for _ in range(len(frame))]
+    frame["tags"] = pd.Series([[]] * len(frame), dtype=TEXT_LIST)
+    frame["products"] = pd.Series([[]] * len(frame), dtype=TEXT_LIST)
     frame["created_at"] = pd.NaT
     frame["row_number"] = frame["row_number"].astype("int64")
     return frame

@@ -169,7 +169,30 @@ def _write_frame(frame: pd.DataFrame, path: Path) -> None:
         raise TypeError(
             f"{path.stem}: a column Parquet cannot store as one type ({error})"
         ) from error
-    pq.write_table(table, path)
+    pq.write_table(_nested_as_object(table, frame), path)
+
+
+def _nested_as_object(table: pa.Table, frame: pd.DataFrame) -> pa.Table:
+    """``table`` with its pandas metadata naming a nested Arrow column (``TEXT_LIST``) ``object``.
+
+    pyarrow rebuilds the dtype of each column the metadata names from the dtype's name, even
+    for a column not read, and pandas cannot parse a nested type's name (``list<item:
+    string>[pyarrow]``). A column read is typed by ``_arrow_types`` whatever the metadata says."""
+    nested = {
+        str(name)
+        for name, dtype in frame.dtypes.items()
+        if isinstance(dtype, pd.ArrowDtype) and pa.types.is_nested(dtype.pyarrow_dtype)
+    }
+    metadata = table.schema.metadata or {}
+    if not nested or b"pandas" not in metadata:
+        return table
+    pandas_metadata = json.loads(metadata[b"pandas"])
+    for column in pandas_metadata["columns"]:
+        if column.get("field_name") in nested:
+            column["numpy_type"] = "object"
+    return table.replace_schema_metadata(
+        {**metadata, b"pandas": json.dumps(pandas_metadata).encode()}
+    )
 
 
 def read_value(folder: Path, read_columns: Mapping[str, Sequence[str]] | None = None) -> object:

@@ -11,7 +11,7 @@ import pandera.pandas as pa
 import pyarrow.compute as pc
 
 from kajabi_sync.fields import CONTACT_FIELDS
-from kajabi_sync.frames import ARROW_TEXT
+from kajabi_sync.frames import ARROW_TEXT, TEXT_LIST
 from kajabi_sync.normalize import arrow_text
 
 
@@ -71,9 +71,8 @@ def _text(**kwargs: Any) -> pa.Column:
 
 
 def _list_column() -> pa.Column:
-    # Lists of strings (built by validate.comma_list); checking each cell's type would cost a
-    # Python call per row for no protection the tests do not already give.
-    return pa.Column(object, nullable=False)
+    # Lists of text, built by validate.comma_list; an empty cell is an empty list, never NA.
+    return pa.Column(TEXT_LIST, nullable=False)
 
 
 # One row per contact: a unique, trimmed, lower-case email and its spreadsheet row in the file.

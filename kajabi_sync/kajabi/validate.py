@@ -15,10 +15,18 @@ from dataclasses import dataclass, field
 import email_validator
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from email_validator.rfc_constants import EMAIL_MAX_LENGTH
 
 from kajabi_sync.fields import CONTACT_FIELDS
-from kajabi_sync.frames import ARROW_TEXT, as_arrow_text, per_distinct, stripped_text
+from kajabi_sync.frames import (
+    ARROW_TEXT,
+    TEXT_LIST,
+    as_arrow_text,
+    per_distinct,
+    stripped_text,
+)
 from kajabi_sync.kajabi.columns import (
     CREATED_AT_COLUMN,
     EMAIL_COLUMN,
@@ -310,18 +318,21 @@ def _warn_lost_leading_zeros(postal: pd.Series, country: pd.Series, warnings: li
 
 
 def comma_list(series: pd.Series) -> pd.Series:
-    """``" quiz, Bali 2027 Attendee,"`` -> ``["quiz", "Bali 2027 Attendee"]``; empty cell -> ``[]``."""
+    """``" quiz, Bali 2027 Attendee,"`` -> ``["quiz", "Bali 2027 Attendee"]``; empty cell -> ``[]``.
 
-    # Each match is one item without its surrounding whitespace; empty items match nothing.
-    def split(text: pd.Series) -> pd.Series:
-        return (
-            text.astype("string").fillna("").str.findall(r"[^,\s](?:[^,]*[^,\s])?").astype(object)
-        )
-
-    shared = per_distinct(split, series.astype("string").fillna(""))
-    # Rows with the same cell got the same list object: give each row its own list.
-    copies = np.fromiter(map(list.copy, shared.to_numpy()), dtype=object, count=len(shared))
-    return pd.Series(copies, index=series.index, dtype=object)
+    Each item loses its surrounding whitespace (Python's ``str.strip``'s, as ``stripped_text``);
+    empty items are dropped. TEXT_LIST, built by Arrow from the split items and their rows."""
+    values = pa.array(as_arrow_text(series).array)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    parts = pc.split_pattern(pc.fill_null(values, ""), ",")
+    items = pc.utf8_trim_whitespace(pc.list_flatten(parts))
+    kept = pc.not_equal(items, "")
+    rows = pc.list_parent_indices(parts).filter(kept).to_numpy()
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=len(values)), out=offsets[1:])
+    lists = pa.ListArray.from_arrays(pa.array(offsets), items.filter(kept).cast(pa.string()))
+    return pd.Series(pd.arrays.ArrowExtensionArray(lists), index=series.index, dtype=TEXT_LIST)
 
 
 def parse_kajabi_timestamp(series: pd.Series) -> pd.Series:

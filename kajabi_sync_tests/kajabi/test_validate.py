@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.frames import TEXT_LIST
 from kajabi_sync.kajabi.reader import ExportFile, read_kajabi_export
 from kajabi_sync.kajabi.schemas import VALIDATED_COLUMNS, VALIDATED_EXPORT_SCHEMA
 from kajabi_sync.kajabi.validate import (
@@ -177,10 +178,28 @@ def test_duplicates_without_differences_say_so(write_export):
     assert "no different values" in validated.duplicate_emails.loc[0, "reason"]
 
 
-def test_comma_list_strips_items_and_gives_each_row_its_own_list():
-    lists = comma_list(pd.Series(["a, b ,,c", "", "a, b ,,c", " x "], dtype="string"))
-    assert lists.tolist() == [["a", "b", "c"], [], ["a", "b", "c"], ["x"]]
-    assert lists[0] is not lists[2]
+def test_comma_list_strips_items_as_str_strip_and_drops_empty_ones():
+    cells = ["a, b ,,c", "", None, ",, ,", " x ", "\u00a0y\u2003, z w\n", "\u3000"]
+    lists = comma_list(pd.Series(cells, dtype="string", index=[5, 6, 7, 8, 9, 10, 11]))
+    assert lists.dtype == TEXT_LIST and lists.index.tolist() == [5, 6, 7, 8, 9, 10, 11]
+    assert lists.tolist() == [["a", "b", "c"], [], [], [], ["x"], ["y", "z w"], []]
+    expected = [
+        [item.strip() for item in (cell or "").split(",") if item.strip()] for cell in cells
+    ]
+    assert lists.tolist() == expected
+    assert comma_list(pd.Series([], dtype="string")).tolist() == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.none() | st.text(alphabet=st.sampled_from(" ,\t\n\u00a0\u2003\u3000\x1cab\u00e9")))
+)
+def test_comma_list_is_split_and_str_strip_on_any_text(cells):
+    lists = comma_list(pd.Series(cells, dtype="string"))
+    expected = [
+        [item.strip() for item in (cell or "").split(",") if item.strip()] for cell in cells
+    ]
+    assert lists.tolist() == expected
 
 
 def test_timestamps_parse_only_the_kajabi_format():
