@@ -39,6 +39,7 @@ from kajabi_sync.kajabi.import_format import (
 )
 from kajabi_sync.kajabi.split_csv import write_split_csv
 from kajabi_sync.masking import mask_email, mask_identifier, mask_phone, mask_text
+from kajabi_sync.normalize import arrow_text
 from kajabi_sync.reports import week_file_name
 
 FULL_EXPORT_NAME = "kajabi_full_enriched_export"
@@ -99,9 +100,11 @@ def build_enriched_export(contacts: pd.DataFrame, kajabi: pd.DataFrame) -> Enric
     db = _cleaned(contacts, "id", "contacts")
     kj = _cleaned(kajabi, "contact_id", "kajabi")
 
-    in_kajabi = db.index.isin(kj.index)
-    matched_db = db[in_kajabi]
-    matched_kj = kj.reindex(matched_db.index)
+    # Per contact, the row of its Kajabi values (null when Kajabi lacks it).
+    kajabi_row = pc.index_in(arrow_text(db[KEY]), value_set=arrow_text(kj[KEY]))
+    in_kajabi = pc.is_valid(kajabi_row).to_numpy(zero_copy_only=False)
+    matched_db = _indexed(db[in_kajabi])
+    matched_kj = _indexed(kj.take(pc.drop_null(kajabi_row).to_numpy()))
 
     merged = _merged_fields(matched_db, matched_kj)
     import_email, emails_differing = _import_email(matched_db["email"], matched_kj["email"])
@@ -113,7 +116,7 @@ def build_enriched_export(contacts: pd.DataFrame, kajabi: pd.DataFrame) -> Enric
     updates_mask = differing.any(axis=1)
     updates = full[updates_mask]
 
-    new_rows = db[~in_kajabi & db["kajabi_id"].isna()]
+    new_rows = _indexed(db[~in_kajabi & db["kajabi_id"].isna().to_numpy()])
     new_has_email = new_rows["email"].notna()
     new_contacts = _rows_where(to_import_frame(new_rows["email"], new_rows), new_has_email)
 
@@ -125,8 +128,9 @@ def build_enriched_export(contacts: pd.DataFrame, kajabi: pd.DataFrame) -> Enric
         fields_differing={name: int(count) for name, count in differing.sum().items()},
         emails_differing=emails_differing,
         kajabi_ids_differing=_count_differing(matched_db["kajabi_id"], matched_kj["kajabi_id"]),
-        linked_but_absent_from_kajabi=int((~in_kajabi & db["kajabi_id"].notna()).sum()),
-        kajabi_rows_without_live_contact=int((~kj.index.isin(db.index)).sum()),
+        linked_but_absent_from_kajabi=int((~in_kajabi & db["kajabi_id"].notna().to_numpy()).sum()),
+        # Both sides hold each id once: the Kajabi rows matched are the contacts matched.
+        kajabi_rows_without_live_contact=len(kj) - int(in_kajabi.sum()),
         skipped_without_email=int((~has_email).sum() + (~new_has_email).sum()),
     )
 
@@ -136,22 +140,30 @@ def _rows_where(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
     return frame if keep.all() else frame[keep]
 
 
+# The contact id as text, lower-cased: how the two frames are joined and indexed.
+KEY = "contact_id"
+
+
 def _cleaned(frame: pd.DataFrame, id_column: str, label: str) -> pd.DataFrame:
-    """Email and CONTACT_FIELDS stripped (blank -> NA), indexed by the contact id as text."""
+    """KEY, then email and CONTACT_FIELDS stripped (blank -> NA), all Arrow text."""
     wanted = (id_column, "email", *CONTACT_FIELDS)
     missing = [column for column in wanted if column not in frame.columns]
     if missing:
         raise ValueError(f"{label} lacks columns: {missing}")
-    # An object index: hashing Arrow strings (isin, reindex) is an order of magnitude slower.
-    ids = pd.Index(stripped_text(frame[id_column]).str.lower().to_numpy(dtype=object))
+    ids = stripped_text(frame[id_column]).str.lower()
     if ids.isna().any():
         raise ValueError(f"{label}.{id_column} has empty ids")
-    if ids.duplicated().any():
+    if ids.nunique(dropna=False) < len(ids):
         raise ValueError(f"{label}.{id_column} repeats ids: expected one row per contact")
-    out = pd.DataFrame(
-        {column: stripped_text(frame[column]) for column in ("email", *CONTACT_FIELDS)}
-    )
-    out.index = ids.rename("contact_id")
+    columns = {column: stripped_text(frame[column]) for column in ("email", *CONTACT_FIELDS)}
+    return pd.DataFrame({KEY: ids, **columns}).reset_index(drop=True)
+
+
+def _indexed(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` indexed by KEY, an object index: the frames' consumers look contacts up by it
+    (``.loc``), and hashing Arrow strings there is an order of magnitude slower."""
+    out = rows.drop(columns=KEY)
+    out.index = pd.Index(rows[KEY].to_numpy(dtype=object), name=KEY)
     return out
 
 
