@@ -92,8 +92,14 @@ def naive_import_impact(
     overwritten = overwritten_cells(rows, db, by_email, db_is_kajabi=db_is_kajabi)
     overwritten.index = pd.Index(rows["contact_id"].to_numpy(), name="contact_id")
     touched = overwritten.any(axis=1)
-    hits = overwritten.stack()
-    hits = hits[hits].index.to_frame(index=False).set_axis(["contact_id", "field"], axis=1)
+    # The (contact, field) cells written, read off the boolean matrix at once.
+    contact_at, field_at = np.nonzero(overwritten.to_numpy())
+    hits = pd.DataFrame(
+        {
+            "contact_id": overwritten.index.to_numpy()[contact_at],
+            "field": np.asarray(overwritten.columns, dtype=object)[field_at],
+        }
+    )
     lost = changes.merge(hits, on=["contact_id", "field"], how="inner")
     protected = lost["protected"].astype(bool)
     enriched_ids = set(lost.loc[protected, "contact_id"])
