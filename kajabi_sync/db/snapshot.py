@@ -131,7 +131,8 @@ class DatabaseSnapshot:
     emails: pd.DataFrame
     deleted: pd.DataFrame  # email_key (any of their emails), kajabi_id of soft-deleted contacts
     merged: pd.DataFrame  # email_key, contact_id from kajabi_sync.merged_from (active)
-    bases: pd.DataFrame  # kajabi_base rows: contact_id, kajabi_email, CONTACT_FIELDS
+    # kajabi_base rows: contact_id, kajabi_email, CONTACT_FIELDS, stored_blank (see read_snapshot)
+    bases: pd.DataFrame
     last_import: dict | None  # the newest applied, not rolled back, import run
 
 
@@ -196,12 +197,15 @@ def read_snapshot(
         arrow=True,
     )
     base_columns = sql.SQL(", ").join(sql.Identifier(c) for c in CONTACT_FIELDS)
+    # stored_blank is 't' for a base holding an empty string somewhere: read as NA here, that
+    # base is not stored as it reads, and only SQL can tell whether a write would change it.
     bases = read_query(
         conn,
         sql.SQL(
-            "SELECT contact_id::text AS contact_id, kajabi_email, {} FROM kajabi_sync.kajabi_base b "
-            "WHERE {}"
-        ).format(base_columns, _kept("b.contact_id", left_out)),
+            "SELECT contact_id::text AS contact_id, kajabi_email, {}, "
+            "CASE WHEN '' = ANY(ARRAY[kajabi_email, {}]) THEN 't' END AS stored_blank "
+            "FROM kajabi_sync.kajabi_base b WHERE {}"
+        ).format(base_columns, base_columns, _kept("b.contact_id", left_out)),
         arrow=True,
     )
     last_import = last_applied_import(conn)

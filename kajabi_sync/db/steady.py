@@ -2,7 +2,7 @@
 
 Week after week almost every Kajabi row is byte-identical to what Kajabi sent at the last
 applied import, for a contact nobody edited since. Such a row's plan is known without
-planning it: every field ``unchanged`` and its base rewritten as it already is. This module
+planning it: every field ``unchanged`` and its base left as it already is. This module
 stages the export in PostgreSQL, finds those rows set-based, and reads the snapshot without
 their contacts, so only the other rows (and their contacts) are planned in Python
 (``plan.build_plan(..., steady=...)``). The full plan stays the reference: the property test

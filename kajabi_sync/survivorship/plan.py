@@ -71,7 +71,8 @@ class ImpactPlan:
     matches: pd.DataFrame  # row_number, email, contact_id, match_kind: every export row
     new_contacts: pd.DataFrame  # contact_id (new uuid), row_number, email, CONTACT_FIELDS
     # contact_id, kajabi_email, CONTACT_FIELDS: the base after apply, for every planned row
-    # (a steady row's base, already what it would be, is not repeated: see build_plan)
+    # whose base this import changes or creates (a base already stored exactly as it would be
+    # written is left out: see build_plan)
     new_bases: pd.DataFrame
     naive: dict[str, int]  # what COALESCE(kajabi, db) would have done
     export_rows: int
@@ -425,6 +426,18 @@ def email_changes(
     )[CHANGE_COLUMNS]
 
 
+def _stored_as_is(new_base: pd.DataFrame, bases: pd.DataFrame, has_base: pd.Series) -> np.ndarray:
+    """Per row: its new base equals the stored one in every column, byte for byte (NA for NA).
+
+    Only where the stored base reads as it is stored (no empty string in it, ``stored_blank``):
+    elsewhere the write decides, comparing in SQL."""
+    same = has_base.to_numpy() & bases["stored_blank"].isna().to_numpy()
+    for name in ("kajabi_email", *CONTACT_FIELDS):
+        new, stored = new_base[name], bases[name]
+        same &= same_text(new, stored) | (new.isna().to_numpy() & stored.isna().to_numpy())
+    return same
+
+
 def build_plan(
     export: pd.DataFrame,
     snapshot: DatabaseSnapshot,
@@ -437,9 +450,13 @@ def build_plan(
     ``steady``: export rows proven in SQL to plan as all ``unchanged`` with their base as it
     is (``db.steady``: ``row_number``, ``contact_id``), whose contacts the snapshot leaves out.
     They are not planned again: they count in ``matches``, ``matched_contacts`` and
-    ``export_rows`` as the full plan counts them, they list no change, and their bases, which
-    the import would rewrite unchanged, are not in ``new_bases``. Without it (the reference)
-    every row is planned."""
+    ``export_rows`` as the full plan counts them and they list no change. Without it (the
+    reference) every row is planned.
+
+    ``new_bases`` leaves out every base the import would store exactly as it is stored (byte
+    for byte in every column, a stored base holding no empty string), a steady row's among
+    them: ``apply.write_bases`` writes only the bases that differ, so the import writes the
+    same, and a steady week stages only the bases it changes."""
     settings = PlanSettings() if settings is None else settings
     planned = export
     if steady is not None and len(steady):
@@ -542,8 +559,9 @@ def build_plan(
         else pd.DataFrame({c: pd.Series(dtype=object) for c in CHANGE_COLUMNS})
     )
     changes = changes.sort_values(["row_number", "field"], kind="stable").reset_index(drop=True)
-    # Rows reached only through another address keep no base of their own.
-    new_base = new_base[~fill_only]
+    # Rows reached only through another address keep no base of their own; a base the import
+    # would store exactly as it is stored is left out (the apply writes only bases that differ).
+    new_base = new_base[~fill_only & ~_stored_as_is(new_base, bases, has_base)]
 
     new = planned[matches["match_kind"] == "new"]
     new_contacts = new[["row_number", "email", "email_raw", *CONTACT_FIELDS]].copy()

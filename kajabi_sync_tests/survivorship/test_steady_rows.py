@@ -8,6 +8,9 @@ The unit tests pin the edges of the steady predicate."""
 
 from __future__ import annotations
 
+from unittest import mock
+
+import numpy as np
 import pandas as pd
 import psycopg
 import pytest
@@ -18,6 +21,7 @@ from kajabi_sync.db.apply import ImportRecord, apply_plan
 from kajabi_sync.db.merges import MergeRefused, merge_email_into
 from kajabi_sync.db.steady import steady_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
+from kajabi_sync.survivorship import plan as plan_module
 from kajabi_sync.survivorship.plan import PlanSettings
 from kajabi_sync.weekly_plan import WeekPlan, plan_week
 from kajabi_sync_tests.factories import export_frame, insert_contacts
@@ -60,19 +64,14 @@ def _new_ids(week: WeekPlan) -> dict[str, str]:
     }
 
 
-def _stored_bases(conn: psycopg.Connection) -> pd.DataFrame:
-    columns = ", ".join(CONTACT_FIELDS)
-    rows = conn.execute(
-        f"SELECT contact_id::text, kajabi_email, {columns} FROM kajabi_sync.kajabi_base"
-    ).fetchall()
-    frame = pd.DataFrame(rows, columns=["contact_id", "kajabi_email", *CONTACT_FIELDS])
-    # Exactly as stored: the import rewrites a base holding '' where the plan has NULL.
-    return frame.astype(object).where(frame.notna(), None)
+def assert_same_plan(
+    conn: psycopg.Connection, full: WeekPlan, steady: WeekPlan, every_base: WeekPlan | None = None
+) -> int:
+    """The steady path's week plan equals the reference's, new bases included.
 
-
-def assert_same_plan(conn: psycopg.Connection, full: WeekPlan, steady: WeekPlan) -> int:
-    """The steady path's week plan equals the reference's; returns how many bases it left out
-    (the steady rows), each of them already stored exactly as the reference would write it."""
+    With ``every_base`` (the reference planned with no base left out, ``_every_base``): the
+    bases the reference leaves out are exactly those already stored as they would be written
+    (not distinct in SQL, as the apply compares them); returns how many."""
     a, b = full.plan, steady.plan
     by = ["row_number", "field"]
     pd.testing.assert_frame_equal(_sorted(a.changes, by), _sorted(b.changes, by))
@@ -92,30 +91,55 @@ def assert_same_plan(conn: psycopg.Connection, full: WeekPlan, steady: WeekPlan)
         b.naive,
     )
     assert b.decision_counts().equals(a.decision_counts())
-
-    def bases(week: WeekPlan) -> pd.DataFrame:
-        frame = _frame(week.plan.new_bases)
-        frame["contact_id"] = frame["contact_id"].replace(_new_ids(week))
-        return frame
-
-    full_bases, steady_bases = bases(full), bases(steady)
-    key = ["contact_id"]
-    both = full_bases.merge(steady_bases, how="outer", indicator=True)
-    assert set(both["_merge"]) <= {"both", "left_only"}, both[both["_merge"] == "right_only"]
-    left_out = both[both["_merge"] == "left_only"].drop(columns="_merge")
-    stored = _stored_bases(conn)
-    unchanged = left_out.merge(stored, how="left", indicator=True)
-    assert (unchanged["_merge"] == "both").all(), "a base left out would change"
-    assert not left_out["contact_id"].duplicated().any()
-    assert set(left_out[key[0]]) <= set(stored["contact_id"])
+    pd.testing.assert_frame_equal(_bases(full), _bases(steady))
+    if every_base is None:
+        return 0
+    written = _bases(every_base)
+    left_out = written.merge(_bases(full), how="left", indicator=True)
+    left_out = left_out[left_out["_merge"] == "left_only"].drop(columns="_merge")
+    assert set(_bases(full)["contact_id"]) <= set(written["contact_id"])
+    assert set(left_out["contact_id"]) == _stored_as_written(conn, written)
     return len(left_out)
+
+
+def _bases(week: WeekPlan) -> pd.DataFrame:
+    """The plan's new bases, a new contact's by the row that creates it, sorted."""
+    frame = _frame(week.plan.new_bases)
+    frame["contact_id"] = frame["contact_id"].replace(_new_ids(week))
+    return _sorted(frame, ["contact_id"])
+
+
+def _stored_as_written(conn: psycopg.Connection, bases: pd.DataFrame) -> set[str]:
+    """The contacts among ``bases`` whose stored base the row equals in SQL (IS NOT DISTINCT
+    FROM over every column), as ``apply.write_bases`` compares them."""
+    fields = ["kajabi_email", *CONTACT_FIELDS]
+    stored = conn.execute(
+        f"SELECT contact_id::text, {', '.join(fields)} FROM kajabi_sync.kajabi_base"
+    ).fetchall()
+    by_id = {row[0]: row[1:] for row in stored}
+    same = set()
+    for row in bases.itertuples(index=False):
+        values = tuple(getattr(row, f) for f in fields)
+        if by_id.get(row.contact_id) == values:
+            same.add(row.contact_id)
+    return same
+
+
+def _every_base(conn: psycopg.Connection, export: pd.DataFrame, plan_settings: PlanSettings):
+    """The reference plan with no base left out, as if every stored base differed."""
+    with mock.patch.object(plan_module, "_stored_as_is", _nothing_stored_as_is):
+        return plan_week(conn, export, plan_settings, reference=True)
+
+
+def _nothing_stored_as_is(new_base: pd.DataFrame, bases: pd.DataFrame, has_base) -> np.ndarray:
+    return np.zeros(len(new_base), dtype=bool)
 
 
 def _plans(conn: psycopg.Connection, rows: list[dict], plan_settings: PlanSettings):
     export = export_frame(*rows)
     full = plan_week(conn, export, plan_settings, reference=True)
     steady = plan_week(conn, export, plan_settings, reference=False)
-    return full, steady
+    return full, steady, _every_base(conn, export, plan_settings)
 
 
 @st.composite
@@ -194,8 +218,8 @@ def _random_history(db_url: str, data: st.DataObject) -> None:
                 rows[100 + signups] = {"email": email, "kajabi_id": f"n{signups}", **values}
                 signups += 1
             export = list(rows.values())
-            full, steady = _plans(conn, export, plan_settings)
-            left_out += assert_same_plan(conn, full, steady)
+            full, steady, every_base = _plans(conn, export, plan_settings)
+            left_out += assert_same_plan(conn, full, steady, every_base)
             chosen = data.draw(st.sampled_from([full, steady]), label="applied plan")
             apply_plan(conn, chosen.plan, ImportRecord(f"w{week}.csv", f"sha-{week}", len(export)))
             # After the import: the same export again plans the same both ways.
@@ -232,7 +256,7 @@ def _random_history(db_url: str, data: st.DataObject) -> None:
                     rows[key] = rows[key] | {"email": f"rené{key}.{week}@example.com"}
                 elif action == "old" and key < 100:
                     rows[key] = rows[key] | {"email": f"old{key}@example.com"}
-    event(f"bases of steady rows left out: {'some' if left_out else 'none'}")
+    event(f"bases stored as they would be written, left out: {'some' if left_out else 'none'}")
 
 
 def _week(url: str, *contacts: dict, rows: list[dict]) -> tuple[list[str], list[dict]]:
@@ -277,6 +301,25 @@ def test_an_empty_string_in_the_database_is_empty_as_the_plan_reads_it(db_url):
     assert _check(db_url, [ANN]) == 1
 
 
+def test_a_stored_base_holding_an_empty_string_is_written_again(db_url):
+    # The snapshot reads '' as empty, as the row's missing value: only SQL can tell the two
+    # apart, so the plan keeps that base and the apply rewrites it to NULL.
+    (ann,), _ = _week(db_url, ANN, rows=[ANN])
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE kajabi_sync.kajabi_base SET last_name = '' WHERE contact_id = %s", (ann,)
+        )
+        full, steady, every_base = _plans(conn, [ANN], PlanSettings())
+        assert full.plan.new_bases["contact_id"].tolist() == [ann]
+        assert assert_same_plan(conn, full, steady, every_base) == 0
+        apply_plan(conn, full.plan, ImportRecord("w2.csv", "sha-2", 1))
+        stored = conn.execute(
+            "SELECT last_name FROM kajabi_sync.kajabi_base WHERE contact_id = %s", (ann,)
+        ).fetchone()
+        assert stored == (None,)
+        assert _check(db_url, [ANN]) == 1
+
+
 def test_an_empty_string_from_kajabi_is_never_steady(db_url):
     _week(db_url, ANN, rows=[ANN])
     assert _steady(db_url, [ANN | {"last_name": ""}]) == set()
@@ -289,12 +332,13 @@ def test_a_database_edit_with_kajabi_unchanged_is_planned(db_url):
         conn.execute("UPDATE contacts SET city = 'Lyons' WHERE id = %s", (ann,))
     assert _steady(db_url, rows) == {3}
     with psycopg.connect(db_url, autocommit=True) as conn:
-        full, steady = _plans(conn, rows, PlanSettings())
+        full, steady, every_base = _plans(conn, rows, PlanSettings())
     assert steady.plan.changes[["email", "field", "decision"]].values.tolist() == [
         ["ann@example.com", "city", "kept_db"]
     ]
     with psycopg.connect(db_url, autocommit=True) as conn:
-        assert assert_same_plan(conn, full, steady) == 1
+        # Kajabi sent Ann's city as before: her base stays as stored, like Bob's.
+        assert assert_same_plan(conn, full, steady, every_base) == 2
 
 
 def test_a_kajabi_edit_is_planned(db_url):
