@@ -34,6 +34,7 @@ import ftfy.badness
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from kajabi_sync.frames import ARROW_TEXT
@@ -44,6 +45,7 @@ from kajabi_sync.kajabi.columns import (
     looks_like_card_data,
     mapped_columns_by_handle,
 )
+from kajabi_sync.normalize import arrow_text
 
 ROW_NUMBER = "row_number"
 # The spreadsheet row of the first record (the header is row 1).
@@ -417,7 +419,8 @@ def _refuse_mojibake(path: Path, frame: pd.DataFrame, columns: list[str]) -> Non
         text = frame[column]
         if not isinstance(text.dtype, pd.StringDtype) or text.dtype.storage != "pyarrow":
             text = text.astype(ARROW_TEXT)
-        non_ascii = text.str.contains(r"[^\x00-\x7f]").fillna(False).to_numpy(dtype=bool)
+        ascii_only = pc.fill_null(pc.string_is_ascii(arrow_text(text)), True)
+        non_ascii = ~ascii_only.to_numpy(zero_copy_only=False)
         if not non_ascii.any():
             continue
         distinct = text[non_ascii].unique()
