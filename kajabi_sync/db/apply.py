@@ -21,6 +21,7 @@ from psycopg import sql
 
 from kajabi_sync.db.audit_log import record_changes_from, start_run
 from kajabi_sync.db.connection import scalar
+from kajabi_sync.db.snapshot import bases_version
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.masking import mask_email
 from kajabi_sync.reports import text_csv_body
@@ -521,5 +522,12 @@ def _apply_in_transaction(
     write_staged_changes(conn, run_id)
     _record_emails(conn, run_id)
     created = _insert_new_contacts(conn, run_id)
+    # Last of the refusals: the others name what moved more precisely.
+    if plan.bases_version is not None and bases_version(conn) != plan.bases_version:
+        raise PlanOutdated(
+            "Kajabi's values as last imported (the bases) changed in the database since the plan "
+            "was made (another import, a rollback or a review decision in between); nothing was "
+            "written — run the plan again"
+        )
     bases_changed = write_bases(conn, run_id)
     return ApplyResult(run_id, counts["fields_written"], created, bases_changed, counts)

@@ -13,7 +13,7 @@ import pyarrow.csv as pa_csv
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from kajabi_sync.db.connection import jit_off, stable_row_order
+from kajabi_sync.db.connection import jit_off, scalar, stable_row_order
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.normalize import nfc
@@ -134,6 +134,7 @@ class DatabaseSnapshot:
     # kajabi_base rows: contact_id, kajabi_email, CONTACT_FIELDS, stored_blank (see read_snapshot)
     bases: pd.DataFrame
     last_import: dict | None  # the newest applied, not rolled back, import run
+    bases_version: str  # ``bases_version`` when the bases were read
 
 
 def load_snapshot(conn: psycopg.Connection) -> DatabaseSnapshot:
@@ -209,10 +210,26 @@ def read_snapshot(
         arrow=True,
     )
     last_import = last_applied_import(conn)
+    version = bases_version(conn)
     # SQL's lower() is citext's fold; the export's keys are also in NFC (normalize.email_key).
     for frame in (emails, deleted, merged):
         frame["email_key"] = nfc(frame["email_key"])
-    return DatabaseSnapshot(contacts, emails, deleted, merged, bases, last_import)
+    return DatabaseSnapshot(contacts, emails, deleted, merged, bases, last_import, version)
+
+
+def bases_version(conn: psycopg.Connection) -> str:
+    """A fingerprint of every stored base (its row hash and the run that wrote it), which any
+    insert, update or delete of one changes: the apply compares it with the plan's, since the
+    plan leaves out the bases it found stored as they would be written."""
+    return str(
+        scalar(
+            conn,
+            """SELECT count(*) || ':' || coalesce(sum(hashtextextended(
+                          contact_id::text || ':' || coalesce(row_hash, '') || ':'
+                          || coalesce(import_run_id::text, ''), 0)::numeric), 0)
+               FROM kajabi_sync.kajabi_base""",
+        )
+    )
 
 
 def read_live_contacts(conn: psycopg.Connection, left_out: str | None = None) -> pd.DataFrame:

@@ -79,6 +79,10 @@ class ImpactPlan:
     matched_contacts: int
     provenance: pd.DataFrame  # id + PROVENANCE_COLUMNS of written contacts, as planned
     held: pd.DataFrame = field(default_factory=pd.DataFrame)  # new rows held for review
+    # snapshot.bases_version of the bases the plan read, which the apply requires unchanged
+    # (new_bases leaves out the bases found stored as they would be written); None for a plan
+    # not made from a snapshot, or stored before plans left bases out (each listed every base)
+    bases_version: str | None = None
 
     def writes(self) -> pd.DataFrame:
         """The contact fields to write (``fill``, ``update``)."""
@@ -591,6 +595,7 @@ def build_plan(
         export_rows=len(export),
         matched_contacts=len(rows) + (0 if steady is None else len(steady)),
         provenance=provenance,
+        bases_version=snapshot.bases_version,
     )
 
 

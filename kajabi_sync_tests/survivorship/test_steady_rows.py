@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from kajabi_sync.db.apply import ImportRecord, apply_plan
+from kajabi_sync.db.apply import ImportRecord, PlanOutdated, apply_plan
+from kajabi_sync.db.audit import rollback_run
 from kajabi_sync.db.merges import MergeRefused, merge_email_into
 from kajabi_sync.db.steady import steady_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
@@ -318,6 +319,40 @@ def test_a_stored_base_holding_an_empty_string_is_written_again(db_url):
         ).fetchone()
         assert stored == (None,)
         assert _check(db_url, [ANN]) == 1
+
+
+def test_a_base_changed_between_plan_and_apply_refuses_the_plan(db_url):
+    # The plan leaves out Ann's base, found stored as it would be written: a change to the
+    # bases before the apply (here a rollback of the import that wrote them) must not slip by.
+    (ann,), _ = _week(db_url, ANN, rows=[ANN])
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        week = plan_week(conn, export_frame(ANN), PlanSettings(), reference=True)
+        assert week.plan.new_bases.empty
+        (first_run,) = conn.execute("SELECT max(id) FROM kajabi_sync.import_runs").fetchone()
+        rollback_run(conn, first_run)
+        stored = _stored(conn)
+        with pytest.raises(PlanOutdated, match="bases"):
+            apply_plan(conn, week.plan, ImportRecord("w2.csv", "sha-2", 1))
+        assert _stored(conn) == stored
+        # Planned again, the week writes Ann's base back.
+        week = plan_week(conn, export_frame(ANN), PlanSettings(), reference=True)
+        assert week.plan.new_bases["contact_id"].tolist() == [ann]
+        apply_plan(conn, week.plan, ImportRecord("w2.csv", "sha-2", 1))
+        assert conn.execute(
+            "SELECT city FROM kajabi_sync.kajabi_base WHERE contact_id = %s", (ann,)
+        ).fetchone() == ("Boulder",)
+
+
+def _stored(conn: psycopg.Connection) -> tuple:
+    return tuple(
+        conn.execute(
+            f"SELECT (SELECT count(*) FROM kajabi_sync.import_runs), "
+            f"(SELECT count(*) FROM kajabi_sync.field_changes), "
+            f"(SELECT array_agg(contact_id::text || kajabi_email || coalesce({column}, '~') "
+            "ORDER BY contact_id) FROM kajabi_sync.kajabi_base)"
+        ).fetchone()
+        for column in CONTACT_FIELDS
+    )
 
 
 def test_an_empty_string_from_kajabi_is_never_steady(db_url):
