@@ -527,7 +527,7 @@ def _apply_in_transaction(
         raise PlanOutdated(
             "Kajabi's values as last imported (the bases) changed in the database since the plan "
             "was made (another import, a rollback or a review decision in between); nothing was "
-            "written — run the plan again"
+            "written — run the week's job again (a retry of this step alone reuses the same plan)"
         )
     bases_changed = write_bases(conn, run_id)
     return ApplyResult(run_id, counts["fields_written"], created, bases_changed, counts)

@@ -223,26 +223,17 @@ def _read(folder: Path, read_columns: dict[str, Sequence[str]], prefix: str) -> 
             )
         elif (folder / item.name).is_dir():
             values[item.name] = _read(folder / item.name, read_columns, f"{prefix}{item.name}.")
-        elif _has_default(item):
-            continue  # a field added since this value was stored: its default
         else:
-            raise FileNotFoundError(f"{folder}: no stored value for {kind.__name__}.{item.name}")
-    init = {
-        item.name: values[item.name]
-        for item in dataclasses.fields(kind)
-        if item.name in values and item.init
-    }
+            raise FileNotFoundError(
+                f"{folder}: no stored value for {kind.__name__}.{item.name} (stored by an "
+                "earlier version of kajabi_sync, or cut short): re-run the job for this partition"
+            )
+    init = {item.name: values[item.name] for item in dataclasses.fields(kind) if item.init}
     value = kind(**init)
     for item in dataclasses.fields(kind):
-        if not item.init and item.name in values:
+        if not item.init:
             object.__setattr__(value, item.name, values[item.name])
     return value
-
-
-def _has_default(item: dataclasses.Field) -> bool:
-    return item.init and (
-        item.default is not dataclasses.MISSING or item.default_factory is not dataclasses.MISSING
-    )
 
 
 def _class(name: str) -> type:

@@ -80,8 +80,8 @@ class ImpactPlan:
     provenance: pd.DataFrame  # id + PROVENANCE_COLUMNS of written contacts, as planned
     held: pd.DataFrame = field(default_factory=pd.DataFrame)  # new rows held for review
     # snapshot.bases_version of the bases the plan read, which the apply requires unchanged
-    # (new_bases leaves out the bases found stored as they would be written); None for a plan
-    # not made from a snapshot, or stored before plans left bases out (each listed every base)
+    # (new_bases leaves out the bases found stored as they would be written). None only for a
+    # plan built by hand, not from a snapshot; a stored plan without it does not load.
     bases_version: str | None = None
 
     def writes(self) -> pd.DataFrame:

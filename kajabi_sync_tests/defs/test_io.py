@@ -2,7 +2,6 @@
 
 import dataclasses
 import datetime as dt
-import json
 from pathlib import Path
 
 import dagster as dg
@@ -103,21 +102,6 @@ def test_an_input_reads_only_the_columns_it_asks_for(tmp_path):
     assert back.frames.index.tolist() == [7, 3, 11]
     assert back.inner is not None and back.inner.frame.shape == (2, 0)
     assert back.empty.shape == (0, 0)  # not named: read whole
-
-
-def test_a_field_added_since_a_value_was_stored_takes_its_default(tmp_path):
-    value = dataclasses.replace(_value(), missing="set")
-    write_value(value, tmp_path / "value")
-    fields = tmp_path / "value" / "fields.json"
-    stored = json.loads(fields.read_text(encoding="utf-8"))
-    del stored["missing"]  # as written before the field existed
-    fields.write_text(json.dumps(stored), encoding="utf-8")
-    back = read_value(tmp_path / "value")
-    assert isinstance(back, Value) and back.missing is None and back.counts == {"fill": 3}
-    del stored["counts"]  # a field without a default is still required
-    fields.write_text(json.dumps(stored), encoding="utf-8")
-    with pytest.raises(FileNotFoundError, match="Value.counts"):
-        read_value(tmp_path / "value")
 
 
 def test_a_column_less_frame_keeps_its_row_count(tmp_path):
