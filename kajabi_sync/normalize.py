@@ -125,10 +125,14 @@ def arrow_text(series: pd.Series) -> pa.Array:
         return pa.array(series.astype(ARROW_TEXT).array).cast(pa.large_string())
 
 
-def same_text(left: pd.Series, right: pd.Series) -> np.ndarray:
-    """``left == right`` position by position as plain booleans; an NA on either side is False."""
-    equal = pc.equal(arrow_text(left), arrow_text(right))
-    return pc.fill_null(equal, False).to_numpy(zero_copy_only=False)
+def same_text(left: pd.Series, right: pd.Series, *, missing_equal: bool = False) -> np.ndarray:
+    """``left == right`` position by position as plain booleans; an NA on either side is False,
+    but NA beside NA is True with ``missing_equal``."""
+    left_text, right_text = arrow_text(left), arrow_text(right)
+    equal = pc.fill_null(pc.equal(left_text, right_text), False)
+    if missing_equal:
+        equal = pc.or_(equal, pc.and_(pc.is_null(left_text), pc.is_null(right_text)))
+    return equal.to_numpy(zero_copy_only=False)
 
 
 def arrow_text_strict(series: pd.Series) -> pa.Array:

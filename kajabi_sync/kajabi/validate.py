@@ -39,7 +39,14 @@ from kajabi_sync.kajabi.columns import (
 from kajabi_sync.kajabi.reader import ROW_NUMBER, ExportFile, RawExport
 from kajabi_sync.kajabi.schemas import VALIDATED_COLUMNS, VALIDATED_EXPORT_SCHEMA
 from kajabi_sync.masking import mask_email
-from kajabi_sync.normalize import blank_to_na, email_key, nfc, phone_key, text_key
+from kajabi_sync.normalize import (
+    arrow_text_strict,
+    blank_to_na,
+    email_key,
+    nfc,
+    phone_key,
+    text_key,
+)
 
 REJECT_COLUMNS = ("row_number", "column", "reason", "masked_value")
 DUPLICATE_COLUMNS = ("email", "kept_row_number", "dropped_row_numbers", "reason")
@@ -322,9 +329,7 @@ def comma_list(series: pd.Series) -> pd.Series:
 
     Each item loses its surrounding whitespace (Python's ``str.strip``'s, as ``stripped_text``);
     empty items are dropped. TEXT_LIST, built by Arrow from the split items and their rows."""
-    values = pa.array(as_arrow_text(series).array)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    values = arrow_text_strict(as_arrow_text(series))
     parts = pc.split_pattern(pc.fill_null(values, ""), ",")
     items = pc.utf8_trim_whitespace(pc.list_flatten(parts))
     kept = pc.not_equal(items, "")

@@ -359,9 +359,7 @@ def address_convergence(db: pd.DataFrame, bases: pd.DataFrame, candidates: pd.Se
         d, b = db.loc[rows, name], bases.loc[rows, name]
         d_key = comparison_key(d.astype("string"), POLICY[name].comparison)
         b_key = comparison_key(b.astype("string"), POLICY[name].comparison)
-        equal &= (d_key == b_key).fillna(False).to_numpy(bool) | (
-            d_key.isna().to_numpy() & b_key.isna().to_numpy()
-        )
+        equal &= same_text(d_key, b_key, missing_equal=True)
     out[rows] = equal
     return out
 
@@ -437,8 +435,7 @@ def _stored_as_is(new_base: pd.DataFrame, bases: pd.DataFrame, has_base: pd.Seri
     elsewhere the write decides, comparing in SQL."""
     same = has_base.to_numpy() & bases["stored_blank"].isna().to_numpy()
     for name in ("kajabi_email", *CONTACT_FIELDS):
-        new, stored = new_base[name], bases[name]
-        same &= same_text(new, stored) | (new.isna().to_numpy() & stored.isna().to_numpy())
+        same &= same_text(new_base[name], bases[name], missing_equal=True)
     return same
 
 
