@@ -6,6 +6,7 @@ then the snapshot, the three-way plan, and the held likely duplicates.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -14,13 +15,19 @@ import psycopg
 from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.db.holds import load_holds
 from kajabi_sync.db.merge_memory import bootstrap_merged_from
-from kajabi_sync.db.snapshot import load_snapshot
+from kajabi_sync.db.snapshot import DatabaseSnapshot, load_snapshot
 from kajabi_sync.db.steady import steady_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
-from kajabi_sync.matching.holds import hold_likely_duplicates
-from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows
-from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings, build_plan
+from kajabi_sync.matching.holds import hold_likely_duplicates, score_new_rows
+from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
+from kajabi_sync.survivorship.plan import (
+    ImpactPlan,
+    PlanSettings,
+    build_plan,
+    new_contact_rows,
+    planned_rows,
+)
 
 
 @dataclass(frozen=True)
@@ -52,21 +59,44 @@ def plan_week(
     decisions = load_holds(conn)
     if reference:
         snapshot = load_snapshot(conn)
-        plan = build_plan(export, snapshot, settings)
+        plan, scored = _plan_and_score(export, snapshot, settings, None, snapshot.contacts)
         live = snapshot.contacts
     else:
         with steady_snapshot(conn, export) as steady:
-            plan = build_plan(export, steady.snapshot, settings, steady=steady.steady)
             # The duplicate finder compares new rows with every live contact, steady or not.
             live = steady.live
+            plan, scored = _plan_and_score(export, steady.snapshot, settings, steady.steady, live)
     runs = recent_runs(conn, limit=50)
     if idle:
         # Only reads since the bootstrap's commit: the connection goes back idle, as it came, so
         # an apply on it next owns its commit (apply_plan).
         conn.rollback()
     # New emails that look like a live contact wait for the user instead of being inserted.
-    plan, candidates = hold_likely_duplicates(plan, live, decisions=decisions)
+    plan, candidates = hold_likely_duplicates(plan, live, decisions=decisions, scored=scored)
     return WeekPlan(plan, candidates, runs, remembered)
+
+
+def _plan_and_score(
+    export: pd.DataFrame,
+    snapshot: DatabaseSnapshot,
+    settings: PlanSettings,
+    steady: pd.DataFrame | None,
+    live: pd.DataFrame,
+) -> tuple[ImpactPlan, pd.DataFrame]:
+    """``build_plan``, and ``score_new_rows`` of its new contacts against ``live``, side by side.
+
+    The two only read what they share (the export, the snapshot, ``live``) and neither reads
+    the other's result: the new rows are known once the rows are matched. Both are mostly
+    whole-column Arrow and NumPy work, which runs without the interpreter lock, so on two cores
+    the duplicate search costs little beside the plan (benchmarks/RESULTS.md). Each gives what
+    it gives alone; an error in either is raised here."""
+    planned = planned_rows(export, steady)
+    matches = match_rows(planned, snapshot)
+    new = new_contact_rows(planned, matches)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="duplicate-search") as pool:
+        scoring = pool.submit(score_new_rows, new, live)
+        plan = build_plan(export, snapshot, settings, steady, matches=matches)
+        return plan, scoring.result()
 
 
 def kajabi_values(

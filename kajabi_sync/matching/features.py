@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kajabi_sync.frames import per_distinct
+from kajabi_sync.frames import as_arrow_text, per_distinct
 from kajabi_sync.normalize import blank_to_na, email_key, phone_key, text_key
 
 # Domains that deliver to the same mailbox whatever the dots in the local part.
@@ -137,8 +137,9 @@ def street_parts(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(house number, street) per row of raw address lines, exactly as
     ``_street_parts(blank_to_na(raw))`` gives them (None when missing), computed once per
     distinct value: ASCII values in Arrow (RE2), the rest in Python."""
-    raw_codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
-    distinct = pd.Series(uniques, dtype="string")  # numbers as text, as blank_to_na reads them
+    # Factorised by Arrow, numbers as their text (as blank_to_na reads them).
+    raw_codes, uniques = pd.factorize(as_arrow_text(raw), use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype="string")
     number = np.full(len(distinct) + 1, None, dtype=object)
     street = np.full(len(distinct) + 1, None, dtype=object)
     arrow = pa.array(distinct.to_numpy(dtype=object), type=pa.string(), from_pandas=True)

@@ -63,10 +63,24 @@ def empty_candidates() -> pd.DataFrame:
     )
 
 
-def _scored(new: pd.DataFrame, live: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    pairs = find_candidates_against(
-        new[list(PEOPLE_COLUMNS)], live[list(PEOPLE_COLUMNS)], min_score=threshold
-    )
+def score_new_rows(
+    new: pd.DataFrame, live: pd.DataFrame, threshold: float = HOLD_THRESHOLD
+) -> pd.DataFrame:
+    """Every pair of a new row and a live contact scoring at/above ``threshold``
+    (``CANDIDATE_COLUMNS``, ``why_held`` HELD_NOW), in the duplicate finder's order.
+
+    ``new``: the plan's new contacts, or the same rows before they get their ids
+    (``plan.new_contact_rows``): ``row_number``, ``email`` and the contact fields. ``live``: as
+    ``hold_likely_duplicates`` takes it. Pure, and reads its inputs only: ``weekly_plan`` runs
+    it beside ``build_plan``."""
+    if new.empty or live.empty:
+        return empty_candidates()
+    # The finder's frames are this function's own, positionally indexed: no copy of the
+    # million-row ``live`` (``reset_index`` copies every column).
+    new_people, live_people = new[list(PEOPLE_COLUMNS)], live[list(PEOPLE_COLUMNS)]
+    new_people.index = pd.RangeIndex(len(new_people))
+    live_people.index = pd.RangeIndex(len(live_people))
+    pairs = find_candidates_against(new_people, live_people, min_score=threshold)
     return pd.DataFrame(
         {
             "email": new["email"].to_numpy()[pairs["new"].to_numpy(int)],
@@ -102,6 +116,7 @@ def hold_likely_duplicates(
     threshold: float = HOLD_THRESHOLD,
     *,
     decisions: pd.DataFrame | None = None,
+    scored: pd.DataFrame | None = None,
 ) -> tuple[ImpactPlan, pd.DataFrame]:
     """(plan without the held new contacts, candidates).
 
@@ -111,7 +126,8 @@ def hold_likely_duplicates(
     (``CANDIDATE_COLUMNS``) lists every pair at/above ``threshold`` plus earlier holds, best
     first, for the CSV and the UI; ``plan.held`` gets one row per held new contact (its
     new-contact columns plus ``HOLD_COLUMNS`` of its best candidate), and its rows leave
-    ``new_contacts`` and ``new_bases``.
+    ``new_contacts`` and ``new_bases``. ``scored``: ``score_new_rows`` of these new contacts
+    against ``snapshot_contacts`` at ``threshold``, when the caller has it already.
     """
     new = plan.new_contacts
     if new.empty:
@@ -122,10 +138,8 @@ def hold_likely_duplicates(
     released = decisions.loc[decisions["status"] == "released", "email"]
     pending = decisions[decisions["status"] == "held"]
 
-    live = snapshot_contacts.reset_index(drop=True)
-    scored = (
-        _scored(new.reset_index(drop=True), live, threshold) if len(live) else empty_candidates()
-    )
+    if scored is None:
+        scored = score_new_rows(new, snapshot_contacts, threshold)
     scored = scored[~scored["email"].isin(released)]
     candidates = concat_rows([scored, _held_earlier(new, pending, scored["email"])])
     candidates = candidates.sort_values(

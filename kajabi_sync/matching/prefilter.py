@@ -34,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kajabi_sync.frames import ARROW_TEXT, as_arrow_text
 from kajabi_sync.matching.blocking import MAX_BLOCK_SIZE
 from kajabi_sync.matching.features import (
     _letters_only,
@@ -59,20 +60,25 @@ class Prefiltered:
 
 def _column(people: pd.DataFrame, name: str) -> pd.Series:
     if name in people.columns:
-        return people[name]
-    return pd.Series(pd.NA, index=people.index, dtype="object")
+        return as_arrow_text(people[name])
+    return pd.Series(pd.NA, index=people.index, dtype=ARROW_TEXT)
 
 
 def _raw(new: pd.DataFrame, existing: pd.DataFrame, name: str) -> pd.Series:
+    """New rows then existing ones, as Arrow text (values that are not text as their ``str``,
+    as ``blank_to_na`` reads them): a million-row column never becomes Python strings here."""
     return pd.concat([_column(new, name), _column(existing, name)], ignore_index=True)
 
 
 def _by_distinct(
     raw: pd.Series, normalise: Callable[[pd.Series], pd.Series]
 ) -> tuple[np.ndarray, pd.Series]:
-    """(raw code per row, normalised text per distinct raw value): slow work once per value."""
-    codes, uniques = pd.factorize(raw.to_numpy(dtype=object), use_na_sentinel=True)
-    return codes, normalise(pd.Series(uniques, dtype="string")).reset_index(drop=True)
+    """(raw code per row, normalised text per distinct raw value): slow work once per value.
+    Factorised by Arrow (``raw`` is Arrow text); the normalisers read the distinct values as
+    the ``string`` dtype they are written for."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype="string")
+    return np.asarray(codes, dtype=np.intp), normalise(distinct).reset_index(drop=True)
 
 
 def _codes(
@@ -209,36 +215,34 @@ def prefilter_existing(new: pd.DataFrame, existing: pd.DataFrame) -> Prefiltered
     unordered_name = _combine(np.minimum(first, last), np.maximum(first, last))
     unordered_name = np.where((first >= 0) & (last >= 0), unordered_name, -1)
     # Every part exact, so a key held by more rows than a block may have is skipped, as the
-    # blocking skips it: the same order as blocking.blocking_keys.
-    exact_passes = [
-        unordered_name,
-        _combine(last, postcode),
-        _combine(first, postcode),
-        _combine(last, street),
-        _combine(first, street),
-        _combine(number, street),
-        _combine(number, postcode),
-        _combine(first_initial, last_prefix, city),
-        _combine(last_prefix, postcode),
-        _combine(street, postcode),
-        _combine(line2, postcode),
-        _combine(first_initial, last_prefix, street),
-        _combine(first, number, city),
-        _combine(first, number, postcode),
-        _combine(first, city_squeezed),
-        _combine(last, city_squeezed),
-        _combine(line2, city_squeezed),
-        _combine(street_word, number),
-        _combine(street_word, last_prefix),
-        _combine(last, number, city),
+    # blocking skips it: the same order as blocking.blocking_keys. Each pass's codes are made
+    # and dropped in turn: a million rows' codes for every pass at once would be 160 MB.
+    exact_parts: list[tuple[np.ndarray, ...]] = [
+        (last, postcode),
+        (first, postcode),
+        (last, street),
+        (first, street),
+        (number, street),
+        (number, postcode),
+        (first_initial, last_prefix, city),
+        (last_prefix, postcode),
+        (street, postcode),
+        (line2, postcode),
+        (first_initial, last_prefix, street),
+        (first, number, city),
+        (first, number, postcode),
+        (first, city_squeezed),
+        (last, city_squeezed),
+        (line2, city_squeezed),
+        (street_word, number),
+        (street_word, last_prefix),
+        (last, number, city),
     ]
+    keep = _keep(unordered_name, n, exact=True)
+    for combined in exact_parts:
+        keep |= _keep(_combine(*combined), n, exact=True)
     # Coarse keys: the exact block is smaller than the coarse one, so no cap.
-    coarse_passes = [email_local]
-    keep = np.zeros(len(existing), dtype=bool)
-    for codes in exact_passes:
-        keep |= _keep(codes, n, exact=True)
-    for codes in coarse_passes:
-        keep |= _keep(codes, n)
+    keep |= _keep(email_local, n)
     # A phone key may show up as either of the two coarse forms on either side.
     wanted_phones = np.concatenate([phone_all[:n], phone_main[:n]])
     wanted_phones = wanted_phones[wanted_phones >= 0]

@@ -444,6 +444,8 @@ def build_plan(
     snapshot: DatabaseSnapshot,
     settings: PlanSettings | None = None,
     steady: pd.DataFrame | None = None,
+    *,
+    matches: pd.DataFrame | None = None,
 ) -> ImpactPlan:
     """Plan an import of a validated export (see ``kajabi.validate``) against a snapshot
     (``settings``: the defaults when None).
@@ -457,12 +459,14 @@ def build_plan(
     ``new_bases`` leaves out every base the import would store exactly as it is stored (byte
     for byte in every column, a stored base holding no empty string), a steady row's among
     them: ``apply.write_bases`` writes only the bases that differ, so the import writes the
-    same, and a steady week stages only the bases it changes."""
+    same, and a steady week stages only the bases it changes.
+
+    ``matches``: ``match_rows(planned_rows(export, steady), snapshot)``, when the caller has it
+    already (``weekly_plan`` needs the new rows before the plan is built)."""
     settings = PlanSettings() if settings is None else settings
-    planned = export
-    if steady is not None and len(steady):
-        planned = export[~export["row_number"].isin(steady["row_number"]).to_numpy()]
-    matches = match_rows(planned, snapshot)
+    planned = planned_rows(export, steady)
+    if matches is None:
+        matches = match_rows(planned, snapshot)
     rows = driving_rows(planned, matches)
     db = rows_by_key(snapshot.contacts, "id", rows["contact_id"])
     bases = rows_by_key(snapshot.bases, "contact_id", rows["contact_id"])
@@ -564,10 +568,7 @@ def build_plan(
     # would store exactly as it is stored is left out (the apply writes only bases that differ).
     new_base = new_base[~fill_only & ~_stored_as_is(new_base, bases, has_base)]
 
-    new = planned[matches["match_kind"] == "new"]
-    new_contacts = new[["row_number", "email", "email_raw", *CONTACT_FIELDS]].copy()
-    for name in CONTACT_FIELDS:  # stored in composed Unicode form (NFC), as fills are
-        new_contacts[name] = nfc(new_contacts[name].astype("string"))
+    new_contacts = new_contact_rows(planned, matches)
     new_contacts.insert(0, "contact_id", [str(uuid.uuid4()) for _ in range(len(new_contacts))])
     new_bases = concat_rows(
         [
@@ -594,6 +595,24 @@ def build_plan(
         provenance=provenance,
         bases_version=snapshot.bases_version,
     )
+
+
+def planned_rows(export: pd.DataFrame, steady: pd.DataFrame | None) -> pd.DataFrame:
+    """The export rows ``build_plan`` plans: all of them, or those that are not ``steady``."""
+    if steady is None or not len(steady):
+        return export
+    return export[~export["row_number"].isin(steady["row_number"]).to_numpy()]
+
+
+def new_contact_rows(planned: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``planned`` that become new contacts (``matches``: ``match_rows`` of them),
+    as ``plan.new_contacts`` holds them before their ids: ``row_number``, ``email``,
+    ``email_raw`` and the contact fields, stored in composed Unicode form (NFC), as fills are."""
+    new = planned[matches["match_kind"] == "new"]
+    rows = new[["row_number", "email", "email_raw", *CONTACT_FIELDS]].copy()
+    for name in CONTACT_FIELDS:
+        rows[name] = nfc(rows[name].astype("string"))
+    return rows
 
 
 def _with_steady(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import dagster as dg
 import pandas as pd
 import psycopg
+import pytest
 
+from kajabi_sync import weekly_plan
 from kajabi_sync.db.apply import ImportRecord, apply_plan
 from kajabi_sync.db.holds import approve_hold, load_holds, record_holds, release_hold
 from kajabi_sync.db.merges import unmerge
@@ -14,7 +18,8 @@ from kajabi_sync.defs import assets
 from kajabi_sync.defs.checks import kajabi_import_guards
 from kajabi_sync.defs.resources import ContactsDatabase, DataFolder
 from kajabi_sync.matching.holds import HELD_EARLIER, HELD_NOW, hold_likely_duplicates
-from kajabi_sync.survivorship.plan import build_plan
+from kajabi_sync.survivorship.plan import PlanSettings, build_plan
+from kajabi_sync.weekly_plan import plan_week
 from kajabi_sync_tests.factories import export_frame, insert_contacts, kajabi_csv
 
 JANE = {
@@ -195,3 +200,39 @@ def test_weekly_materialisation_holds_the_duplicate_and_writes_the_candidates_cs
     with psycopg.connect(db_url) as conn:
         holds = load_holds(conn)
     assert list(zip(holds["email"], holds["status"], strict=False)) == [("jd@work.example", "held")]
+
+
+def _without_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns="contact_id").reset_index(drop=True)
+
+
+def test_the_search_run_beside_the_plan_holds_what_plan_then_hold_holds(db_url):
+    # plan_week searches the new rows (known once rows are matched) while build_plan runs: its
+    # holds, candidates and new contacts are those of building the plan first, then holding.
+    insert_contacts(db_url, JANE, {**NINA, "email": "nina.k@example.org"})
+    rows = (JANE, JANE_AT_WORK, NINA, {"email": "new@example.net", "first_name": "Ola"})
+    plan, candidates = _plan_and_hold(db_url, *rows)
+    with psycopg.connect(db_url) as conn:
+        week = plan_week(conn, export_frame(*rows), PlanSettings())
+
+    assert set(week.candidates["email"]) == {"jd@work.example", "nina@example.org"}
+    pd.testing.assert_frame_equal(week.candidates, candidates)
+    pd.testing.assert_frame_equal(_without_ids(week.plan.held), _without_ids(plan.held))
+    pd.testing.assert_frame_equal(
+        _without_ids(week.plan.new_contacts), _without_ids(plan.new_contacts)
+    )
+    pd.testing.assert_frame_equal(week.plan.changes, plan.changes)
+
+
+def test_a_failing_duplicate_search_fails_the_plan(db_url):
+    insert_contacts(db_url, JANE)
+
+    def broken(*_args: object, **_kwargs: object) -> pd.DataFrame:
+        raise RuntimeError("search failed")
+
+    with (
+        psycopg.connect(db_url) as conn,
+        mock.patch.object(weekly_plan, "score_new_rows", broken),
+        pytest.raises(RuntimeError, match="search failed"),
+    ):
+        plan_week(conn, export_frame(JANE, JANE_AT_WORK), PlanSettings())
