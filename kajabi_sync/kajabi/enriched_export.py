@@ -97,26 +97,32 @@ def build_enriched_export(contacts: pd.DataFrame, kajabi: pd.DataFrame) -> Enric
     ``kajabi``: ``contact_id``, ``email`` and CONTACT_FIELDS as Kajabi sent them, one row per
     matched contact.
     """
-    db = _cleaned(contacts, "id", "contacts")
-    kj = _cleaned(kajabi, "contact_id", "kajabi")
+    db_ids = _ids(contacts, "id", "contacts")
+    kj_ids = _ids(kajabi, "contact_id", "kajabi")
 
     # Per contact, the row of its Kajabi values (null when Kajabi lacks it).
-    kajabi_row = pc.index_in(arrow_text(db[KEY]), value_set=arrow_text(kj[KEY]))
+    kajabi_row = pc.index_in(arrow_text(db_ids), value_set=arrow_text(kj_ids))
     in_kajabi = pc.is_valid(kajabi_row).to_numpy(zero_copy_only=False)
-    matched_db = _indexed(db[in_kajabi])
-    matched_kj = _indexed(kj.take(pc.drop_null(kajabi_row).to_numpy()))
+    linked = stripped_text(contacts["kajabi_id"]).notna().to_numpy()
+    # Only the rows a file holds are cleaned: a cleaned copy of every contact and every Kajabi
+    # row beside them would be hundreds of MB at a million contacts.
+    matched_db = _cleaned_rows(contacts, db_ids, np.flatnonzero(in_kajabi))
+    matched_kj = _cleaned_rows(kajabi, kj_ids, pc.drop_null(kajabi_row).to_numpy())
+    new_rows = _cleaned_rows(contacts, db_ids, np.flatnonzero(~in_kajabi & ~linked))
 
     merged = _merged_fields(matched_db, matched_kj)
     import_email, emails_differing = _import_email(matched_db["email"], matched_kj["email"])
     differing = _differing_fields(matched_db, matched_kj)
+    kajabi_ids_differing = _count_differing(matched_db["kajabi_id"], matched_kj["kajabi_id"])
+    del matched_db, matched_kj
 
     has_email = import_email.notna()
     full = _rows_where(to_import_frame(import_email, merged), has_email)
+    del merged
     differing = _rows_where(differing, has_email)
     updates_mask = differing.any(axis=1)
     updates = full[updates_mask]
 
-    new_rows = _indexed(db[~in_kajabi & db["kajabi_id"].isna().to_numpy()])
     new_has_email = new_rows["email"].notna()
     new_contacts = _rows_where(to_import_frame(new_rows["email"], new_rows), new_has_email)
 
@@ -127,10 +133,10 @@ def build_enriched_export(contacts: pd.DataFrame, kajabi: pd.DataFrame) -> Enric
         update_fields=differing[updates_mask],
         fields_differing={name: int(count) for name, count in differing.sum().items()},
         emails_differing=emails_differing,
-        kajabi_ids_differing=_count_differing(matched_db["kajabi_id"], matched_kj["kajabi_id"]),
-        linked_but_absent_from_kajabi=int((~in_kajabi & db["kajabi_id"].notna().to_numpy()).sum()),
+        kajabi_ids_differing=kajabi_ids_differing,
+        linked_but_absent_from_kajabi=int((~in_kajabi & linked).sum()),
         # Both sides hold each id once: the Kajabi rows matched are the contacts matched.
-        kajabi_rows_without_live_contact=len(kj) - int(in_kajabi.sum()),
+        kajabi_rows_without_live_contact=len(kj_ids) - int(in_kajabi.sum()),
         skipped_without_email=int((~has_email).sum() + (~new_has_email).sum()),
     )
 
@@ -140,12 +146,9 @@ def _rows_where(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
     return frame if keep.all() else frame[keep]
 
 
-# The contact id as text, lower-cased: how the two frames are joined and indexed.
-KEY = "contact_id"
-
-
-def _cleaned(frame: pd.DataFrame, id_column: str, label: str) -> pd.DataFrame:
-    """KEY, then email and CONTACT_FIELDS stripped (blank -> NA), all Arrow text."""
+def _ids(frame: pd.DataFrame, id_column: str, label: str) -> pd.Series:
+    """``frame``'s ids, stripped and lower-cased (how the two frames are joined and indexed),
+    once ``frame`` is known to hold every column the files need and one row per contact."""
     wanted = (id_column, "email", *CONTACT_FIELDS)
     missing = [column for column in wanted if column not in frame.columns]
     if missing:
@@ -155,16 +158,26 @@ def _cleaned(frame: pd.DataFrame, id_column: str, label: str) -> pd.DataFrame:
         raise ValueError(f"{label}.{id_column} has empty ids")
     if ids.nunique(dropna=False) < len(ids):
         raise ValueError(f"{label}.{id_column} repeats ids: expected one row per contact")
-    columns = {column: stripped_text(frame[column]) for column in ("email", *CONTACT_FIELDS)}
-    return pd.DataFrame({KEY: ids, **columns}).reset_index(drop=True)
+    return ids
 
 
-def _indexed(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` indexed by KEY, an object index: the frames' consumers look contacts up by it
-    (``.loc``), and hashing Arrow strings there is an order of magnitude slower."""
-    out = rows.drop(columns=KEY)
-    out.index = pd.Index(rows[KEY].to_numpy(dtype=object), name=KEY)
+def _cleaned_rows(frame: pd.DataFrame, ids: pd.Series, positions: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` at ``positions``: email and CONTACT_FIELDS stripped (blank -> NA),
+    Arrow text, indexed by their id, an object index: the frames' consumers look contacts up by
+    it (``.loc``), and hashing Arrow strings there is an order of magnitude slower."""
+    # Column by column, so only one column's taken copy exists at a time.
+    out = pd.DataFrame(
+        {
+            column: stripped_text(frame[column].iloc[positions]).reset_index(drop=True)
+            for column in ("email", *CONTACT_FIELDS)
+        }
+    )
+    out.index = pd.Index(ids.iloc[positions].to_numpy(dtype=object), name=KEY)
     return out
+
+
+# The index of the cleaned rows: the contact id as text, lower-cased.
+KEY = "contact_id"
 
 
 def _merged_fields(db: pd.DataFrame, kj: pd.DataFrame) -> pd.DataFrame:
