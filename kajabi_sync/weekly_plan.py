@@ -76,6 +76,13 @@ def plan_week(
     return WeekPlan(plan, candidates, runs, remembered)
 
 
+# From this many live contacts the duplicate search runs in a thread beside build_plan. Below
+# it both are many small pandas steps that hold the interpreter lock: at the demo's 6,555
+# contacts a thread made the plan slower (0.39 -> 0.47 s), at 100,000 and up it saves
+# a fifth of the plan (benchmarks/RESULTS.md, run 13).
+SEARCH_BESIDE_PLAN_FROM = 50_000
+
+
 def _plan_and_score(
     export: pd.DataFrame,
     snapshot: DatabaseSnapshot,
@@ -83,16 +90,20 @@ def _plan_and_score(
     steady: pd.DataFrame | None,
     live: pd.DataFrame,
 ) -> tuple[ImpactPlan, pd.DataFrame]:
-    """``build_plan``, and ``score_new_rows`` of its new contacts against ``live``, side by side.
+    """``build_plan``, and ``score_new_rows`` of its new contacts against ``live``: side by side
+    from SEARCH_BESIDE_PLAN_FROM live contacts, one after the other below.
 
     The two only read what they share (the export, the snapshot, ``live``) and neither reads
-    the other's result: the new rows are known once the rows are matched. Both are mostly
-    whole-column Arrow and NumPy work, which runs without the interpreter lock, so on two cores
-    the duplicate search costs little beside the plan (benchmarks/RESULTS.md). Each gives what
-    it gives alone; an error in either is raised here."""
+    the other's result: the new rows are known once the rows are matched. At scale both are
+    mostly whole-column Arrow and NumPy work, which runs without the interpreter lock, so on
+    two cores the duplicate search costs little beside the plan. Each gives what it gives
+    alone, either way; an error in either is raised here."""
     planned = planned_rows(export, steady)
     matches = match_rows(planned, snapshot)
     new = new_contact_rows(planned, matches)
+    if len(live) < SEARCH_BESIDE_PLAN_FROM:
+        plan = build_plan(export, snapshot, settings, steady, matches=matches)
+        return plan, score_new_rows(new, live)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="duplicate-search") as pool:
         scoring = pool.submit(score_new_rows, new, live)
         plan = build_plan(export, snapshot, settings, steady, matches=matches)

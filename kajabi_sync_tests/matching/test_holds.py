@@ -206,14 +206,23 @@ def _without_ids(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns="contact_id").reset_index(drop=True)
 
 
-def test_the_search_run_beside_the_plan_holds_what_plan_then_hold_holds(db_url):
-    # plan_week searches the new rows (known once rows are matched) while build_plan runs: its
-    # holds, candidates and new contacts are those of building the plan first, then holding.
+@pytest.mark.parametrize("beside", [True, False], ids=["search beside the plan", "one then other"])
+def test_plan_week_holds_what_plan_then_hold_holds(db_url, beside):
+    # plan_week searches the new rows (known once rows are matched), at scale while build_plan
+    # runs: its holds, candidates and new contacts are those of building the plan, then holding.
     insert_contacts(db_url, JANE, {**NINA, "email": "nina.k@example.org"})
     rows = (JANE, JANE_AT_WORK, NINA, {"email": "new@example.net", "first_name": "Ola"})
     plan, candidates = _plan_and_hold(db_url, *rows)
-    with psycopg.connect(db_url) as conn:
+    threshold = 0 if beside else 10**9
+    with (
+        psycopg.connect(db_url) as conn,
+        mock.patch.object(weekly_plan, "SEARCH_BESIDE_PLAN_FROM", threshold),
+        mock.patch.object(
+            weekly_plan, "ThreadPoolExecutor", wraps=weekly_plan.ThreadPoolExecutor
+        ) as pool,
+    ):
         week = plan_week(conn, export_frame(*rows), PlanSettings())
+    assert pool.called == beside
 
     assert set(week.candidates["email"]) == {"jd@work.example", "nina@example.org"}
     pd.testing.assert_frame_equal(week.candidates, candidates)
@@ -232,6 +241,7 @@ def test_a_failing_duplicate_search_fails_the_plan(db_url):
 
     with (
         psycopg.connect(db_url) as conn,
+        mock.patch.object(weekly_plan, "SEARCH_BESIDE_PLAN_FROM", 0),
         mock.patch.object(weekly_plan, "score_new_rows", broken),
         pytest.raises(RuntimeError, match="search failed"),
     ):
