@@ -346,13 +346,11 @@ def stages_child(url: str, export_path: Path, reports: Path, week: str) -> None:
     from kajabi_sync.db.connection import connect
     from kajabi_sync.db.holds import record_holds
     from kajabi_sync.db.migrate import migrate
-    from kajabi_sync.db.snapshot import load_live_contacts
     from kajabi_sync.exports_folder import monday_of
     from kajabi_sync.guards.thresholds import load_thresholds
     from kajabi_sync.guards.week import check_week
     from kajabi_sync.kajabi import read_kajabi_export, validate_export
     from kajabi_sync.kajabi.enriched_export import (
-        build_enriched_export,
         write_enriched_export,
     )
     from kajabi_sync.reports import (
@@ -435,8 +433,7 @@ def stages_child(url: str, export_path: Path, reports: Path, week: str) -> None:
 
     def enriched() -> Any:
         with connect(url) as conn:
-            contacts = load_live_contacts(conn, arrow=True)
-        export = build_enriched_export(contacts, weekly_plan.kajabi_values(impact, validated.frame))
+            export = weekly_plan.week_enriched_export(conn, impact, validated.frame)
         return write_enriched_export(export, reports, week=week)
 
     measure(stages, "enriched export", rows, enriched, "pipeline")

@@ -15,10 +15,11 @@ import psycopg
 from kajabi_sync.db.audit import recent_runs
 from kajabi_sync.db.holds import load_holds
 from kajabi_sync.db.merge_memory import bootstrap_merged_from
-from kajabi_sync.db.snapshot import DatabaseSnapshot, load_snapshot
+from kajabi_sync.db.snapshot import DatabaseSnapshot, load_live_contacts, load_snapshot
 from kajabi_sync.db.steady import steady_snapshot
 from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
+from kajabi_sync.kajabi.enriched_export import EnrichedExport, build_enriched_export
 from kajabi_sync.matching.holds import hold_likely_duplicates, score_new_rows
 from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
 from kajabi_sync.survivorship.plan import (
@@ -129,3 +130,17 @@ def kajabi_values(
     # Only the columns returned are joined: the merge copies every column it is given.
     wanted = ["row_number", *dict.fromkeys(c for c in columns if c != "contact_id")]
     return export[wanted].merge(linked, on="row_number")[columns]
+
+
+def week_enriched_export(
+    conn: psycopg.Connection, plan: ImpactPlan, export: pd.DataFrame
+) -> EnrichedExport:
+    """The week's enriched export (``build_enriched_export``): the live contacts as the database
+    holds them now, against Kajabi's values of this week's plan (``kajabi_values``).
+
+    The two inputs are independent, so Kajabi's values are gathered in a thread while the
+    database streams the contacts (the read mostly waits on PostgreSQL and parses in Arrow)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kajabi-values") as pool:
+        values = pool.submit(kajabi_values, plan, export)
+        contacts = load_live_contacts(conn, arrow=True)
+        return build_enriched_export(contacts, values.result())

@@ -12,7 +12,7 @@ from kajabi_sync.db.apply import ApplyResult, ImportRecord, abandon_if_orphaned,
 from kajabi_sync.db.connection import scalar
 from kajabi_sync.db.holds import record_holds
 from kajabi_sync.db.kajabi_api import run_holding
-from kajabi_sync.db.snapshot import last_applied_import, load_live_contacts
+from kajabi_sync.db.snapshot import last_applied_import
 from kajabi_sync.defs.checks import recorded_overrides, require_guards
 from kajabi_sync.defs.io import reading
 from kajabi_sync.defs.partitions import (
@@ -28,7 +28,6 @@ from kajabi_sync.kajabi import RawExport, ValidatedExport, read_kajabi_export, v
 from kajabi_sync.kajabi.api import settings as api_settings
 from kajabi_sync.kajabi.api.pull import WeekSnapshot, week_snapshot
 from kajabi_sync.kajabi.enriched_export import (
-    build_enriched_export,
     export_summary,
     write_enriched_export,
 )
@@ -71,7 +70,7 @@ from kajabi_sync.survivorship.report import (
     divergence_by_field,
     write_impact_report,
 )
-from kajabi_sync.weekly_plan import kajabi_values, plan_week
+from kajabi_sync.weekly_plan import plan_week, week_enriched_export
 
 GROUP = "kajabi_weekly_import"
 OWNERS = ["team:operations"]
@@ -497,8 +496,7 @@ def kajabi_enriched_export(
     week = context.partition_key
     protected_contacts = applied(context)
     with database.connection() as conn:
-        contacts = load_live_contacts(conn, arrow=True)
-    export = build_enriched_export(contacts, kajabi_values(impact_analysis, validated_export.frame))
+        export = week_enriched_export(conn, impact_analysis, validated_export.frame)
     folder = data_folder.reports(week)
     files = write_enriched_export(export, folder, week=week)
     summary = export_summary(export)

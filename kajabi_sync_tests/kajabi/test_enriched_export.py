@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import uuid
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 import pytest
 
 from kajabi_sync.fields import ADDRESS_FIELDS, CONTACT_FIELDS
+from kajabi_sync.kajabi import split_csv
 from kajabi_sync.kajabi.enriched_export import (
     FULL_EXPORT_NAME,
     NEW_CONTACTS_NAME,
@@ -20,6 +22,7 @@ from kajabi_sync.kajabi.enriched_export import (
     write_enriched_export,
 )
 from kajabi_sync.kajabi.import_format import FIELD_HEADERS, IMPORT_HEADERS
+from kajabi_sync.reports import write_csv
 
 ADDRESS_HEADERS = [FIELD_HEADERS[part] for part in ADDRESS_FIELDS]
 
@@ -498,3 +501,25 @@ def test_arrow_backed_contacts_give_the_same_files(week, tmp_path):
     assert [p.name for p in arrow.all_paths()] == [p.name for p in python.all_paths()]
     for ours, theirs in zip(arrow.all_paths(), python.all_paths(), strict=False):
         assert ours.read_bytes() == theirs.read_bytes()
+
+
+def test_a_part_that_cannot_be_written_fails_the_export_and_leaves_stale_parts(tmp_path):
+    # Parts are written two at a time: a failing part still fails the whole write, and the
+    # folder is not tidied as if the run had finished (its stale parts stay for the next run).
+    contacts = contacts_frame(*({"id": f"c{i}", "email": f"u{i}@example.com"} for i in range(9)))
+    export = build_enriched_export(contacts, kajabi_frame())
+    stale = tmp_path / "kajabi_new_contacts_only_part09.csv"
+    stale.write_text("old\n")
+
+    def failing(frame, path):
+        if path.name.endswith("_part02.csv"):
+            raise OSError(28, "No space left on device")
+        return write_csv(frame, path)
+
+    with (
+        mock.patch.object(split_csv, "write_csv", failing),
+        pytest.raises(OSError, match="No space left"),
+    ):
+        write_enriched_export(export, tmp_path, max_rows_per_file=3)
+    assert stale.exists()
+    assert not (tmp_path / "kajabi_new_contacts_only_part02.csv").exists()
