@@ -139,8 +139,13 @@ def week_enriched_export(
     holds them now, against Kajabi's values of this week's plan (``kajabi_values``).
 
     The two inputs are independent, so Kajabi's values are gathered in a thread while the
-    database streams the contacts (the read mostly waits on PostgreSQL and parses in Arrow)."""
+    database streams the contacts (the read mostly waits on PostgreSQL and parses in Arrow).
+    A connection that came idle goes back idle before the frames are built, as it came."""
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kajabi-values") as pool:
         values = pool.submit(kajabi_values, plan, export)
         contacts = load_live_contacts(conn, arrow=True)
-        return build_enriched_export(contacts, values.result())
+        if idle:
+            conn.rollback()  # only read: no transaction stays open through the build
+        kajabi = values.result()
+    return build_enriched_export(contacts, kajabi)

@@ -43,16 +43,17 @@ def write_split_csv(
     else:
         # Two parts at a time: building a part's text is Arrow work that runs without the
         # interpreter lock, and each part waits on its own fsync (benchmarks/RESULTS.md, run 13).
-        # Each part is still written whole or not at all; after an error no part is started.
+        # Each part is still written whole or not at all; a part that fails is raised once its
+        # pair is done, and no later part is started.
+        items = list(chunks.items())
         with ThreadPoolExecutor(max_workers=_WRITERS, thread_name_prefix="csv-part") as pool:
-            futures = [pool.submit(write_csv, chunk, path) for path, chunk in chunks.items()]
-            try:
-                for future in futures:
+            for start in range(0, len(items), _WRITERS):
+                pair = [
+                    pool.submit(write_csv, chunk, path)
+                    for path, chunk in items[start : start + _WRITERS]
+                ]
+                for future in pair:
                     future.result()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
     _remove_stale(out_dir, name, keep=set(chunks))
     return {path: len(chunk) for path, chunk in chunks.items()}
 

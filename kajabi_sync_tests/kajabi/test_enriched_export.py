@@ -504,8 +504,8 @@ def test_arrow_backed_contacts_give_the_same_files(week, tmp_path):
 
 
 def test_a_part_that_cannot_be_written_fails_the_export_and_leaves_stale_parts(tmp_path):
-    # Parts are written two at a time: a failing part still fails the whole write, and the
-    # folder is not tidied as if the run had finished (its stale parts stay for the next run).
+    # Parts are written two at a time: a failing part still fails the whole write, no part
+    # after its pair starts, and the folder is not tidied as if the run had finished.
     contacts = contacts_frame(*({"id": f"c{i}", "email": f"u{i}@example.com"} for i in range(9)))
     export = build_enriched_export(contacts, kajabi_frame())
     stale = tmp_path / "kajabi_new_contacts_only_part09.csv"
@@ -523,3 +523,6 @@ def test_a_part_that_cannot_be_written_fails_the_export_and_leaves_stale_parts(t
         write_enriched_export(export, tmp_path, max_rows_per_file=3)
     assert stale.exists()
     assert not (tmp_path / "kajabi_new_contacts_only_part02.csv").exists()
+    # Its pair (part 1) finishes; the parts after the pair are never started.
+    assert (tmp_path / "kajabi_new_contacts_only_part01.csv").exists()
+    assert not (tmp_path / "kajabi_new_contacts_only_part03.csv").exists()
