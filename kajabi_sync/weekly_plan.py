@@ -78,9 +78,10 @@ def plan_week(
 
 
 # From this many live contacts the duplicate search runs in a thread beside build_plan. Below
-# it both are many small pandas steps that hold the interpreter lock: at the demo's 6,555
-# contacts a thread made the plan slower (0.39 -> 0.47 s), at 100,000 and up it saves
-# a fifth of the plan (benchmarks/RESULTS.md, run 13).
+# it both are many small pandas steps that hold the interpreter lock: at the demo's size a
+# thread made the plan slower, from 100,000 on it saves about a fifth of it
+# (benchmarks/RESULTS.md, run 13). With a CSV of more than one part (split_csv), the only
+# place pandas runs in two threads.
 SEARCH_BESIDE_PLAN_FROM = 50_000
 
 
@@ -138,14 +139,14 @@ def week_enriched_export(
     """The week's enriched export (``build_enriched_export``): the live contacts as the database
     holds them now, against Kajabi's values of this week's plan (``kajabi_values``).
 
-    The two inputs are independent, so Kajabi's values are gathered in a thread while the
-    database streams the contacts (the read mostly waits on PostgreSQL and parses in Arrow).
-    A connection that came idle goes back idle before the frames are built, as it came."""
+    A connection that came idle goes back idle before the frames are built, as it came.
+
+    One after the other: gathering Kajabi's values in a thread while the contacts were read
+    saved too little (benchmarks/RESULTS.md, run 13) for pandas running in two threads in
+    every weekly run (its internal ``warnings.catch_warnings`` is not thread-safe on 3.11)."""
     idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kajabi-values") as pool:
-        values = pool.submit(kajabi_values, plan, export)
-        contacts = load_live_contacts(conn, arrow=True)
-        if idle:
-            conn.rollback()  # only read: no transaction stays open through the build
-        kajabi = values.result()
+    contacts = load_live_contacts(conn, arrow=True)
+    if idle:
+        conn.rollback()  # only read: no transaction stays open through the build
+    kajabi = kajabi_values(plan, export)
     return build_enriched_export(contacts, kajabi)
