@@ -137,12 +137,12 @@ def street_parts(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(house number, street) per row of raw address lines, exactly as
     ``_street_parts(blank_to_na(raw))`` gives them (None when missing), computed once per
     distinct value: ASCII values in Arrow (RE2), the rest in Python."""
-    # Factorised by Arrow, numbers as their text (as blank_to_na reads them).
+    # Factorised by Arrow, numbers as their text (as blank_to_na reads them); the distinct
+    # values stay Arrow text, and only the non-ASCII ones become Python strings.
     raw_codes, uniques = pd.factorize(as_arrow_text(raw), use_na_sentinel=True)
-    distinct = pd.Series(uniques, dtype="string")
-    number = np.full(len(distinct) + 1, None, dtype=object)
-    street = np.full(len(distinct) + 1, None, dtype=object)
-    arrow = pa.array(distinct.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    arrow = pa.array(uniques.array).cast(pa.string())
+    number = np.full(len(arrow) + 1, None, dtype=object)
+    street = np.full(len(arrow) + 1, None, dtype=object)
     is_ascii = pc.string_is_ascii(arrow).to_numpy(zero_copy_only=False)
     ascii_at = np.flatnonzero(is_ascii)
     ascii_number, ascii_street = _ascii_street_parts(arrow.take(pa.array(ascii_at)))
@@ -150,7 +150,8 @@ def street_parts(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     street[ascii_at] = ascii_street.to_numpy(zero_copy_only=False)
     other_at = np.flatnonzero(~is_ascii)
     if other_at.size:
-        other_number, other_street = _street_parts(blank_to_na(distinct.iloc[other_at]))
+        other = pd.Series(uniques[other_at], dtype="string")
+        other_number, other_street = _street_parts(blank_to_na(other))
         number[other_at] = other_number.astype(object).where(other_number.notna(), None).to_numpy()
         street[other_at] = other_street.astype(object).where(other_street.notna(), None).to_numpy()
     return number[raw_codes], street[raw_codes]
