@@ -72,8 +72,8 @@ HERE = Path(__file__).resolve().parent
 JOB_NAME = "weekly_kajabi_sync"
 RESULT_MARK = "BENCHMARK_RESULT "  # the line a child process reports its figures on
 # The plan_week parts timed inside it: names looked up in kajabi_sync.weekly_plan at call time.
-# From weekly_plan.SEARCH_BESIDE_PLAN_FROM live contacts ``score_new_rows`` runs in a thread
-# beside ``build_plan``: its seconds then overlap build_plan's and are reported as such (BESIDE).
+# From weekly_plan.SEARCH_BESIDE_PLAN_FROM live contacts ``score_new_rows`` runs in a process of
+# its own beside ``build_plan`` (not timed here): the plan's own wait for its answer is SEARCH_WAIT.
 PLAN_PARTS = (
     "load_snapshot",
     "steady_snapshot",
@@ -82,7 +82,10 @@ PLAN_PARTS = (
     "score_new_rows",
     "hold_likely_duplicates",
 )
-BESIDE = " (in a thread, beside build_plan)"  # a part timed off the main thread
+SEARCH_WAIT = "waiting for the duplicate search process"
+# Run 13's results (benchmarks/results_run13*.json): the search then ran in a thread, and a part
+# timed off the main thread carries this suffix; it overlapped build_plan.
+BESIDE = " (in a thread, beside build_plan)"
 # A steady week, as fractions of the export's rows (issue 18).
 STEADY_RATES = {
     "kajabi_edits_per_week": 0.01,
@@ -153,17 +156,15 @@ def measure(stages: list[dict], name: str, rows: int, work: Callable[[], Any], g
 @contextmanager
 def timed_parts(module: Any, names: tuple[str, ...]) -> Iterator[dict[str, float]]:
     """Seconds spent in each of ``module``'s functions ``names`` while the block runs (a name the
-    module does not have is not reported). A function that returns a context manager is timed
-    in its ``__enter__`` and ``__exit__``, not over the block it guards."""
+    module does not have is not reported; a class's methods are timed as its functions). A
+    function that returns a context manager is timed in its ``__enter__`` and ``__exit__``, not
+    over the block it guards."""
     spent: dict[str, float] = {}
     originals = {name: getattr(module, name) for name in names if hasattr(module, name)}
 
     def timer(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def add(started: float) -> None:
-            # A part run in another thread overlaps the main thread's parts: named apart, so
-            # the plan's serial sum leaves it out.
-            label = name if threading.current_thread() is threading.main_thread() else name + BESIDE
-            spent[label] = spent.get(label, 0.0) + time.perf_counter() - started
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - started
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
@@ -356,6 +357,7 @@ def stages_child(url: str, export_path: Path, reports: Path, week: str) -> None:
     from kajabi_sync.kajabi.enriched_export import (
         write_enriched_export,
     )
+    from kajabi_sync.matching.search_process import SearchProcess
     from kajabi_sync.reports import (
         DUPLICATE_CANDIDATES_REPORT,
         DUPLICATE_EMAILS_REPORT,
@@ -394,9 +396,15 @@ def stages_child(url: str, export_path: Path, reports: Path, week: str) -> None:
     parts: dict[str, float] = {}
 
     def plan() -> Any:
-        with connect(url) as conn, timed_parts(weekly_plan, PLAN_PARTS) as spent:
+        with (
+            connect(url) as conn,
+            timed_parts(weekly_plan, PLAN_PARTS) as spent,
+            timed_parts(SearchProcess, ("result",)) as waited,
+        ):
             planned = weekly_plan.plan_week(conn, validated.frame, load_plan_settings())
         parts.update(spent)
+        if "result" in waited:
+            parts[SEARCH_WAIT] = waited["result"]
         write_csv(
             planned.candidates,
             reports / week_file_name(DUPLICATE_CANDIDATES_REPORT, week),
@@ -744,7 +752,7 @@ def _stage_rows(week: dict) -> list[tuple[str, float]]:
         out.append((s["stage"], s["seconds"]))
         if s["stage"] == "plan":
             parts = week.get("plan_parts", {})
-            for name in PLAN_PARTS:
+            for name in (*PLAN_PARTS, SEARCH_WAIT):
                 for label in (name, name + BESIDE):
                     if label in parts:
                         out.append((f"plan: {label}", parts[label]))

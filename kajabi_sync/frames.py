@@ -17,6 +17,22 @@ ARROW_TEXT = pd.StringDtype("pyarrow")
 TEXT_LIST = pd.ArrowDtype(pa.list_(pa.string()))
 
 
+def pandas_type(kind: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
+    """The pandas dtype an Arrow column becomes (``to_pandas``'s ``types_mapper``): text as
+    ARROW_TEXT, lists as Arrow lists (TEXT_LIST for lists of text); anything else as Arrow's
+    pandas metadata says (None)."""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return ARROW_TEXT
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return pd.ArrowDtype(kind)
+    return None
+
+
+def frame_from_arrow(table: pa.Table) -> pd.DataFrame:
+    """``table`` as a frame with this package's dtypes (``pandas_type``): no Python strings."""
+    return table.to_pandas(types_mapper=pandas_type)
+
+
 def as_arrow_text(series: pd.Series) -> pd.Series:
     """``series`` as ARROW_TEXT (itself when it already is); values that are not text become
     their ``str``, missing values NA."""

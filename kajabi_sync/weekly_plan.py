@@ -6,7 +6,6 @@ then the snapshot, the three-way plan, and the held likely duplicates.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -21,6 +20,7 @@ from kajabi_sync.fields import CONTACT_FIELDS
 from kajabi_sync.frames import concat_rows
 from kajabi_sync.kajabi.enriched_export import EnrichedExport, build_enriched_export
 from kajabi_sync.matching.holds import hold_likely_duplicates, score_new_rows
+from kajabi_sync.matching.search_process import SearchProcess
 from kajabi_sync.survivorship.match import DRIVING_MATCHES, driving_rows, match_rows
 from kajabi_sync.survivorship.plan import (
     ImpactPlan,
@@ -77,12 +77,10 @@ def plan_week(
     return WeekPlan(plan, candidates, runs, remembered)
 
 
-# From this many live contacts the duplicate search runs in a thread beside build_plan. Below
-# it both are many small pandas steps that hold the interpreter lock: at the demo's size a
-# thread made the plan slower, from 100,000 on it saves about a fifth of it
-# (benchmarks/RESULTS.md, run 13). With a CSV of more than one part (split_csv), the only
-# place pandas runs in two threads.
-SEARCH_BESIDE_PLAN_FROM = 50_000
+# From this many live contacts the duplicate search runs in a process of its own beside
+# build_plan (matching.search_process). Below it the worker's start (about a second of imports)
+# costs more than the search it would take off the plan (benchmarks/RESULTS.md, run 14).
+SEARCH_BESIDE_PLAN_FROM = 150_000
 
 
 def _plan_and_score(
@@ -92,24 +90,25 @@ def _plan_and_score(
     steady: pd.DataFrame | None,
     live: pd.DataFrame,
 ) -> tuple[ImpactPlan, pd.DataFrame]:
-    """``build_plan``, and ``score_new_rows`` of its new contacts against ``live``: side by side
-    from SEARCH_BESIDE_PLAN_FROM live contacts, one after the other below.
+    """``build_plan``, and ``score_new_rows`` of its new contacts against ``live``: side by side,
+    in two processes, from SEARCH_BESIDE_PLAN_FROM live contacts; one after the other below.
 
     The two only read what they share (the export, the snapshot, ``live``) and neither reads
-    the other's result: the new rows are known once the rows are matched. At scale both are
-    mostly whole-column Arrow and NumPy work, which runs without the interpreter lock, so on
-    two cores the duplicate search costs little beside the plan. Each gives what it gives
-    alone, either way; an error in either is raised here."""
-    planned = planned_rows(export, steady)
-    matches = match_rows(planned, snapshot)
-    new = new_contact_rows(planned, matches)
+    the other's result: the new rows are known once the rows are matched. Each gives what it
+    gives alone, either way; an error in either is raised here, and the search stops with the
+    plan."""
     if len(live) < SEARCH_BESIDE_PLAN_FROM:
+        planned = planned_rows(export, steady)
+        matches = match_rows(planned, snapshot)
         plan = build_plan(export, snapshot, settings, steady, matches=matches)
-        return plan, score_new_rows(new, live)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="duplicate-search") as pool:
-        scoring = pool.submit(score_new_rows, new, live)
+        return plan, score_new_rows(new_contact_rows(planned, matches), live)
+    # Started first: the worker's imports overlap the matching.
+    with SearchProcess() as search:
+        planned = planned_rows(export, steady)
+        matches = match_rows(planned, snapshot)
+        search.start(new_contact_rows(planned, matches), live)
         plan = build_plan(export, snapshot, settings, steady, matches=matches)
-        return plan, scoring.result()
+        return plan, search.result()
 
 
 def kajabi_values(

@@ -48,6 +48,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, PrivateAttr
 
+from kajabi_sync.frames import frame_from_arrow
+
 TYPE_FILE = "type.json"  # which class the folder holds
 FIELDS_FILE = "fields.json"
 VALUE_FILE = "value.json"
@@ -244,19 +246,9 @@ def _class(name: str) -> type:
     return found
 
 
-def _arrow_types(kind: pa.DataType) -> Any:
-    """Text (and lists of text) as Arrow-backed pandas dtypes; everything else as Parquet's
-    pandas metadata says."""
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return pd.StringDtype("pyarrow")
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return pd.ArrowDtype(kind)
-    return None
-
-
 def _read_frame(path: Path, columns: Sequence[str] | None) -> pd.DataFrame:
     table = pq.read_pandas(path, columns=None if columns is None else list(columns))
-    frame = table.to_pandas(types_mapper=_arrow_types)
+    frame = frame_from_arrow(table)
     index = frame.index
     if (
         len(frame.columns) == 0

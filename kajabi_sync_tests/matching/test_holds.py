@@ -208,8 +208,9 @@ def _without_ids(frame: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.parametrize("beside", [True, False], ids=["search beside the plan", "one then other"])
 def test_plan_week_holds_what_plan_then_hold_holds(db_url, beside):
-    # plan_week searches the new rows (known once rows are matched), at scale while build_plan
-    # runs: its holds, candidates and new contacts are those of building the plan, then holding.
+    # plan_week searches the new rows (known once rows are matched), at scale in a process of
+    # its own while build_plan runs: its holds, candidates and new contacts are those of
+    # building the plan, then holding.
     insert_contacts(db_url, JANE, {**NINA, "email": "nina.k@example.org"})
     rows = (JANE, JANE_AT_WORK, NINA, {"email": "new@example.net", "first_name": "Ola"})
     plan, candidates = _plan_and_hold(db_url, *rows)
@@ -217,12 +218,10 @@ def test_plan_week_holds_what_plan_then_hold_holds(db_url, beside):
     with (
         psycopg.connect(db_url) as conn,
         mock.patch.object(weekly_plan, "SEARCH_BESIDE_PLAN_FROM", threshold),
-        mock.patch.object(
-            weekly_plan, "ThreadPoolExecutor", wraps=weekly_plan.ThreadPoolExecutor
-        ) as pool,
+        mock.patch.object(weekly_plan, "SearchProcess", wraps=weekly_plan.SearchProcess) as search,
     ):
         week = plan_week(conn, export_frame(*rows), PlanSettings())
-    assert pool.called == beside
+    assert search.called == beside
 
     assert set(week.candidates["email"]) == {"jd@work.example", "nina@example.org"}
     pd.testing.assert_frame_equal(week.candidates, candidates)
@@ -236,13 +235,15 @@ def test_plan_week_holds_what_plan_then_hold_holds(db_url, beside):
 def test_a_failing_duplicate_search_fails_the_plan(db_url):
     insert_contacts(db_url, JANE)
 
-    def broken(*_args: object, **_kwargs: object) -> pd.DataFrame:
+    def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("search failed")
 
+    # The search process is stopped with the plan: leaving its with block kills a worker that
+    # is still running.
     with (
         psycopg.connect(db_url) as conn,
         mock.patch.object(weekly_plan, "SEARCH_BESIDE_PLAN_FROM", 0),
-        mock.patch.object(weekly_plan, "score_new_rows", broken),
+        mock.patch.object(weekly_plan.SearchProcess, "start", broken),
         pytest.raises(RuntimeError, match="search failed"),
     ):
         plan_week(conn, export_frame(JANE, JANE_AT_WORK), PlanSettings())

@@ -1,0 +1,115 @@
+"""The duplicate search in a process of its own: the same answer as in the caller, its errors
+raised in the caller, and no worker left behind."""
+
+from __future__ import annotations
+
+import pandas as pd
+import psycopg
+import pytest
+
+from kajabi_sync.db.snapshot import load_snapshot
+from kajabi_sync.frames import ARROW_TEXT
+from kajabi_sync.matching.holds import score_new_rows
+from kajabi_sync.matching.search_process import (
+    LIVE_COLUMNS,
+    SearchFailed,
+    SearchProcess,
+    arrow_bytes,
+    frame_from_arrow_bytes,
+)
+from kajabi_sync.survivorship.match import match_rows
+from kajabi_sync.survivorship.plan import new_contact_rows, planned_rows
+from kajabi_sync_tests.factories import export_frame, insert_contacts
+
+LIVE = (
+    {
+        "email": "jane@example.com",
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "phone": "(303) 555-1234",
+        "address_line_1": "12 Main Street",
+        "city": "Denver",
+        "state": "CO",
+        "postal_code": "80202",
+    },
+    {
+        "email": "zoe.muller@example.de",
+        "first_name": "Zoë",
+        "last_name": "Müller",
+        "address_line_1": "Hauptstraße 5",
+        "city": "Köln",
+        "postal_code": "50667",
+        "country": "Germany",
+    },
+    {"email": "nina@example.org", "first_name": "Nina", "last_name": "Kowalski"},
+)
+NEW = (
+    {"email": "jd@work.example", "first_name": "Jane", "last_name": "Doe", "phone": "3035551234"},
+    {
+        "email": "zm@example.net",
+        "first_name": "Zoe",
+        "last_name": "Mueller",
+        "address_line_1": "Hauptstr. 5",
+        "postal_code": "50667",
+    },
+    {"email": "someone.else@example.net", "first_name": "Ola"},
+)
+
+
+@pytest.fixture
+def new_and_live(db_url):
+    insert_contacts(db_url, *LIVE)
+    with psycopg.connect(db_url) as conn:
+        snapshot = load_snapshot(conn)
+    export = export_frame(*LIVE, *NEW)
+    planned = planned_rows(export, None)
+    return new_contact_rows(planned, match_rows(planned, snapshot)), snapshot.contacts
+
+
+def test_the_worker_answers_what_the_search_gives_in_the_caller(new_and_live):
+    new, live = new_and_live
+    expected = score_new_rows(new, live)
+    assert set(expected["email"]) == {"jd@work.example", "zm@example.net"}
+    with SearchProcess() as search:
+        search.start(new, live)
+        got = search.result()
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_the_live_contacts_cross_to_the_worker_unchanged(new_and_live):
+    _, live = new_and_live
+    sent = live[list(LIVE_COLUMNS)].copy()
+    sent.loc[0, "address_line_2"] = ""  # an empty string stays one, not NA
+    sent["state"] = pd.Series(pd.NA, index=sent.index, dtype=ARROW_TEXT)
+    pd.testing.assert_frame_equal(
+        frame_from_arrow_bytes(arrow_bytes(sent)), sent.reset_index(drop=True)
+    )
+
+
+def test_an_error_in_the_worker_is_raised_in_the_caller_with_its_traceback(new_and_live):
+    new, live = new_and_live
+    with SearchProcess() as search:
+        search.start(new.drop(columns="first_name"), live)
+        with pytest.raises(KeyError, match="first_name") as raised:
+            search.result()
+    assert "score_new_rows" in str(raised.value.__cause__)
+
+
+def test_a_worker_killed_before_its_answer_fails_the_search_in_plain_words(new_and_live):
+    new, live = new_and_live
+    with SearchProcess() as search:
+        search.start(new, live)
+        search._process.kill()
+        with pytest.raises(SearchFailed, match="ended without an answer .*run the job again"):
+            search.result()
+
+
+def test_leaving_the_block_early_stops_the_worker(new_and_live):
+    new, live = new_and_live
+    with pytest.raises(RuntimeError, match="the plan failed"), SearchProcess() as search:
+        search.start(new, live)
+        worker = search._process
+        raise RuntimeError("the plan failed")
+    assert worker.poll() is not None
+    with pytest.raises(RuntimeError, match="outside its with block"):
+        search.result()
