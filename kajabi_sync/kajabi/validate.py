@@ -24,7 +24,6 @@ from kajabi_sync.frames import (
     ARROW_TEXT,
     TEXT_LIST,
     as_arrow_text,
-    per_distinct,
     stripped_text,
 )
 from kajabi_sync.kajabi.columns import (
@@ -93,7 +92,8 @@ def validate_export(raw: RawExport) -> ValidatedExport:
         )
         frame = frame.loc[~frame[ROW_NUMBER].isin(damaged["row_number"]).to_numpy()]
     email_raw = frame[EMAIL_COLUMN]
-    email = as_arrow_text(per_distinct(email_key, email_raw))
+    # Not per distinct value (frames.per_distinct): an export's emails are nearly all distinct.
+    email = as_arrow_text(email_key(email_raw))
     problems = email_problems(email)
     email_rejects = _email_rejects(frame[ROW_NUMBER], email_raw, problems)
     if len(email_rejects):
@@ -182,9 +182,15 @@ def _damaged_text_rejects(frame: pd.DataFrame) -> pd.DataFrame:
     columns = [column for column in frame.columns if column != ROW_NUMBER]
     first_hit = np.full(len(frame), -1)  # per row, the position of its first damaged column
     for position, column in enumerate(columns):
-        has = _flag(as_arrow_text(frame[column]).str.contains(_DAMAGED, regex=False))
-        has &= first_hit < 0
-        first_hit[has] = position
+        values = pa.array(as_arrow_text(frame[column]).array)
+        # U+FFFD is not ASCII: only the cells that are not all ASCII (few) are searched.
+        ascii_only = pc.fill_null(pc.string_is_ascii(values), True)
+        others = np.flatnonzero(~ascii_only.to_numpy(zero_copy_only=False))
+        if not len(others):
+            continue
+        damaged = pc.match_substring(values.take(others), _DAMAGED)
+        rows = others[damaged.to_numpy(zero_copy_only=False)]
+        first_hit[rows[first_hit[rows] < 0]] = position
     bad = first_hit >= 0
     hit_column = pd.Series(
         np.array(columns, dtype=object)[first_hit[bad]] if bad.any() else [],
@@ -293,15 +299,16 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 _NOT_A_NAME_PLACEHOLDER = re.compile(r"na|null|nul|0+(?:[-. ]?0+)*", re.IGNORECASE)
+# Both, in one pass over a column that is not a name.
+_ANY_PLACEHOLDER = f"(?:{_PLACEHOLDER.pattern})|(?:{_NOT_A_NAME_PLACEHOLDER.pattern})"
 _NAME_COLUMNS = frozenset({"name", "first_name", "last_name"})
 
 
 def _without_placeholders(name: str, values: pd.Series) -> tuple[pd.Series, int]:
     """``values`` with placeholder tokens (``N/A``, ``-``, ``TBD``...) as NA, and how many."""
     text = values.astype(ARROW_TEXT)
-    hit = _flag(text.str.fullmatch(_PLACEHOLDER.pattern, case=False))
-    if name not in _NAME_COLUMNS:
-        hit |= _flag(text.str.fullmatch(_NOT_A_NAME_PLACEHOLDER.pattern, case=False))
+    pattern = _PLACEHOLDER.pattern if name in _NAME_COLUMNS else _ANY_PLACEHOLDER
+    hit = _flag(text.str.fullmatch(pattern, case=False))
     if not hit.any():
         return values, 0
     return values.mask(hit), int(hit.sum())
