@@ -179,7 +179,8 @@ def _nested_as_object(table: pa.Table, frame: pd.DataFrame) -> pa.Table:
 
     pyarrow rebuilds the dtype of each column the metadata names from the dtype's name, even
     for a column not read, and pandas cannot parse a nested type's name (``list<item:
-    string>[pyarrow]``). A column read is typed by ``_arrow_types`` whatever the metadata says."""
+    string>[pyarrow]``). A column read is typed by ``frames.pandas_type`` whatever the
+    metadata says."""
     nested = {
         str(name)
         for name, dtype in frame.dtypes.items()
