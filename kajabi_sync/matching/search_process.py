@@ -10,6 +10,7 @@ thread, lock or database connection of the caller, and, unlike multiprocessing's
 never runs the caller's main script again. It gets the new rows pickled and the live contacts
 as Arrow IPC, both through a socket pair (no file ever holds the contacts' personal data), and
 sends back the candidates or its error.
+
 Its answer is ``score_new_rows``'s, to the value: the frames it gets are equal to the caller's,
 column types included (kajabi_sync_tests/matching/test_search_process.py).
 """
@@ -49,7 +50,7 @@ class _RemoteTraceback(Exception):
 class SearchProcess:
     """``with SearchProcess() as search: search.start(new, live); ...; search.result()``.
 
-    Entering spawns the worker, so its imports (about a second) overlap the caller's work until
+    Entering starts the worker, so its imports (about a second) overlap the caller's work until
     ``start``. Leaving stops a worker still running (the caller failed before ``result``): no
     search outlives its plan."""
 
@@ -153,4 +154,8 @@ def _serve(connection: Connection) -> None:
 
 
 if __name__ == "__main__":
-    _serve(Connection(int(sys.argv[1])))
+    # Served by the module under its own name, not by this copy run as __main__: an error the
+    # worker sends back must unpickle in the caller as kajabi_sync's class, not __main__'s.
+    from kajabi_sync.matching.search_process import _serve as serve
+
+    serve(Connection(int(sys.argv[1])))
