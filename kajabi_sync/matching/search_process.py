@@ -5,9 +5,10 @@ threads of one process they share the interpreter lock, which both hold for much
 (pandas as well as Arrow): side by side they took three quarters of their sum. In two processes
 each has a core, and the plan waits for the longer of the two (benchmarks/RESULTS.md, run 14).
 
-The worker is a new Python running this module (``python -m``), not a fork: it inherits no
-thread, lock or database connection of the caller, and, unlike multiprocessing's spawn, it
-never runs the caller's main script again. It gets the new rows pickled and the live contacts
+The worker is a new Python, not a fork: it inherits no thread, lock or database connection of
+the caller, and, unlike multiprocessing's spawn, it never runs the caller's main script again.
+It imports from the caller's ``sys.path`` (not from whatever folder it starts in), so it runs
+the same kajabi_sync as the caller. It gets the new rows pickled and the live contacts
 as Arrow IPC, both through a socket pair (no file ever holds the contacts' personal data), and
 sends back the candidates or its error.
 
@@ -17,10 +18,15 @@ column types included (kajabi_sync_tests/matching/test_search_process.py).
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
+import select
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import traceback
 from multiprocessing.connection import Connection
 from types import TracebackType
@@ -34,6 +40,13 @@ from kajabi_sync.matching.holds import PEOPLE_COLUMNS, score_new_rows
 
 # What score_new_rows reads of the live contacts.
 LIVE_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(("id", "email", *PEOPLE_COLUMNS)))
+# The worker's program: the caller's import path (``-P``: not the folder it starts in), then
+# this module's serve_socket, on the socket whose number it is given.
+_WORKER = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[2]); "
+    "from kajabi_sync.matching.search_process import serve_socket; "
+    "serve_socket(int(sys.argv[1]))"
+)
 
 
 class SearchFailed(RuntimeError):
@@ -62,7 +75,7 @@ class SearchProcess:
         ours, theirs = socket.socketpair()
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(theirs.fileno())],
+                [sys.executable, "-P", "-c", _WORKER, str(theirs.fileno()), json.dumps(sys.path)],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
             )
@@ -79,23 +92,36 @@ class SearchProcess:
     ) -> None:
         """Hand the worker ``score_new_rows(new, live, threshold)``."""
         connection = self._open()
-        connection.send((new, threshold))
-        connection.send_bytes(arrow_bytes(live[list(LIVE_COLUMNS)]))
+        try:
+            connection.send((new, threshold))
+            connection.send_bytes(arrow_bytes(live[list(LIVE_COLUMNS)]))
+        except OSError:  # the worker is gone (BrokenPipeError, ConnectionResetError)
+            raise self._ended() from None
 
     def result(self) -> pd.DataFrame:
         """The worker's candidates; its error re-raised (its traceback as the cause)."""
         connection = self._open()
         try:
             outcome, value, remote = connection.recv()
-        except (EOFError, ConnectionResetError):
-            code = self._process.wait() if self._process is not None else None
-            raise SearchFailed(
-                f"the duplicate search process ended without an answer (exit code {code}: "
-                "killed, or out of memory?); nothing was written, run the job again"
-            ) from None
+        except (EOFError, OSError):  # OSError: the worker ended in the middle of its answer
+            raise self._ended() from None
         if outcome == "error":
             raise value from _RemoteTraceback(remote)
         return value
+
+    def _ended(self) -> SearchFailed:
+        """The error for a worker that ended without an answer, naming how it ended."""
+        code = self._process.wait() if self._process is not None else None
+        if code is not None and code < 0:
+            how = f"it was stopped by {signal.Signals(-code).name}"
+            if -code == signal.SIGKILL:
+                how += " (killed, perhaps for lack of memory)"
+        else:
+            how = f"exit code {code}; its error, if any, is in the job's standard error"
+        return SearchFailed(
+            f"the duplicate search process ended without an answer ({how}); nothing was "
+            "written, run the job again"
+        )
 
     def __exit__(
         self,
@@ -131,6 +157,14 @@ def frame_from_arrow_bytes(data: bytes | pa.Buffer) -> pd.DataFrame:
     return frame_from_arrow(pa.ipc.open_stream(data).read_all())
 
 
+def serve_socket(descriptor: int) -> None:
+    """The worker's entry point: ``_serve`` on the socket ``descriptor``."""
+    # Ctrl-C in a terminal reaches the whole process group: the caller decides, and leaving
+    # its with block stops the worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _serve(Connection(descriptor))
+
+
 def _serve(connection: Connection) -> None:
     """The worker: one search, its answer sent back; it ends when the caller goes away."""
     try:
@@ -138,24 +172,24 @@ def _serve(connection: Connection) -> None:
         live = frame_from_arrow_bytes(connection.recv_bytes())
     except (EOFError, OSError):
         return
+    # The caller sends nothing more: the socket turns readable only when the caller is gone
+    # (killed before leaving its with block), and then the search stops at once.
+    threading.Thread(target=_end_with_caller, args=(connection.fileno(),), daemon=True).start()
     try:
         answer: tuple[str, object, str] = ("ok", score_new_rows(new, live, threshold), "")
     except Exception as error:  # every error goes back to the caller, which raises it
         remote = traceback.format_exc()
         try:
-            pickle.dumps(error)
+            pickle.loads(pickle.dumps(error))
         except Exception:
             error = SearchFailed(f"the duplicate search failed: {error!r}")
         answer = ("error", error, remote)
     try:
         connection.send(answer)
-    except (BrokenPipeError, OSError):
+    except OSError:
         pass  # the caller went away: nobody is waiting for the answer
 
 
-if __name__ == "__main__":
-    # Served by the module under its own name, not by this copy run as __main__: an error the
-    # worker sends back must unpickle in the caller as kajabi_sync's class, not __main__'s.
-    from kajabi_sync.matching.search_process import _serve as serve
-
-    serve(Connection(int(sys.argv[1])))
+def _end_with_caller(descriptor: int) -> None:
+    select.select([descriptor], [], [])
+    os._exit(1)

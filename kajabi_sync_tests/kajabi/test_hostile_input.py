@@ -16,8 +16,9 @@ import pytest
 
 from kajabi_sync.db.apply import ImportRecord, apply_plan
 from kajabi_sync.db.snapshot import load_snapshot
+from kajabi_sync.frames import ARROW_TEXT
 from kajabi_sync.kajabi.reader import KajabiFormatError, read_kajabi_export
-from kajabi_sync.kajabi.validate import ValidatedExport, validate_export
+from kajabi_sync.kajabi.validate import ValidatedExport, _without_placeholders, validate_export
 from kajabi_sync.matching.features import canonical_email
 from kajabi_sync.survivorship.plan import ImpactPlan, PlanSettings, build_plan
 from kajabi_sync_tests.factories import insert_contacts
@@ -227,6 +228,19 @@ def test_placeholders_never_overwrite_and_never_fill(db_url, tmp_path):
     warning = next(w for w in validated.warnings if "placeholder" in w)
     assert warning.startswith("13 placeholder value(s)")
     assert "phone: 7" in warning and "city: 6" in warning
+
+
+@pytest.mark.parametrize("column", ["last_name", "address_line_1"])
+def test_a_value_that_only_starts_or_ends_like_a_placeholder_is_a_value(column):
+    # The patterns are alternations, matched against the whole cell: "None of the above Ltd"
+    # starts like "none" and "Nathan" like "na", "12 Main St -" ends like "-".
+    values = pd.Series(
+        ["None of the above Ltd", "Nathan", "12 Main St -", "Unknown Pleasures", "N/A", "-"],
+        dtype=ARROW_TEXT,
+    )
+    kept, placeholders = _without_placeholders(column, values)
+    assert kept.isna().tolist() == [False, False, False, False, True, True]
+    assert placeholders == 2
 
 
 # --- 4. Lost leading zeros -------------------------------------------------------------------

@@ -234,16 +234,17 @@ def test_plan_week_holds_what_plan_then_hold_holds(db_url, beside):
 
 def test_a_failing_duplicate_search_fails_the_plan(db_url):
     insert_contacts(db_url, JANE)
+    new_contact_rows = weekly_plan.new_contact_rows
 
-    def broken(*_args: object, **_kwargs: object) -> None:
-        raise RuntimeError("search failed")
+    def without_first_names(*args: object) -> pd.DataFrame:
+        return new_contact_rows(*args).drop(columns="first_name")
 
-    # The search process is stopped with the plan: leaving its with block kills a worker that
-    # is still running.
+    # The worker's own error comes back through plan_week, with its traceback as the cause.
     with (
         psycopg.connect(db_url) as conn,
         mock.patch.object(weekly_plan, "SEARCH_BESIDE_PLAN_FROM", 0),
-        mock.patch.object(weekly_plan.SearchProcess, "start", broken),
-        pytest.raises(RuntimeError, match="search failed"),
+        mock.patch.object(weekly_plan, "new_contact_rows", without_first_names),
+        pytest.raises(KeyError, match="first_name") as raised,
     ):
         plan_week(conn, export_frame(JANE, JANE_AT_WORK), PlanSettings())
+    assert "score_new_rows" in str(raised.value.__cause__)

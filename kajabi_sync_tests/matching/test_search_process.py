@@ -3,6 +3,13 @@ raised in the caller, and no worker left behind."""
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+
 import pandas as pd
 import psycopg
 import pytest
@@ -100,16 +107,62 @@ def test_a_worker_killed_before_its_answer_fails_the_search_in_plain_words(new_a
     with SearchProcess() as search:
         search.start(new, live)
         search._process.kill()
-        with pytest.raises(SearchFailed, match="ended without an answer .*run the job again"):
+        with pytest.raises(
+            SearchFailed, match=r"ended without an answer \(it was stopped by SIGKILL .*run the job"
+        ):
             search.result()
 
 
-def test_leaving_the_block_early_stops_the_worker(new_and_live):
+def test_a_worker_gone_while_it_is_handed_the_contacts_fails_in_plain_words(new_and_live):
+    # More contacts than the socket holds: the send fails instead of waiting for a reader.
+    new, live = new_and_live
+    many = pd.DataFrame(
+        {c: pd.Series(["x" * 40] * 200_000, dtype=ARROW_TEXT) for c in LIVE_COLUMNS}
+    )
+    with SearchProcess() as search:
+        search._process.kill()
+        search._process.wait()
+        with pytest.raises(SearchFailed, match="ended without an answer"):
+            search.start(new, many)
+
+
+def test_leaving_the_block_early_kills_the_worker(new_and_live):
     new, live = new_and_live
     with pytest.raises(RuntimeError, match="the plan failed"), SearchProcess() as search:
         search.start(new, live)
         worker = search._process
         raise RuntimeError("the plan failed")
-    assert worker.poll() is not None
+    assert worker.returncode == -signal.SIGKILL
     with pytest.raises(RuntimeError, match="outside its with block"):
         search.result()
+
+
+def test_the_worker_stops_searching_when_its_caller_is_gone(new_and_live):
+    # A caller killed outright never leaves its with block: its worker, handed the rows and
+    # searching (here a search that would take a minute), must stop rather than search on for
+    # nobody.
+    new, live = new_and_live
+    ours, theirs = socket.socketpair()
+    slow_worker = (
+        "import sys, time\n"
+        "from kajabi_sync.matching import search_process\n"
+        "search_process.score_new_rows = lambda *args: time.sleep(60)\n"
+        "search_process.serve_socket(int(sys.argv[1]))\n"
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", slow_worker, str(theirs.fileno())], pass_fds=(theirs.fileno(),)
+    )
+    theirs.close()
+    caller = Connection(ours.detach())
+    try:
+        caller.send((new, 0.5))
+        caller.send_bytes(arrow_bytes(live[list(LIVE_COLUMNS)]))
+        time.sleep(0.5)
+    finally:
+        caller.close()
+    try:
+        assert worker.wait(timeout=30) == 1
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
