@@ -41,6 +41,12 @@ def as_arrow_text(series: pd.Series) -> pd.Series:
     return series.astype(ARROW_TEXT)
 
 
+def not_ascii(series: pd.Series) -> np.ndarray:
+    """Per value, whether it holds a character beyond ASCII (NA: False), found by Arrow."""
+    values = pa.array(as_arrow_text(series).array)
+    return ~pc.fill_null(pc.string_is_ascii(values), True).to_numpy(zero_copy_only=False)
+
+
 def stripped_text(series: pd.Series) -> pd.Series:
     """The values of ``normalize.blank_to_na`` (surrounding whitespace stripped, blank -> NA),
     as ARROW_TEXT, computed by Arrow: its whitespace is Python's ``str.strip``'s, code point for

@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kajabi_sync.frames import ARROW_TEXT, as_arrow_text, stripped_text
+from kajabi_sync.frames import ARROW_TEXT, as_arrow_text, not_ascii, stripped_text
 from kajabi_sync.kajabi.schemas import _is_normalised_email
 from kajabi_sync.normalize import blank_to_na
 
@@ -80,3 +80,8 @@ def test_normalised_email_check_uses_python_case_for_letters_arrow_maps_otherwis
     # U+A7CB has no lower case in Python 3.11's Unicode tables; Arrow's lower-cases it.
     series = pd.Series(["\ua7cb@example.com", "Jane@example.com", "jane@example.com"])
     assert _is_normalised_email(series.astype(ARROW_TEXT)).tolist() == [True, False, True]
+
+
+def test_not_ascii_marks_the_values_holding_a_character_beyond_ascii():
+    values = pd.Series(["plain", "Zoë", "", None, "\ufffd", "\x7f"], dtype=object)
+    assert not_ascii(values).tolist() == [False, True, False, False, True, False]

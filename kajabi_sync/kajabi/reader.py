@@ -34,10 +34,9 @@ import ftfy.badness
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from kajabi_sync.frames import ARROW_TEXT
+from kajabi_sync.frames import ARROW_TEXT, as_arrow_text, not_ascii
 from kajabi_sync.kajabi.columns import (
     FIXED_COLUMNS,
     PHONE_FALLBACK_HANDLE,
@@ -45,7 +44,6 @@ from kajabi_sync.kajabi.columns import (
     looks_like_card_data,
     mapped_columns_by_handle,
 )
-from kajabi_sync.normalize import arrow_text
 
 ROW_NUMBER = "row_number"
 # The spreadsheet row of the first record (the header is row 1).
@@ -416,11 +414,8 @@ def _refuse_mojibake(path: Path, frame: pd.DataFrame, columns: list[str]) -> Non
     it would write the garbled form over good values. ftfy's detector of exactly these patterns
     (designed to avoid false alarms on real text in any script) judges each distinct value."""
     for column in columns:
-        text = frame[column]
-        if not isinstance(text.dtype, pd.StringDtype) or text.dtype.storage != "pyarrow":
-            text = text.astype(ARROW_TEXT)
-        ascii_only = pc.fill_null(pc.string_is_ascii(arrow_text(text)), True)
-        non_ascii = ~ascii_only.to_numpy(zero_copy_only=False)
+        text = as_arrow_text(frame[column])
+        non_ascii = not_ascii(text)
         if not non_ascii.any():
             continue
         distinct = text[non_ascii].unique()

@@ -24,6 +24,7 @@ from kajabi_sync.frames import (
     ARROW_TEXT,
     TEXT_LIST,
     as_arrow_text,
+    not_ascii,
     stripped_text,
 )
 from kajabi_sync.kajabi.columns import (
@@ -182,13 +183,12 @@ def _damaged_text_rejects(frame: pd.DataFrame) -> pd.DataFrame:
     columns = [column for column in frame.columns if column != ROW_NUMBER]
     first_hit = np.full(len(frame), -1)  # per row, the position of its first damaged column
     for position, column in enumerate(columns):
-        values = pa.array(as_arrow_text(frame[column]).array)
+        text = as_arrow_text(frame[column])
         # U+FFFD is not ASCII: only the cells that are not all ASCII (few) are searched.
-        ascii_only = pc.fill_null(pc.string_is_ascii(values), True)
-        others = np.flatnonzero(~ascii_only.to_numpy(zero_copy_only=False))
+        others = np.flatnonzero(not_ascii(text))
         if not len(others):
             continue
-        damaged = pc.match_substring(values.take(others), _DAMAGED)
+        damaged = pc.match_substring(pa.array(text.array).take(others), _DAMAGED)
         rows = others[damaged.to_numpy(zero_copy_only=False)]
         first_hit[rows[first_hit[rows] < 0]] = position
     bad = first_hit >= 0
