@@ -49,6 +49,8 @@ def manual_fields_join(table: str = "contacts") -> sql.Composable:
 
 # Printable ASCII without spaces: SQL's lower() and the plan's email key agree on such text.
 PLAIN_EMAIL = "^[!-~]+$"
+# ... and without a capital letter: lower() returns such text as it is, in every collation.
+PLAIN_LOWER_EMAIL = r"^[!-@\[-~]+$"
 
 # Columns the plan and the naive-import comparison read from contacts.
 CONTACT_COLUMNS: tuple[str, ...] = tuple(
@@ -173,10 +175,16 @@ def read_snapshot(
                  -- other addresses say (survivorship.match). Only when the copy's key here is
                  -- exactly the plan's key of the primary email: plain ASCII, whose plan key
                  -- is its ASCII lower case, which the C collation's lower() gives whatever the
-                 -- database's locale (a Turkish one lowers I to a dotless i).
-                 AND NOT (c.email::text ~ {plain}
-                          AND lower(e.email::text) = lower(c.email::text COLLATE "C"))"""
-        ).format(_kept("e.contact_id", left_out), plain=sql.Literal(PLAIN_EMAIL)),
+                 -- database's locale (a Turkish one lowers I to a dotless i). A byte-equal
+                 -- copy of plain text without capitals is such a copy, found without lower().
+                 AND NOT ((e.email::text = c.email::text AND c.email::text ~ {plain_lower})
+                          OR (c.email::text ~ {plain}
+                              AND lower(e.email::text) = lower(c.email::text COLLATE "C")))"""
+        ).format(
+            _kept("e.contact_id", left_out),
+            plain=sql.Literal(PLAIN_EMAIL),
+            plain_lower=sql.Literal(PLAIN_LOWER_EMAIL),
+        ),
         arrow=True,
     )
     deleted = read_query(

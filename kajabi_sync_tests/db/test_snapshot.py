@@ -1,5 +1,7 @@
 import pandas as pd
 import psycopg
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kajabi_sync.db import snapshot
 from kajabi_sync.db.connection import scalar
@@ -52,3 +54,80 @@ def test_the_snapshot_is_read_without_jit_and_the_session_keeps_its_own_setting(
         after = scalar(conn, "SELECT current_setting('jit')")
     assert seen == ["off"]
     assert after == "on"
+
+
+# The condition the snapshot's query of other addresses had before it tested byte-equal copies
+# first: a copy is left out when its key is exactly the plan key of its contact's primary email.
+REFERENCE_OTHER_ADDRESSES = """
+    SELECT lower(e.email::text) AS email_key, e.contact_id::text AS contact_id
+    FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
+    WHERE c.deleted_at IS NULL
+      AND NOT (c.email::text ~ '^[!-~]+$'
+               AND lower(e.email::text) = lower(c.email::text COLLATE "C"))"""
+
+# Capitals, the characters around them in ASCII, the bracket and backslash the query's pattern
+# names, a space and letters beyond ASCII (a dotted capital I, a dotless i, a Kelvin sign).
+EMAIL_CHARACTERS = "aAzZiI@.[\\]^`{~!- éİıK"
+
+
+def _other_addresses(conn: psycopg.Connection, pairs: list[tuple[str, str]]) -> tuple[set, set]:
+    """(the snapshot's other addresses, the reference's) for contacts with these (primary email,
+    address in contact_emails) pairs, inserted in the caller's transaction."""
+    for primary, address in pairs:
+        contact = conn.execute(
+            "INSERT INTO contacts (email) VALUES (%s) RETURNING id::text", (primary,)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO contact_emails (contact_id, email) VALUES (%s, %s)", (contact, address)
+        )
+    got = snapshot.read_snapshot(conn).emails
+    reference = read_query(conn, REFERENCE_OTHER_ADDRESSES, arrow=True)
+    reference["email_key"] = snapshot.nfc(reference["email_key"])
+    return (
+        set(zip(got["email_key"], got["contact_id"], strict=True)),
+        set(zip(reference["email_key"], reference["contact_id"], strict=True)),
+    )
+
+
+def test_other_addresses_leave_out_only_copies_keyed_as_their_primary_email(db_url):
+    pairs = [
+        ("ann@example.com", "ann@example.com"),  # a byte-equal copy: left out
+        ("[a]\\b@example.com", "[a]\\b@example.com"),  # brackets, a backslash: left out
+        ("Bob@Example.com", "Bob@Example.com"),  # capitals, lowered alike: left out
+        ("Cy@Example.com", "cy@example.com"),  # the same key: left out
+        ("zoë@example.com", "zoë@example.com"),  # beyond ASCII: kept
+        ("d d@example.com", "d d@example.com"),  # a space: kept
+        ("eve@example.com", "eve.old@example.com"),  # another address: kept
+    ]
+    with psycopg.connect(db_url) as conn:
+        got, reference = _other_addresses(conn, pairs)
+    assert got == reference
+    assert {key for key, _ in got} == {"zoë@example.com", "d d@example.com", "eve.old@example.com"}
+
+
+# Each example's rows are rolled back: the database the fixture made is empty for the next one.
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(EMAIL_CHARACTERS, min_size=1, max_size=6),
+            st.sampled_from(["same", "lower", "upper", "other"]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_other_addresses_match_the_reference_condition(db_url, drawn):
+    variants = {"same": str, "lower": str.lower, "upper": str.upper, "other": lambda e: e + "x"}
+    # Numbered, so no two contacts share an email whatever the draw (digits have no case).
+    pairs = [
+        (f"{n}{email}", variants[kind](f"{n}{email}")) for n, (email, kind) in enumerate(drawn)
+    ]
+    with psycopg.connect(db_url) as conn:
+        got, reference = _other_addresses(conn, pairs)
+        conn.rollback()
+    assert got == reference
