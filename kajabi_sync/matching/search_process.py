@@ -146,10 +146,18 @@ class SearchProcess:
 def arrow_bytes(frame: pd.DataFrame) -> pa.Buffer:
     """``frame``'s columns as one Arrow IPC stream (its index is not kept)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    sink = pa.BufferOutputStream()
+    # Measured first, then written into a buffer of that size: a growing buffer copies what it
+    # holds at every enlargement, which for a million contacts took longer than the writing.
+    measured = pa.MockOutputStream()
+    _write_stream(measured, table)
+    buffer = pa.allocate_buffer(measured.size())
+    _write_stream(pa.FixedSizeBufferWriter(buffer), table)
+    return buffer
+
+
+def _write_stream(sink: pa.NativeFile, table: pa.Table) -> None:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue()
 
 
 def frame_from_arrow_bytes(data: bytes | pa.Buffer) -> pd.DataFrame:
