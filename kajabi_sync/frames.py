@@ -47,13 +47,6 @@ def not_ascii(series: pd.Series) -> np.ndarray:
     return ~pc.fill_null(pc.string_is_ascii(values), True).to_numpy(zero_copy_only=False)
 
 
-def holds_repeats(series: pd.Series) -> bool:
-    """Whether a value occurs twice in ``series`` (NA counts as one value), hashed by Arrow:
-    pandas' ``nunique`` on Arrow text took about twice as long."""
-    values = pa.array(as_arrow_text(series).array)
-    return len(pc.unique(values)) < len(series)
-
-
 def stripped_text(series: pd.Series) -> pd.Series:
     """The values of ``normalize.blank_to_na`` (surrounding whitespace stripped, blank -> NA),
     as ARROW_TEXT, computed by Arrow: its whitespace is Python's ``str.strip``'s, code point for

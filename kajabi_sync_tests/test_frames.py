@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kajabi_sync.frames import ARROW_TEXT, as_arrow_text, holds_repeats, not_ascii, stripped_text
+from kajabi_sync.frames import ARROW_TEXT, as_arrow_text, not_ascii, stripped_text
 from kajabi_sync.kajabi.schemas import _is_normalised_email
 from kajabi_sync.normalize import blank_to_na
 
@@ -85,13 +85,3 @@ def test_normalised_email_check_uses_python_case_for_letters_arrow_maps_otherwis
 def test_not_ascii_marks_the_values_holding_a_character_beyond_ascii():
     values = pd.Series(["plain", "Zoë", "", None, "\ufffd", "\x7f"], dtype=object)
     assert not_ascii(values).tolist() == [False, True, False, False, True, False]
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(st.one_of(st.none(), st.sampled_from(["a", "A", "a ", "é", "e\u0301"])), max_size=8),
-    st.sampled_from(["string", ARROW_TEXT, object]),
-)
-def test_holds_repeats_is_pandas_nunique_with_na_as_a_value(cells, dtype):
-    series = pd.Series(cells, dtype=dtype)
-    assert holds_repeats(series) == (series.nunique(dropna=False) < len(series))

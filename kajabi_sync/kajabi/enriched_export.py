@@ -30,7 +30,7 @@ from kajabi_sync.fields import (
     NAME_FIELDS,
     PHONE_FIELDS,
 )
-from kajabi_sync.frames import holds_repeats, stripped_text
+from kajabi_sync.frames import stripped_text
 from kajabi_sync.kajabi.import_format import (
     EMAIL_HEADER,
     FIELD_HEADERS,
@@ -156,7 +156,7 @@ def _ids(frame: pd.DataFrame, id_column: str, label: str) -> pd.Series:
     ids = stripped_text(frame[id_column]).str.lower()
     if ids.isna().any():
         raise ValueError(f"{label}.{id_column} has empty ids")
-    if holds_repeats(ids):
+    if ids.nunique(dropna=False) < len(ids):
         raise ValueError(f"{label}.{id_column} repeats ids: expected one row per contact")
     return ids
 

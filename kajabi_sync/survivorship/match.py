@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kajabi_sync.db.snapshot import DatabaseSnapshot
-from kajabi_sync.frames import ARROW_TEXT, concat_rows, holds_repeats
+from kajabi_sync.frames import ARROW_TEXT, concat_rows
 from kajabi_sync.normalize import arrow_text, email_key
 
 MatchKind = Literal["email", "secondary_email", "other_email", "kajabi_id", "deleted", "new"]
@@ -68,7 +68,7 @@ def rows_by_key(frame: pd.DataFrame, key: str, keys: pd.Series) -> pd.DataFrame:
         aligned = frame.set_index(key).reindex(keys)
         aligned.index = keys.index
         return aligned
-    if holds_repeats(frame[key]):
+    if frame[key].nunique(dropna=False) < len(frame):
         raise ValueError(f"rows_by_key: {key} holds a key twice (reindex would refuse it)")
     others = pa.Table.from_pandas(frame.drop(columns=key), preserve_index=False)
     aligned = others.take(_positions(keys, frame[key])).to_pandas(
