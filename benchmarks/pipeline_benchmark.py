@@ -72,7 +72,7 @@ HERE = Path(__file__).resolve().parent
 JOB_NAME = "weekly_kajabi_sync"
 RESULT_MARK = "BENCHMARK_RESULT "  # the line a child process reports its figures on
 # The plan_week parts timed inside it: names looked up in kajabi_sync.weekly_plan at call time.
-# From weekly_plan.SEARCH_BESIDE_PLAN_FROM live contacts ``score_new_rows`` runs in a process of
+# From weekly_plan.SEARCH_BESIDE_PLAN_FROM export rows ``score_new_rows`` runs in a process of
 # its own beside ``build_plan`` (not timed here): the plan's own wait for its answer is SEARCH_WAIT.
 PLAN_PARTS = (
     "load_snapshot",

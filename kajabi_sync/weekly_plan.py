@@ -6,6 +6,7 @@ then the snapshot, the three-way plan, and the held likely duplicates.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import pandas as pd
@@ -54,19 +55,24 @@ def plan_week(
     demo it was not yet faster as a whole (benchmarks/steady_plan_benchmark.py), so it is not
     the default."""
     idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    # Idempotent, committed before the read-only snapshot: merges made by hand since the last
-    # run become merge memory, so their addresses are never created as new contacts.
-    remembered = bootstrap_merged_from(conn)
-    decisions = load_holds(conn)
-    if reference:
-        snapshot = load_snapshot(conn)
-        plan, scored = _plan_and_score(export, snapshot, settings, None, snapshot.contacts)
-        live = snapshot.contacts
-    else:
-        with steady_snapshot(conn, export) as steady:
-            # The duplicate finder compares new rows with every live contact, steady or not.
-            live = steady.live
-            plan, scored = _plan_and_score(export, steady.snapshot, settings, steady.steady, live)
+    # A large week's duplicate search gets its process first: its start-up overlaps the
+    # bootstrap, the snapshot and the matching.
+    with _search_process(len(export)) as search:
+        # Idempotent, committed before the read-only snapshot: merges made by hand since the
+        # last run become merge memory, so their addresses are never created as new contacts.
+        remembered = bootstrap_merged_from(conn)
+        decisions = load_holds(conn)
+        if reference:
+            snapshot = load_snapshot(conn)
+            live = snapshot.contacts
+            plan, scored = _plan_and_score(export, snapshot, settings, None, live, search)
+        else:
+            with steady_snapshot(conn, export) as steady:
+                # The duplicate finder compares new rows with every live contact, steady or not.
+                live = steady.live
+                plan, scored = _plan_and_score(
+                    export, steady.snapshot, settings, steady.steady, live, search
+                )
     runs = recent_runs(conn, limit=50)
     if idle:
         # Only reads since the bootstrap's commit: the connection goes back idle, as it came, so
@@ -77,10 +83,17 @@ def plan_week(
     return WeekPlan(plan, candidates, runs, remembered)
 
 
-# From this many live contacts the duplicate search runs in a process of its own beside
-# build_plan (matching.search_process). Below it the worker's start (about a second of imports)
-# costs more than the search it would take off the plan (benchmarks/RESULTS.md, run 14).
-SEARCH_BESIDE_PLAN_FROM = 150_000
+# From this many export rows the duplicate search runs in a process of its own beside
+# build_plan (matching.search_process), started when planning starts. Below it the worker's
+# start (about a second of imports) costs more than the search it would take off the plan
+# (benchmarks/RESULTS.md, run 15).
+SEARCH_BESIDE_PLAN_FROM = 60_000
+
+
+def _search_process(rows: int) -> AbstractContextManager[SearchProcess | None]:
+    """A started SearchProcess for a week of ``rows`` export rows, from SEARCH_BESIDE_PLAN_FROM;
+    None below it (the search then runs after build_plan, in this process)."""
+    return SearchProcess() if rows >= SEARCH_BESIDE_PLAN_FROM else nullcontext()
 
 
 def _plan_and_score(
@@ -89,26 +102,24 @@ def _plan_and_score(
     settings: PlanSettings,
     steady: pd.DataFrame | None,
     live: pd.DataFrame,
+    search: SearchProcess | None,
 ) -> tuple[ImpactPlan, pd.DataFrame]:
-    """``build_plan``, and ``score_new_rows`` of its new contacts against ``live``: side by side,
-    in two processes, from SEARCH_BESIDE_PLAN_FROM live contacts; one after the other below.
+    """``build_plan``, and ``score_new_rows`` of its new contacts against ``live``: in
+    ``search``'s process while build_plan runs, or after it here when ``search`` is None.
 
     The two only read what they share (the export, the snapshot, ``live``) and neither reads
     the other's result: the new rows are known once the rows are matched. Each gives what it
     gives alone, either way; an error in either is raised here, and the search stops with the
-    plan."""
-    if len(live) < SEARCH_BESIDE_PLAN_FROM:
-        planned = planned_rows(export, steady)
-        matches = match_rows(planned, snapshot)
+    plan (leaving the SearchProcess's with block)."""
+    planned = planned_rows(export, steady)
+    matches = match_rows(planned, snapshot)
+    new = new_contact_rows(planned, matches)
+    if search is None:
         plan = build_plan(export, snapshot, settings, steady, matches=matches)
-        return plan, score_new_rows(new_contact_rows(planned, matches), live)
-    # Started first: the worker's imports overlap the matching.
-    with SearchProcess() as search:
-        planned = planned_rows(export, steady)
-        matches = match_rows(planned, snapshot)
-        search.start(new_contact_rows(planned, matches), live)
-        plan = build_plan(export, snapshot, settings, steady, matches=matches)
-        return plan, search.result()
+        return plan, score_new_rows(new, live)
+    search.start(new, live)
+    plan = build_plan(export, snapshot, settings, steady, matches=matches)
+    return plan, search.result()
 
 
 def kajabi_values(
