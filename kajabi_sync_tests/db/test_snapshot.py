@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 import pandas as pd
 import psycopg
 import pytest
@@ -71,6 +73,16 @@ REFERENCE_OTHER_ADDRESSES = """
 # Capitals, the characters around them in ASCII, the bracket and backslash the query's pattern
 # names, a space and letters beyond ASCII (a dotted capital I, a dotless i, a Kelvin sign).
 EMAIL_CHARACTERS = "aAzZiI@.[\\]^`{~!- éİı\u212a"
+# How a contact's address in contact_emails is made from its primary email.
+COPY_VARIANTS = {"same": str, "lower": str.lower, "upper": str.upper, "other": lambda e: e + "x"}
+
+
+def _pairs(drawn: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(primary email, address) per (text, COPY_VARIANTS name), numbered, so no two contacts
+    share an email whatever the texts (digits have no case)."""
+    return [
+        (f"{n}{text}", COPY_VARIANTS[kind](f"{n}{text}")) for n, (text, kind) in enumerate(drawn)
+    ]
 
 
 def _other_addresses(conn: psycopg.Connection, pairs: list[tuple[str, str]]) -> tuple[set, set]:
@@ -118,20 +130,15 @@ def test_other_addresses_leave_out_only_copies_keyed_as_their_primary_email(db_u
     st.lists(
         st.tuples(
             st.text(EMAIL_CHARACTERS, min_size=1, max_size=6),
-            st.sampled_from(["same", "lower", "upper", "other"]),
+            st.sampled_from(list(COPY_VARIANTS)),
         ),
         min_size=1,
         max_size=12,
     )
 )
 def test_other_addresses_match_the_reference_condition(db_url, drawn):
-    variants = {"same": str, "lower": str.lower, "upper": str.upper, "other": lambda e: e + "x"}
-    # Numbered, so no two contacts share an email whatever the draw (digits have no case).
-    pairs = [
-        (f"{n}{email}", variants[kind](f"{n}{email}")) for n, (email, kind) in enumerate(drawn)
-    ]
     with psycopg.connect(db_url) as conn:
-        got, reference = _other_addresses(conn, pairs)
+        got, reference = _other_addresses(conn, _pairs(drawn))
         conn.rollback()
     assert got == reference
 
@@ -154,13 +161,7 @@ def test_other_addresses_match_the_reference_condition_in_a_turkish_collation(pg
         url = pg.with_database(pg_admin_url, name)
         pg.migrate_url(url)
         strings = [a + b for a in EMAIL_CHARACTERS for b in ("", *EMAIL_CHARACTERS)]
-        variants = (str, str.lower, str.upper, lambda e: e + "x")
-        pairs = [
-            (f"{n}{text}", change(f"{n}{text}"))
-            for n, (text, change) in enumerate(
-                (text, change) for text in strings for change in variants
-            )
-        ]
+        pairs = _pairs((text, kind) for text in strings for kind in COPY_VARIANTS)
         with psycopg.connect(url) as conn:
             got, reference = _other_addresses(conn, pairs + [("I@x.com", "I@x.com")])
         assert got == reference
